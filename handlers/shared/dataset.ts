@@ -1,0 +1,274 @@
+import { ConfigurationError } from './errors.js';
+
+/**
+ * The dataset schema: the one definition of what a file holds and how it maps to
+ * DynamoDB. It lives in `cdk.json` context `dataset`; CDK passes it to every
+ * handler as the `DATASET` environment variable and the local stack reads the
+ * same context, so all parts agree by construction.
+ */
+
+/** Cell types a column can declare. */
+export const COLUMN_TYPES = ['string', 'number', 'integer', 'boolean', 'date'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+/** Types a key column may have (DynamoDB partition keys are S or N). */
+export const KEY_COLUMN_TYPES = ['string', 'number', 'integer'] as const;
+
+/** One column of the file and attribute of the item. */
+export interface ColumnSpec {
+  /** Header name, also the DynamoDB attribute name. */
+  readonly name: string;
+  readonly type: ColumnType;
+  /** An empty cell in a required column is an error; in an optional one the attribute is omitted. */
+  readonly required: boolean;
+  /** Upper bound on the cell's length in characters (`string` columns only). */
+  readonly maxLength?: number;
+}
+
+/** What to do with a header column the schema does not declare. */
+export type UnknownColumnPolicy = 'reject' | 'ignore';
+
+/** A validated dataset schema. */
+export interface DatasetSchema {
+  /** Resource name: the API path segment (`/books/...`) and the base of the table name. */
+  readonly name: string;
+  /** Name of the key column (the DynamoDB partition key). */
+  readonly key: string;
+  /** DynamoDB attribute type of the key. */
+  readonly keyType: 'S' | 'N';
+  readonly columns: readonly ColumnSpec[];
+  /** Single-character field delimiter. @default ',' */
+  readonly delimiter: string;
+  /** @default 'reject' */
+  readonly unknownColumns: UnknownColumnPolicy;
+}
+
+/** DynamoDB's limit on a partition key value, in bytes. */
+export const MAX_KEY_BYTES = 2048;
+/** DynamoDB's number precision, in significant digits. */
+export const MAX_NUMBER_DIGITS = 38;
+
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,254}$/;
+const RESOURCE_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+/**
+ * Validates a raw dataset definition (parsed JSON) and returns the typed schema.
+ * Throws one ConfigurationError that lists every problem found.
+ */
+export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSchema {
+  const problems: string[] = [];
+  if (!isRecord(raw)) {
+    throw new ConfigurationError(source, ['must be an object with name, key and columns']);
+  }
+  const known = new Set(['name', 'key', 'columns', 'delimiter', 'unknownColumns', 'description']);
+  for (const field of Object.keys(raw)) {
+    if (!known.has(field)) problems.push(`unknown field "${field}"`);
+  }
+
+  const name = raw.name;
+  if (typeof name !== 'string' || !RESOURCE_PATTERN.test(name)) {
+    problems.push('name must be lower-case letters, digits and dashes, starting with a letter');
+  }
+
+  const columns: ColumnSpec[] = [];
+  if (!Array.isArray(raw.columns) || raw.columns.length === 0) {
+    problems.push('columns must be a non-empty array');
+  } else {
+    const seen = new Set<string>();
+    raw.columns.forEach((column: unknown, index: number) => {
+      const parsed = parseColumn(column, `columns[${index}]`, problems);
+      if (!parsed) return;
+      if (seen.has(parsed.name))
+        problems.push(`columns[${index}]: duplicate column "${parsed.name}"`);
+      seen.add(parsed.name);
+      columns.push(parsed);
+    });
+  }
+
+  const key = raw.key;
+  let keyType: 'S' | 'N' = 'S';
+  if (typeof key !== 'string' || key === '') {
+    problems.push('key must name one of the columns');
+  } else {
+    const keyColumn = columns.find((column) => column.name === key);
+    if (!keyColumn) {
+      problems.push(`key "${key}" is not one of the columns`);
+    } else {
+      if (!(KEY_COLUMN_TYPES as readonly string[]).includes(keyColumn.type)) {
+        problems.push(`key column "${key}" must be of type ${KEY_COLUMN_TYPES.join(', ')}`);
+      }
+      if (!keyColumn.required) problems.push(`key column "${key}" must be required`);
+      keyType = keyColumn.type === 'string' ? 'S' : 'N';
+    }
+  }
+
+  const delimiter = raw.delimiter ?? ',';
+  if (typeof delimiter !== 'string' || [...delimiter].length !== 1 || /["\r\n]/.test(delimiter)) {
+    problems.push('delimiter must be a single character other than a quote or a line break');
+  }
+
+  const unknownColumns = raw.unknownColumns ?? 'reject';
+  if (unknownColumns !== 'reject' && unknownColumns !== 'ignore') {
+    problems.push('unknownColumns must be "reject" or "ignore"');
+  }
+
+  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  return {
+    name: name as string,
+    key: key as string,
+    keyType,
+    columns,
+    delimiter: delimiter as string,
+    unknownColumns: unknownColumns as UnknownColumnPolicy,
+  };
+}
+
+function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpec | undefined {
+  if (!isRecord(raw)) {
+    problems.push(`${where}: must be an object with name and type`);
+    return undefined;
+  }
+  const { name, type, required = false, maxLength } = raw;
+  const before = problems.length;
+  for (const field of Object.keys(raw)) {
+    if (!['name', 'type', 'required', 'maxLength', 'description'].includes(field)) {
+      problems.push(`${where}: unknown field "${field}"`);
+    }
+  }
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    problems.push(`${where}: name must start with a letter or _ and use letters, digits, _ . -`);
+  }
+  if (typeof type !== 'string' || !(COLUMN_TYPES as readonly string[]).includes(type)) {
+    problems.push(`${where}: type must be one of ${COLUMN_TYPES.join(', ')}`);
+  }
+  if (typeof required !== 'boolean') problems.push(`${where}: required must be true or false`);
+  if (maxLength !== undefined) {
+    if (type !== 'string') problems.push(`${where}: maxLength applies to string columns only`);
+    if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < 1) {
+      problems.push(`${where}: maxLength must be a positive integer`);
+    }
+  }
+  if (problems.length > before) return undefined;
+  return {
+    name: name as string,
+    type: type as ColumnType,
+    required: required as boolean,
+    ...(maxLength === undefined ? {} : { maxLength: maxLength as number }),
+  };
+}
+
+/** The key column of a schema. */
+export function keyColumn(schema: DatasetSchema): ColumnSpec {
+  const column = schema.columns.find((candidate) => candidate.name === schema.key);
+  if (!column) throw new ConfigurationError('dataset schema', [`key "${schema.key}" not found`]);
+  return column;
+}
+
+/**
+ * A converted cell: `string` for string and date columns, `boolean`, or a
+ * `{ number: text }` holding the exact decimal text of a number (never a float,
+ * so 19-digit integers and 0.1 keep their exact value).
+ */
+export type CellValue = string | boolean | ExactNumber;
+
+/** The exact decimal text of a number, as DynamoDB stores it. */
+export interface ExactNumber {
+  readonly number: string;
+}
+
+/** The outcome of converting one cell. `value` is undefined for an empty optional cell. */
+export type CellResult =
+  | { readonly ok: true; readonly value: CellValue | undefined }
+  | { readonly ok: false; readonly reason: string };
+
+const NUMBER_PATTERN = /^-?(?:\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const INTEGER_PATTERN = /^-?\d+$/;
+const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TRUE_WORDS = new Set(['true', 'yes', '1']);
+const FALSE_WORDS = new Set(['false', 'no', '0']);
+
+/**
+ * Converts one raw cell to its typed value, or explains why it cannot be.
+ * Strings are kept verbatim; other types ignore surrounding whitespace. A cell
+ * that is empty or whitespace only is "empty".
+ */
+export function parseCell(column: ColumnSpec, raw: string): CellResult {
+  const trimmed = raw.trim();
+  if (trimmed === '') {
+    return column.required ? fail('required value is empty') : { ok: true, value: undefined };
+  }
+  switch (column.type) {
+    case 'string':
+      if (column.maxLength !== undefined && [...raw].length > column.maxLength) {
+        return fail(`longer than ${column.maxLength} characters`);
+      }
+      return { ok: true, value: raw };
+    case 'number':
+    case 'integer': {
+      const pattern = column.type === 'integer' ? INTEGER_PATTERN : NUMBER_PATTERN;
+      if (!pattern.test(trimmed))
+        return fail(`not ${column.type === 'integer' ? 'an integer' : 'a number'}`);
+      const canonical = canonicalNumber(trimmed);
+      if (canonical === undefined) {
+        return fail(
+          `outside DynamoDB's number range (${MAX_NUMBER_DIGITS} significant digits, 1E-130 to 1E+126)`,
+        );
+      }
+      return { ok: true, value: { number: trimmed } };
+    }
+    case 'boolean': {
+      const word = trimmed.toLowerCase();
+      if (TRUE_WORDS.has(word)) return { ok: true, value: true };
+      if (FALSE_WORDS.has(word)) return { ok: true, value: false };
+      return fail('not a boolean (true/false, yes/no, 1/0)');
+    }
+    case 'date': {
+      const match = DATE_PATTERN.exec(trimmed);
+      if (!match || !isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))) {
+        return fail('not a date (YYYY-MM-DD)');
+      }
+      return { ok: true, value: trimmed };
+    }
+  }
+}
+
+/**
+ * The canonical form of a decimal number's text, equal for every spelling of the
+ * same value ("007", "7.0", "0.7e1" → "7E0"), or undefined when DynamoDB cannot
+ * store it. Used to compare keys the way DynamoDB does.
+ */
+export function canonicalNumber(text: string): string | undefined {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;
+  const allDigits = whole + fraction;
+  const firstNonZero = allDigits.search(/[1-9]/);
+  if (firstNonZero === -1) return '0';
+  const significant = allDigits.slice(firstNonZero).replace(/0+$/, '');
+  if (significant.length > MAX_NUMBER_DIGITS) return undefined;
+  // Value = 0.d1d2... × 10^(position of the first significant digit relative to the point).
+  const exponent = Number(exponentText) + whole.length - firstNonZero - 1;
+  if (exponent > 125 || exponent < -130) return undefined;
+  return `${sign}${significant}E${exponent}`;
+}
+
+/** The canonical identity of a key cell, equal whenever DynamoDB would see the same key. */
+export function canonicalKey(value: CellValue): string {
+  if (typeof value === 'object') return canonicalNumber(value.number) ?? value.number;
+  return String(value);
+}
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
+}
+
+function fail(reason: string): CellResult {
+  return { ok: false, reason };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
