@@ -19,15 +19,24 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
+const tiers = [
+  { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+  { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+  {
+    ...common,
+    displayName: 'integration',
+    testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+  },
+];
+
+// `npm run test:unit` etc. select one tier with TEST_TIER, leaving jest's own
+// arguments free for file patterns (`npm run test:unit -- dataset`).
+const only = process.env.TEST_TIER;
+if (only && !tiers.some((tier) => tier.displayName === only)) {
+  throw new Error(`TEST_TIER must be one of ${tiers.map((tier) => tier.displayName).join(', ')}`);
+}
+
 /** @type {import('jest').Config} */
 export default {
-  projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
-    {
-      ...common,
-      displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-    },
-  ],
+  projects: only ? tiers.filter((tier) => tier.displayName === only) : tiers,
 };
