@@ -1,0 +1,632 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type DatasetSchema, parseDataset } from '../handlers/shared/dataset.js';
+import { ConfigurationError } from '../handlers/shared/errors.js';
+
+/**
+ * The deployment configuration: every setting a user can change, read from the
+ * `cdk.json` context (or `cdk deploy -c name=value`), validated at synth time
+ * with one message that lists every problem. Pure: no aws-cdk-lib import, so the
+ * local stack reads exactly the same settings with the same defaults.
+ */
+
+/** An external OpenID Connect issuer (Auth0, Okta, Entra ID, ...) that replaces Cognito. */
+export interface ExternalAuthConfig {
+  /** The `iss` of access tokens, an https URL. */
+  readonly issuer: string;
+  /** The expected audience value (the API identifier at the IdP). */
+  readonly audience: string;
+  /** The claim that carries the audience. @default 'aud' */
+  readonly audienceClaim: string;
+  /** The JWKS URL. @default OIDC discovery from the issuer (required for `albJwtVerification`) */
+  readonly jwksUri?: string;
+  /** The scope every read requires. */
+  readonly scope: string;
+}
+
+/** A validated deployment configuration. */
+export interface AppConfig {
+  /** Deployment stage; only `dev` destroys data on stack deletion. @default 'dev' */
+  readonly stage: string;
+  /** The dataset schema (typed). */
+  readonly dataset: DatasetSchema;
+  /** The dataset definition exactly as configured, passed to handlers as `DATASET`. */
+  readonly datasetJson: string;
+  /** ACM certificate ARN for the HTTPS listener. @default a `CertificateArn` stack parameter */
+  readonly certificateArn?: string;
+  /** External IdP. @default undefined: the stack creates a Cognito user pool */
+  readonly auth?: ExternalAuthConfig;
+  /** JWT algorithms the API accepts. @default ['RS256'] */
+  readonly authAlgorithms: readonly string[];
+  /** Clock skew the API tolerates on `exp`/`nbf`, in seconds. @default 30 */
+  readonly authClockToleranceSeconds: number;
+  /** Cognito scope name on the resource server (the scope is `<dataset>-api/<name>`). @default 'read' */
+  readonly cognitoScopeName: string;
+  /** Cognito access token lifetime, in minutes. @default 60 */
+  readonly accessTokenValidityMinutes: number;
+  /** Source CIDR allowed to reach the load balancer. @default '0.0.0.0/0' */
+  readonly allowedCidr: string;
+  /** Also verify JWTs on the ALB (defence in depth; the Lambda always verifies). @default false */
+  readonly albJwtVerification: boolean;
+  /** Run the API Lambda inside the VPC (adds a NAT gateway for JWKS and a DynamoDB endpoint). @default false */
+  readonly apiInVpc: boolean;
+  /** Maximum concurrent start-ingestion invocations from the queue. @default 5 */
+  readonly starterMaxConcurrency: number;
+  /** SQS messages per start-ingestion invocation. @default 10 */
+  readonly starterBatchSize: number;
+  /** Chunks loaded in parallel per file (the Map's MaxConcurrency). @default 10 */
+  readonly mapMaxConcurrency: number;
+  /** BatchWriteItem calls in flight per load-chunk invocation. @default 4 */
+  readonly writeConcurrency: number;
+  /** Target chunk size in bytes. @default 4194304 (4 MiB) */
+  readonly chunkTargetBytes: number;
+  /** Hard cap on chunks per file; the planner grows chunks beyond it. @default 1000 */
+  readonly maxChunks: number;
+  /** Largest file accepted, in bytes. @default 5368709120 (5 GiB) */
+  readonly maxFileBytes: number;
+  /** Largest CSV record accepted, in bytes (DynamoDB items are at most 400 KB). @default 409600 */
+  readonly maxRecordBytes: number;
+  /** Deliveries of a file event before it moves to the DLQ. @default 5 */
+  readonly maxReceiveCount: number;
+  /** E-mail address subscribed to the alarm topic. @default none */
+  readonly alarmEmail?: string;
+  /** DynamoDB on-demand maximum write request units per second. @default none (unbounded) */
+  readonly maxWriteThroughput?: number;
+  /** CloudWatch Logs retention of every log group, in days. @default 30 */
+  readonly logRetentionDays: number;
+  /** Powertools log level of the handlers. @default 'INFO' */
+  readonly logLevel: LogLevel;
+  /** Step Functions log level. @default 'ALL' */
+  readonly workflowLogLevel: WorkflowLogLevel;
+  /** Include execution data (inputs/outputs: file names, counts) in workflow logs. @default false */
+  readonly workflowIncludeExecutionData: boolean;
+  /** Noncurrent object versions are deleted after this many days. @default 30 */
+  readonly noncurrentVersionExpirationDays: number;
+}
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const WORKFLOW_LOG_LEVELS = ['ALL', 'ERROR', 'FATAL', 'OFF'] as const;
+export type WorkflowLogLevel = (typeof WORKFLOW_LOG_LEVELS)[number];
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+/** The defaults of every optional setting (also written into cdk.json for discoverability). */
+export const DEFAULTS = {
+  stage: 'dev',
+  authAlgorithms: ['RS256'],
+  authClockToleranceSeconds: 30,
+  cognitoScopeName: 'read',
+  accessTokenValidityMinutes: 60,
+  allowedCidr: '0.0.0.0/0',
+  albJwtVerification: false,
+  apiInVpc: false,
+  starterMaxConcurrency: 5,
+  starterBatchSize: 10,
+  mapMaxConcurrency: 10,
+  writeConcurrency: 4,
+  chunkTargetBytes: 4 * 1024 * 1024,
+  maxChunks: 1000,
+  maxFileBytes: 5 * 1024 * 1024 * 1024,
+  maxRecordBytes: 400 * 1024,
+  maxReceiveCount: 5,
+  logRetentionDays: 30,
+  logLevel: 'INFO',
+  workflowLogLevel: 'ALL',
+  workflowIncludeExecutionData: false,
+  noncurrentVersionExpirationDays: 30,
+} as const satisfies Partial<Record<keyof AppConfig, unknown>>;
+
+/** Every context key this app reads; anything else that looks like ours is a typo. */
+export const CONTEXT_KEYS = [
+  'stage',
+  'dataset',
+  'certificateArn',
+  'auth',
+  'authAlgorithms',
+  'authClockToleranceSeconds',
+  'cognitoScopeName',
+  'accessTokenValidityMinutes',
+  'allowedCidr',
+  'albJwtVerification',
+  'apiInVpc',
+  'starterMaxConcurrency',
+  'starterBatchSize',
+  'mapMaxConcurrency',
+  'writeConcurrency',
+  'chunkTargetBytes',
+  'maxChunks',
+  'maxFileBytes',
+  'maxRecordBytes',
+  'maxReceiveCount',
+  'alarmEmail',
+  'maxWriteThroughput',
+  'logRetentionDays',
+  'logLevel',
+  'workflowLogLevel',
+  'workflowIncludeExecutionData',
+  'noncurrentVersionExpirationDays',
+] as const;
+
+// Context keys the CDK toolkit itself sets (feature flags, asset/bundling switches).
+const TOOLKIT_KEY = /^@|:|^acknowledged-issue-numbers$|^cli-telemetry$/;
+const AUTH_KEYS = ['issuer', 'audience', 'audienceClaim', 'jwksUri', 'scope'];
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const CLAIM_PATTERN = /^[A-Za-z_][A-Za-z0-9_:.-]*$/;
+// RFC 6749 scope-token: printable ASCII except space, quote and backslash.
+const SCOPE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
+/**
+ * Validates the app's context (as `cdk.json` holds it, or as `-c name=value`
+ * strings) and returns the typed configuration with defaults applied.
+ * Throws one ConfigurationError listing every problem.
+ */
+export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppConfig {
+  const problems: string[] = [];
+  const read = new ContextReader(context, problems);
+
+  for (const key of Object.keys(context)) {
+    if (!TOOLKIT_KEY.test(key) && !(CONTEXT_KEYS as readonly string[]).includes(key)) {
+      problems.push(`unknown setting "${key}" (known: ${CONTEXT_KEYS.join(', ')})`);
+    }
+  }
+
+  const stage = read.string('stage', DEFAULTS.stage);
+  if (!STAGE_PATTERN.test(stage)) {
+    problems.push(
+      `stage must be 1-16 lower-case letters, digits or dashes starting with a letter, got "${stage}"`,
+    );
+  }
+
+  let dataset: DatasetSchema | undefined;
+  let datasetJson = '';
+  const rawDataset = read.object('dataset');
+  if (rawDataset === undefined) {
+    problems.push('dataset is required (the schema of the CSV files; see docs/deploy.md)');
+  } else {
+    try {
+      dataset = parseDataset(rawDataset, 'dataset');
+      datasetJson = JSON.stringify(rawDataset);
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      problems.push(...error.problems.map((problem) => `dataset: ${problem}`));
+    }
+  }
+
+  const certificateArn = read.optionalString('certificateArn');
+  if (certificateArn !== undefined && !CERTIFICATE_ARN_PATTERN.test(certificateArn)) {
+    problems.push(
+      `certificateArn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), got "${certificateArn}"`,
+    );
+  }
+
+  const auth = parseAuth(read.object('auth'), problems);
+
+  const authAlgorithms = read.stringList('authAlgorithms', DEFAULTS.authAlgorithms);
+  for (const algorithm of authAlgorithms) {
+    if (!ALGORITHMS.includes(algorithm)) {
+      problems.push(
+        `authAlgorithms: "${algorithm}" is not an asymmetric JWS algorithm (${ALGORITHMS.join(', ')})`,
+      );
+    }
+  }
+  if (authAlgorithms.length === 0) problems.push('authAlgorithms must name at least one algorithm');
+
+  const cognitoScopeName = read.string('cognitoScopeName', DEFAULTS.cognitoScopeName);
+  if (!/^[A-Za-z0-9_.-]{1,256}$/.test(cognitoScopeName)) {
+    problems.push(
+      `cognitoScopeName must be letters, digits, _ . - (1-256), got "${cognitoScopeName}"`,
+    );
+  }
+
+  const allowedCidr = read.string('allowedCidr', DEFAULTS.allowedCidr);
+  if (!isCidr(allowedCidr)) {
+    problems.push(
+      `allowedCidr must be an IPv4 or IPv6 CIDR block such as 203.0.113.0/24, got "${allowedCidr}"`,
+    );
+  }
+
+  const albJwtVerification = read.boolean('albJwtVerification', DEFAULTS.albJwtVerification);
+  if (albJwtVerification && auth !== undefined && auth.jwksUri === undefined) {
+    problems.push(
+      'albJwtVerification with an external auth needs auth.jwksUri (the ALB does no discovery)',
+    );
+  }
+
+  const alarmEmail = read.optionalString('alarmEmail');
+  if (alarmEmail !== undefined && !EMAIL_PATTERN.test(alarmEmail)) {
+    problems.push(`alarmEmail must be an e-mail address, got "${alarmEmail}"`);
+  }
+
+  const logRetentionDays = read.integer('logRetentionDays', DEFAULTS.logRetentionDays, 1, 3653);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    problems.push(
+      `logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`,
+    );
+  }
+
+  const chunkTargetBytes = read.integer(
+    'chunkTargetBytes',
+    DEFAULTS.chunkTargetBytes,
+    64 * 1024,
+    1024 * 1024 * 1024,
+  );
+  const maxRecordBytes = read.integer(
+    'maxRecordBytes',
+    DEFAULTS.maxRecordBytes,
+    1024,
+    4 * 1024 * 1024,
+  );
+  if (maxRecordBytes > chunkTargetBytes) {
+    problems.push(
+      `maxRecordBytes (${maxRecordBytes}) must not exceed chunkTargetBytes (${chunkTargetBytes})`,
+    );
+  }
+
+  const maxWriteThroughput = read.optionalInteger('maxWriteThroughput', 1, 40_000_000);
+
+  const config: AppConfig = {
+    stage,
+    dataset: dataset as DatasetSchema,
+    datasetJson,
+    ...(certificateArn === undefined ? {} : { certificateArn }),
+    ...(auth === undefined ? {} : { auth }),
+    authAlgorithms,
+    authClockToleranceSeconds: read.integer(
+      'authClockToleranceSeconds',
+      DEFAULTS.authClockToleranceSeconds,
+      0,
+      60,
+    ),
+    cognitoScopeName,
+    accessTokenValidityMinutes: read.integer(
+      'accessTokenValidityMinutes',
+      DEFAULTS.accessTokenValidityMinutes,
+      5,
+      1440,
+    ),
+    allowedCidr,
+    albJwtVerification,
+    apiInVpc: read.boolean('apiInVpc', DEFAULTS.apiInVpc),
+    // The SQS event source accepts a maximum concurrency from 2 to 1000.
+    starterMaxConcurrency: read.integer(
+      'starterMaxConcurrency',
+      DEFAULTS.starterMaxConcurrency,
+      2,
+      1000,
+    ),
+    starterBatchSize: read.integer('starterBatchSize', DEFAULTS.starterBatchSize, 1, 10),
+    // A distributed-map-free inline Map: keep it well under the 40 parallel iterations AWS advises.
+    mapMaxConcurrency: read.integer('mapMaxConcurrency', DEFAULTS.mapMaxConcurrency, 1, 40),
+    writeConcurrency: read.integer('writeConcurrency', DEFAULTS.writeConcurrency, 1, 64),
+    chunkTargetBytes,
+    // Each Map iteration costs about five history events; 2,000 chunks stay far below 25,000.
+    maxChunks: read.integer('maxChunks', DEFAULTS.maxChunks, 1, 2000),
+    maxFileBytes: read.integer('maxFileBytes', DEFAULTS.maxFileBytes, 1, 5 * 1024 ** 4),
+    maxRecordBytes,
+    // SQS redrive policies accept 1 to 1000 receives.
+    maxReceiveCount: read.integer('maxReceiveCount', DEFAULTS.maxReceiveCount, 1, 1000),
+    ...(alarmEmail === undefined ? {} : { alarmEmail }),
+    ...(maxWriteThroughput === undefined ? {} : { maxWriteThroughput }),
+    logRetentionDays,
+    logLevel: read.oneOf('logLevel', LOG_LEVELS, DEFAULTS.logLevel),
+    workflowLogLevel: read.oneOf(
+      'workflowLogLevel',
+      WORKFLOW_LOG_LEVELS,
+      DEFAULTS.workflowLogLevel,
+    ),
+    workflowIncludeExecutionData: read.boolean(
+      'workflowIncludeExecutionData',
+      DEFAULTS.workflowIncludeExecutionData,
+    ),
+    noncurrentVersionExpirationDays: read.integer(
+      'noncurrentVersionExpirationDays',
+      DEFAULTS.noncurrentVersionExpirationDays,
+      1,
+      3650,
+    ),
+  };
+
+  if (problems.length > 0) throw new ConfigurationError('cdk.json context', problems);
+  return config;
+}
+
+function parseAuth(
+  raw: Record<string, unknown> | undefined,
+  problems: string[],
+): ExternalAuthConfig | undefined {
+  if (raw === undefined) return undefined;
+  for (const key of Object.keys(raw)) {
+    if (!AUTH_KEYS.includes(key)) {
+      problems.push(`auth: unknown field "${key}" (known: ${AUTH_KEYS.join(', ')})`);
+    }
+  }
+  const text = (field: string): string | undefined => {
+    const value = raw[field];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value.trim() === '') {
+      problems.push(`auth.${field} must be a non-empty string`);
+      return undefined;
+    }
+    return value.trim();
+  };
+  const issuer = text('issuer');
+  const audience = text('audience');
+  const audienceClaim = text('audienceClaim') ?? 'aud';
+  const jwksUri = text('jwksUri');
+  const scope = text('scope');
+  if (issuer === undefined)
+    problems.push('auth.issuer is required (the https URL tokens name in "iss")');
+  else if (!isHttpsUrl(issuer)) problems.push(`auth.issuer must be an https URL, got "${issuer}"`);
+  if (audience === undefined)
+    problems.push('auth.audience is required (the API identifier at the IdP)');
+  if (!CLAIM_PATTERN.test(audienceClaim)) {
+    problems.push(`auth.audienceClaim must be a claim name, got "${audienceClaim}"`);
+  }
+  if (jwksUri !== undefined && !isHttpsUrl(jwksUri)) {
+    problems.push(`auth.jwksUri must be an https URL, got "${jwksUri}"`);
+  }
+  if (scope === undefined) problems.push('auth.scope is required (the scope every read needs)');
+  else if (!SCOPE_PATTERN.test(scope)) {
+    problems.push(`auth.scope must be one scope token without spaces or quotes, got "${scope}"`);
+  }
+  return {
+    issuer: issuer ?? '',
+    audience: audience ?? '',
+    audienceClaim,
+    ...(jwksUri === undefined ? {} : { jwksUri }),
+    scope: scope ?? '',
+  };
+}
+
+/**
+ * Reads typed values from the context, accepting both JSON values (cdk.json)
+ * and strings (`-c name=value` on the command line), recording every problem.
+ */
+class ContextReader {
+  constructor(
+    private readonly context: Readonly<Record<string, unknown>>,
+    private readonly problems: string[],
+  ) {}
+
+  optionalString(name: string): string | undefined {
+    const value = this.context[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      this.problems.push(`${name} must be a string, got ${describe(value)}`);
+      return undefined;
+    }
+    return value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optionalString(name) ?? fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.string(name, fallback);
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+    return fallback;
+  }
+
+  optionalInteger(name: string, min: number, max: number): number | undefined {
+    const value = this.context[name];
+    if (value === undefined || value === null || value === '') return undefined;
+    const number =
+      typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    if (
+      typeof number !== 'number' ||
+      !Number.isSafeInteger(number) ||
+      number < min ||
+      number > max
+    ) {
+      this.problems.push(
+        `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`,
+      );
+      return undefined;
+    }
+    return number;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    return this.optionalInteger(name, min, max) ?? fallback;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.context[name];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    this.problems.push(`${name} must be true or false, got ${describe(value)}`);
+    return fallback;
+  }
+
+  stringList(name: string, fallback: readonly string[]): string[] {
+    const value = this.context[name];
+    if (value === undefined || value === null) return [...fallback];
+    const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()) : value;
+    if (!Array.isArray(items) || !items.every((item) => typeof item === 'string' && item !== '')) {
+      this.problems.push(`${name} must be a list of strings, got ${describe(value)}`);
+      return [...fallback];
+    }
+    return items as string[];
+  }
+
+  object(name: string): Record<string, unknown> | undefined {
+    let value = this.context[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        this.problems.push(`${name} must be a JSON object, got a string that is not JSON`);
+        return undefined;
+      }
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.problems.push(`${name} must be an object, got ${describe(value)}`);
+      return undefined;
+    }
+    return value as Record<string, unknown>;
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+}
+
+function isHttpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function isCidr(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/');
+  if (prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  const octets = address.split('.');
+  if (octets.length === 4) {
+    return bits <= 32 && octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255);
+  }
+  // IPv6: hex groups with at most one "::"; URL parsing is a strict validator for the address.
+  if (bits > 128 || !/^[0-9a-fA-F:]+$/.test(address)) return false;
+  try {
+    return new URL(`http://[${address}]/`).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The path of the project's cdk.json. */
+export const CDK_JSON_PATH = fileURLToPath(new URL('../cdk.json', import.meta.url));
+
+/**
+ * Reads the `context` object of cdk.json, for callers outside the CDK app (the
+ * local stack). `overrides` win, as `-c name=value` does for `cdk deploy`.
+ */
+export function readCdkContext(
+  path: string = CDK_JSON_PATH,
+  overrides: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigurationError(path, [
+      `cannot read it as JSON: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
+  const context =
+    typeof parsed === 'object' && parsed !== null && 'context' in parsed ? parsed.context : {};
+  if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+    throw new ConfigurationError(path, ['"context" must be an object']);
+  }
+  return { ...(context as Record<string, unknown>), ...overrides };
+}
+
+/** Reads and validates cdk.json's context in one step (see readCdkContext). */
+export function loadAppConfig(
+  path: string = CDK_JSON_PATH,
+  overrides: Readonly<Record<string, unknown>> = {},
+): AppConfig {
+  return parseAppConfig(readCdkContext(path, overrides));
+}
+
+/** The issuer, audience and scope the API verifies, once resolved (Cognito, external or local). */
+export interface ResolvedAuth {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly audienceClaim: string;
+  /** Omitted: the API discovers it from the issuer's OIDC metadata. */
+  readonly jwksUri?: string;
+  readonly scope: string;
+}
+
+/** Logical handler names: the folder under handlers/ and the Powertools service name. */
+export const HANDLERS = ['start-ingestion', 'plan-file', 'load-chunk', 'api'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+/** Environment every handler gets: the dataset and the Powertools settings. */
+export function commonEnvironment(config: AppConfig, handler: HandlerName): Record<string, string> {
+  return {
+    DATASET: config.datasetJson,
+    POWERTOOLS_SERVICE_NAME: handler,
+    POWERTOOLS_LOG_LEVEL: config.logLevel,
+  };
+}
+
+/** Environment of start-ingestion; the caller supplies the state machine ARN. */
+export function startIngestionEnvironment(
+  config: AppConfig,
+  resources: { readonly stateMachineArn: string },
+): Record<string, string> {
+  return {
+    ...commonEnvironment(config, 'start-ingestion'),
+    STATE_MACHINE_ARN: resources.stateMachineArn,
+  };
+}
+
+/** Environment of plan-file (no resource names: it reads the object the workflow names). */
+export function planFileEnvironment(config: AppConfig): Record<string, string> {
+  return {
+    ...commonEnvironment(config, 'plan-file'),
+    MAX_FILE_BYTES: String(config.maxFileBytes),
+    CHUNK_TARGET_BYTES: String(config.chunkTargetBytes),
+    MAX_CHUNKS: String(config.maxChunks),
+    MAX_RECORD_BYTES: String(config.maxRecordBytes),
+  };
+}
+
+/** Environment of load-chunk; the caller supplies the table name. */
+export function loadChunkEnvironment(
+  config: AppConfig,
+  resources: { readonly tableName: string },
+): Record<string, string> {
+  return {
+    ...commonEnvironment(config, 'load-chunk'),
+    TABLE_NAME: resources.tableName,
+    WRITE_CONCURRENCY: String(config.writeConcurrency),
+    MAX_RECORD_BYTES: String(config.maxRecordBytes),
+  };
+}
+
+/** Environment of the API; the caller supplies the table name and the resolved issuer. */
+export function apiEnvironment(
+  config: AppConfig,
+  resources: { readonly tableName: string; readonly auth: ResolvedAuth },
+): Record<string, string> {
+  const { auth } = resources;
+  return {
+    ...commonEnvironment(config, 'api'),
+    TABLE_NAME: resources.tableName,
+    AUTH_ISSUER: auth.issuer,
+    AUTH_AUDIENCE: auth.audience,
+    AUTH_AUDIENCE_CLAIM: auth.audienceClaim,
+    ...(auth.jwksUri === undefined ? {} : { AUTH_JWKS_URI: auth.jwksUri }),
+    AUTH_REQUIRED_SCOPE: auth.scope,
+    AUTH_ALGORITHMS: config.authAlgorithms.join(','),
+    AUTH_CLOCK_TOLERANCE_SECONDS: String(config.authClockToleranceSeconds),
+  };
+}

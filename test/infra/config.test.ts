@@ -1,0 +1,201 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError } from '../../handlers/shared/errors.js';
+import {
+  type AppConfig,
+  apiEnvironment,
+  DEFAULTS,
+  loadAppConfig,
+  loadChunkEnvironment,
+  parseAppConfig,
+  planFileEnvironment,
+  readCdkContext,
+  startIngestionEnvironment,
+} from '../../infra/config.js';
+
+const dataset = {
+  name: 'books',
+  key: 'isbn',
+  columns: [
+    { name: 'isbn', type: 'number', required: true },
+    { name: 'title', type: 'string', required: true },
+  ],
+};
+
+function problemsOf(context: Record<string, unknown>): readonly string[] {
+  try {
+    parseAppConfig(context);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseAppConfig', () => {
+  it('applies every documented default when only the dataset is given', () => {
+    const config = parseAppConfig({ dataset });
+
+    expect(config).toMatchObject({ ...DEFAULTS, authAlgorithms: ['RS256'] });
+    expect(config.dataset).toMatchObject({ name: 'books', key: 'isbn', keyType: 'N' });
+    expect(config.auth).toBeUndefined();
+    expect(config.certificateArn).toBeUndefined();
+    expect(JSON.parse(config.datasetJson)).toEqual(dataset);
+  });
+
+  it('accepts the strings that `cdk -c name=value` passes', () => {
+    const config = parseAppConfig({
+      dataset: JSON.stringify(dataset),
+      mapMaxConcurrency: '20',
+      albJwtVerification: 'true',
+      authAlgorithms: 'RS256, ES256',
+      auth: JSON.stringify({
+        issuer: 'https://example.eu.auth0.com/',
+        audience: 'https://api.example.com',
+        jwksUri: 'https://example.eu.auth0.com/.well-known/jwks.json',
+        scope: 'read:books',
+      }),
+    });
+
+    expect(config.mapMaxConcurrency).toBe(20);
+    expect(config.albJwtVerification).toBe(true);
+    expect(config.authAlgorithms).toEqual(['RS256', 'ES256']);
+    expect(config.auth).toEqual({
+      issuer: 'https://example.eu.auth0.com/',
+      audience: 'https://api.example.com',
+      audienceClaim: 'aud',
+      jwksUri: 'https://example.eu.auth0.com/.well-known/jwks.json',
+      scope: 'read:books',
+    });
+  });
+
+  it('ignores the context keys the CDK toolkit sets itself', () => {
+    expect(() =>
+      parseAppConfig({
+        dataset,
+        '@aws-cdk/core:newStyleStackSynthesis': true,
+        'aws:cdk:bundling-stacks': ['**'],
+        'acknowledged-issue-numbers': [1234],
+      }),
+    ).not.toThrow();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a missing dataset', { dataset: undefined }, 'dataset is required'],
+    ['a bad dataset key', { dataset: { ...dataset, key: 'nope' } }, 'dataset: key "nope"'],
+    ['an upper-case stage', { stage: 'Prod' }, 'stage must be'],
+    ['a bad certificate ARN', { certificateArn: 'arn:aws:iam::1:x' }, 'certificateArn must be'],
+    ['a bad CIDR', { allowedCidr: '10.0.0.0/33' }, 'allowedCidr must be'],
+    ['an IPv4 address without prefix', { allowedCidr: '10.0.0.1' }, 'allowedCidr must be'],
+    ['a starter concurrency of 1', { starterMaxConcurrency: 1 }, 'starterMaxConcurrency must be'],
+    ['a fractional Map concurrency', { mapMaxConcurrency: 2.5 }, 'mapMaxConcurrency must be'],
+    ['too many chunks', { maxChunks: 5000 }, 'maxChunks must be an integer from 1 to 2000'],
+    ['an odd log retention', { logRetentionDays: 10 }, 'logRetentionDays must be one of'],
+    ['a bad log level', { logLevel: 'verbose' }, 'logLevel must be one of'],
+    ['a bad e-mail', { alarmEmail: 'ops' }, 'alarmEmail must be'],
+    ['a non-boolean flag', { albJwtVerification: 'yes' }, 'albJwtVerification must be true'],
+    ['a symmetric algorithm', { authAlgorithms: ['HS256'] }, 'authAlgorithms: "HS256"'],
+    ['a typo in a setting name', { alarmEmial: 'a@b.co' }, 'unknown setting "alarmEmial"'],
+    ['records above the chunk size', { chunkTargetBytes: 65_536 }, 'must not exceed'],
+    ['an auth without issuer', { auth: { audience: 'a', scope: 's' } }, 'auth.issuer is required'],
+    [
+      'an http issuer',
+      { auth: { issuer: 'http://idp', audience: 'a', scope: 's' } },
+      'auth.issuer must be an https URL',
+    ],
+    [
+      'ALB verification without a JWKS URI',
+      { albJwtVerification: true, auth: { issuer: 'https://idp', audience: 'a', scope: 's' } },
+      'needs auth.jwksUri',
+    ],
+  ])('rejects %s', (_case, overrides, expected) => {
+    const problems = problemsOf({ dataset, ...overrides });
+
+    expect(problems).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it('lists every problem in one error', () => {
+    const call = () =>
+      parseAppConfig({ dataset, stage: 'PROD', maxReceiveCount: 0, allowedCidr: 'anywhere' });
+
+    expect(call).toThrow(ConfigurationError);
+    expect(call).toThrow(/stage must be[\s\S]*allowedCidr must be[\s\S]*maxReceiveCount must be/);
+  });
+});
+
+describe('readCdkContext / loadAppConfig', () => {
+  it('reads the project cdk.json, whose defaults validate', () => {
+    const config = loadAppConfig();
+
+    expect(config.dataset.name).toBe('books');
+    expect(config.stage).toBe('dev');
+  });
+
+  it('lets overrides win over the file, like -c does', () => {
+    expect(loadAppConfig(undefined, { stage: 'prod' }).stage).toBe('prod');
+  });
+
+  it('names the file when it is not JSON', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cdk-')), 'cdk.json');
+    writeFileSync(path, '{ not json');
+
+    expect(() => readCdkContext(path)).toThrow(new RegExp(`Invalid ${path}`));
+  });
+});
+
+describe('environment builders', () => {
+  const config: AppConfig = parseAppConfig({ dataset, logLevel: 'DEBUG' });
+  const common = {
+    DATASET: JSON.stringify(dataset),
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  };
+
+  it('gives start-ingestion the state machine ARN', () => {
+    expect(startIngestionEnvironment(config, { stateMachineArn: 'arn:sm' })).toEqual({
+      ...common,
+      POWERTOOLS_SERVICE_NAME: 'start-ingestion',
+      STATE_MACHINE_ARN: 'arn:sm',
+    });
+  });
+
+  it('gives plan-file its limits', () => {
+    expect(planFileEnvironment(config)).toEqual({
+      ...common,
+      POWERTOOLS_SERVICE_NAME: 'plan-file',
+      MAX_FILE_BYTES: String(DEFAULTS.maxFileBytes),
+      CHUNK_TARGET_BYTES: String(DEFAULTS.chunkTargetBytes),
+      MAX_CHUNKS: String(DEFAULTS.maxChunks),
+      MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+    });
+  });
+
+  it('gives load-chunk the table and its write concurrency', () => {
+    expect(loadChunkEnvironment(config, { tableName: 'books' })).toEqual({
+      ...common,
+      POWERTOOLS_SERVICE_NAME: 'load-chunk',
+      TABLE_NAME: 'books',
+      WRITE_CONCURRENCY: String(DEFAULTS.writeConcurrency),
+      MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+    });
+  });
+
+  it('gives the API the table and the resolved issuer, omitting an undiscovered JWKS URI', () => {
+    const env = apiEnvironment(config, {
+      tableName: 'books',
+      auth: { issuer: 'https://idp', audience: 'client', audienceClaim: 'client_id', scope: 'r' },
+    });
+
+    expect(env).toEqual({
+      ...common,
+      POWERTOOLS_SERVICE_NAME: 'api',
+      TABLE_NAME: 'books',
+      AUTH_ISSUER: 'https://idp',
+      AUTH_AUDIENCE: 'client',
+      AUTH_AUDIENCE_CLAIM: 'client_id',
+      AUTH_REQUIRED_SCOPE: 'r',
+      AUTH_ALGORITHMS: 'RS256',
+      AUTH_CLOCK_TOLERANCE_SECONDS: String(DEFAULTS.authClockToleranceSeconds),
+    });
+  });
+});
