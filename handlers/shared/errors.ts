@@ -21,3 +21,114 @@ export class ConfigurationError extends NamedError {
     super(`Invalid ${source}:\n  - ${problems.join('\n  - ')}`);
   }
 }
+
+/**
+ * An SQS message on the file-events queue is neither an S3 event notification nor a
+ * failure record. Not retryable: the message goes to the DLQ after maxReceiveCount.
+ */
+export class MalformedFileEventError extends NamedError {}
+
+/**
+ * The object changed (overwritten or deleted) between planning and loading, so a Range
+ * GET with `IfMatch` failed. Not retried: loading would mix two versions. The new
+ * version has its own notification and execution.
+ */
+export class ObjectChangedError extends NamedError {}
+
+/**
+ * A chunk's rows do not match its plan (row count or validity). Not retried: the object
+ * is the planned version (IfMatch), so this means a planner/loader disagreement.
+ */
+export class ChunkPlanMismatchError extends NamedError {}
+
+/**
+ * Reading a chunk's byte range failed for a transient reason (network, S3 5xx after
+ * the SDK's own retries). Retried by the workflow.
+ */
+export class ChunkReadError extends NamedError {}
+
+/**
+ * The loader ran out of Lambda time while DynamoDB kept throttling or returning
+ * UnprocessedItems. Retried by the workflow: a chunk rewrites the same items, so
+ * re-running it is idempotent.
+ */
+export class ChunkTimeBudgetExceededError extends NamedError {}
+
+/** Where a file is wrong and why: one entry of an InvalidFileError. */
+export interface FileProblem {
+  /** 1-based physical line number (line breaks inside quoted fields count). */
+  readonly line: number;
+  /** 1-based column position in the header, when the problem is in one cell. */
+  readonly column?: number;
+  /** Header name of that column. */
+  readonly field?: string;
+  /** A short excerpt of the offending value. */
+  readonly value?: string;
+  readonly reason: string;
+}
+
+/** One line of text for a problem: `line 7, column 1 (isbn), value "97x": not a number`. */
+export function formatProblem(problem: FileProblem): string {
+  let where = `line ${problem.line}`;
+  if (problem.column !== undefined) where += `, column ${problem.column}`;
+  if (problem.field !== undefined) where += ` (${problem.field})`;
+  if (problem.value !== undefined) where += `, value ${JSON.stringify(problem.value)}`;
+  return `${where}: ${problem.reason}`;
+}
+
+/**
+ * The CSV text itself is malformed at a line (unclosed or stray quote, invalid UTF-8,
+ * a record over the size limit). Parsing cannot continue past it. Never retried.
+ */
+export class MalformedCsvError extends NamedError {
+  constructor(readonly problem: FileProblem) {
+    super(formatProblem(problem));
+  }
+}
+
+/**
+ * The file failed validation, so nothing was written. The message lists the first
+ * problems (line, column, value, reason) and the total count. Never retried: fix the
+ * file and upload it again.
+ */
+export class InvalidFileError extends NamedError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly FileProblem[],
+    /** Every problem found, including those not listed. */
+    readonly totalProblems: number,
+    /** False when a malformed line stopped validation, so more problems may follow it. */
+    readonly complete = true,
+  ) {
+    const count = `${complete ? '' : 'at least '}${totalProblems} error${totalProblems === 1 ? '' : 's'}`;
+    const shown =
+      problems.length < totalProblems ? ` (the first ${problems.length} are listed)` : '';
+    const stop = complete ? '' : '; validation stopped at the malformed line';
+    super(
+      `${file} is invalid, nothing was written: ${count}${shown}${stop}\n  ${problems
+        .map(formatProblem)
+        .join('\n  ')}`,
+    );
+  }
+}
+
+/** The object is empty (0 bytes, or no header row). Never retried. */
+export class EmptyFileError extends NamedError {}
+
+/** The object is not a CSV file this system loads (name, content type or encoding). Never retried. */
+export class UnsupportedFileTypeError extends NamedError {}
+
+/** The object is larger than the configured MAX_FILE_BYTES. Never retried. */
+export class FileTooLargeError extends NamedError {}
+
+/**
+ * The object (or the notified version) no longer exists. Terminal, never retried: a
+ * deleted object will not come back, and a new upload has its own notification.
+ */
+export class ObjectNotFoundError extends NamedError {}
+
+/**
+ * The plan would not fit the workflow's payload budget (too many rows superseded by
+ * a later row with the same key). Never retried: deduplicate or split the file.
+ */
+export class PlanTooLargeError extends NamedError {}
