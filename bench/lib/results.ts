@@ -1,0 +1,181 @@
+/**
+ * The shape of `bench/results/latest.json` (exactly the keys issue 7 lists) and the
+ * goals each figure is judged against. Every figure is the ratio of two things
+ * measured side by side in the same run, so a noisy, shared machine moves both.
+ */
+
+/** Upload → execution succeeded through the local stack, against raw BatchWriteItem. */
+export interface IngestFigures {
+  readonly rows: number;
+  readonly pipelineRowsPerSec: number;
+  readonly rawRowsPerSec: number;
+  readonly ratio: number;
+}
+
+/** The chunk logic (parse + validate + convert) against csv-parse alone on the same bytes. */
+export interface ParseFigures {
+  readonly rowsPerSec: number;
+  readonly rawRowsPerSec: number;
+  readonly ratio: number;
+}
+
+/** Peak RSS on a file 10× the base size against the base file (the worse of planner and loader). */
+export interface MemoryFigures {
+  readonly baseMb: number;
+  readonly largeMb: number;
+  readonly ratio: number;
+}
+
+/** The read API through the local HTTPS front. */
+export interface ApiFigures {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly noAuthP99Ms: number;
+  readonly authP99Ratio: number;
+  readonly batchSpeedup: number;
+}
+
+/** One handler bundle: minified ESM size and median import time in a fresh process. */
+export interface BundleFigures {
+  readonly bytes: number;
+  readonly importMs: number;
+}
+
+/** `bench/results/latest.json`. */
+export interface BenchResults {
+  readonly ingest: IngestFigures;
+  readonly parse: ParseFigures;
+  readonly memory: MemoryFigures;
+  readonly api: ApiFigures;
+  readonly bundles: Readonly<Record<string, BundleFigures>>;
+}
+
+/** The suites, in the order `npm run bench` runs them (cheap and CPU-bound first). */
+export const SUITES = ['bundles', 'parse', 'memory', 'ingest', 'api'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+/** One line of the printed table. */
+export interface TableRow {
+  readonly suite: SuiteName;
+  readonly measure: string;
+  readonly value: string;
+  readonly versus: string;
+  readonly result: string;
+  readonly goal: string;
+  /** Whether the goal is met; undefined for a row that has no goal. */
+  readonly met?: boolean;
+}
+
+/** What one suite hands back: its figures for latest.json, table rows and free-form details. */
+export interface SuiteReport<F> {
+  readonly figures: F;
+  readonly rows: readonly TableRow[];
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** A goal: the figure must be at least or at most `limit`. */
+export interface Goal {
+  readonly label: string;
+  readonly unit: string;
+  readonly kind: 'atLeast' | 'atMost';
+  readonly limit: number;
+  /** Picks the figure out of a complete result set. */
+  readonly pick: (results: BenchResults) => number;
+}
+
+/** The goals of issue 7, in chart order. */
+export const GOALS: readonly Goal[] = [
+  {
+    label: 'ingest: pipeline ÷ raw BatchWriteItem',
+    unit: '×',
+    kind: 'atLeast',
+    limit: 0.8,
+    pick: (r) => r.ingest.ratio,
+  },
+  {
+    label: 'parse: chunk logic ÷ csv-parse alone',
+    unit: '×',
+    kind: 'atLeast',
+    limit: 0.6,
+    pick: (r) => r.parse.ratio,
+  },
+  {
+    label: 'memory: peak RSS 10× file ÷ base file',
+    unit: '×',
+    kind: 'atMost',
+    limit: 1.25,
+    pick: (r) => r.memory.ratio,
+  },
+  {
+    label: 'api: p99 with auth ÷ without auth',
+    unit: '×',
+    kind: 'atMost',
+    limit: 1.25,
+    pick: (r) => r.api.authP99Ratio,
+  },
+  {
+    label: 'api: batch-get items/s ÷ single GET items/s',
+    unit: '×',
+    kind: 'atLeast',
+    limit: 10,
+    pick: (r) => r.api.batchSpeedup,
+  },
+  {
+    label: 'bundles: api bundle size',
+    unit: 'KB',
+    kind: 'atMost',
+    limit: 500,
+    pick: (r) => (r.bundles.api?.bytes ?? Number.NaN) / 1000,
+  },
+  {
+    label: 'bundles: slowest handler import',
+    unit: 'ms',
+    kind: 'atMost',
+    limit: 150,
+    pick: (r) => Math.max(...Object.values(r.bundles).map((bundle) => bundle.importMs)),
+  },
+];
+
+/** Whether `value` meets `goal` (NaN never does). */
+export function meets(goal: Pick<Goal, 'kind' | 'limit'>, value: number): boolean {
+  if (Number.isNaN(value)) return false;
+  return goal.kind === 'atLeast' ? value >= goal.limit : value <= goal.limit;
+}
+
+/** "≥ 0.8" / "≤ 1.25 ms": how a goal reads in the table and the chart. */
+export function describeGoal(goal: Pick<Goal, 'kind' | 'limit' | 'unit'>): string {
+  const unit = goal.unit === '×' ? '' : ` ${goal.unit}`;
+  return `${goal.kind === 'atLeast' ? '≥' : '≤'} ${goal.limit}${unit}`;
+}
+
+/**
+ * Copies exactly the documented keys, in the documented order, so latest.json never
+ * grows an undocumented field when a suite returns more.
+ */
+export function toLatestJson(results: BenchResults): BenchResults {
+  const { ingest, parse, memory, api } = results;
+  return {
+    ingest: {
+      rows: ingest.rows,
+      pipelineRowsPerSec: ingest.pipelineRowsPerSec,
+      rawRowsPerSec: ingest.rawRowsPerSec,
+      ratio: ingest.ratio,
+    },
+    parse: { rowsPerSec: parse.rowsPerSec, rawRowsPerSec: parse.rawRowsPerSec, ratio: parse.ratio },
+    memory: { baseMb: memory.baseMb, largeMb: memory.largeMb, ratio: memory.ratio },
+    api: {
+      rps: api.rps,
+      p50Ms: api.p50Ms,
+      p99Ms: api.p99Ms,
+      noAuthP99Ms: api.noAuthP99Ms,
+      authP99Ratio: api.authP99Ratio,
+      batchSpeedup: api.batchSpeedup,
+    },
+    bundles: Object.fromEntries(
+      Object.entries(results.bundles)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, bundle]) => [name, { bytes: bundle.bytes, importMs: bundle.importMs }]),
+    ),
+  };
+}
