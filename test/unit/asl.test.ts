@@ -1,0 +1,175 @@
+import { createRequire } from 'node:module';
+import * as errors from '../../handlers/shared/errors.js';
+import {
+  loadDefinition,
+  placeholders,
+  readDefinitionText,
+  SAMPLE_SUBSTITUTIONS,
+} from './workflow-definition.js';
+
+type Validator = (
+  definition: unknown,
+  options?: { checkPaths?: boolean; checkArn?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+// asl-validator is CommonJS without type declarations.
+const validate = createRequire(import.meta.url)('asl-validator') as Validator;
+
+interface Retrier {
+  ErrorEquals: string[];
+  MaxAttempts?: number;
+  JitterStrategy?: string;
+}
+interface State {
+  Type: string;
+  Resource?: string;
+  Retry?: Retrier[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  ItemProcessor?: { States: Record<string, State> };
+  [field: string]: unknown;
+}
+
+const definition = loadDefinition() as { StartAt: string; States: Record<string, State> };
+const states = definition.States;
+const loadChunks = states.LoadChunks as State;
+const innerStates = loadChunks.ItemProcessor?.States ?? {};
+const allStates: [string, State][] = [...Object.entries(states), ...Object.entries(innerStates)];
+
+describe('statemachines/ingest-file.asl.json', () => {
+  it('is valid Amazon States Language once substituted (asl-validator, paths and ARNs checked)', () => {
+    const result = validate(loadDefinition());
+    expect({ isValid: result.isValid, errors: result.errorsText('\n') }).toEqual({
+      isValid: true,
+      errors: '',
+    });
+  });
+
+  it('is valid JSON and valid ASL before substitution (placeholders only in strings)', () => {
+    // asl-validator accepts a whole-string `${...}` Resource as a deploy-time substitution.
+    const result = validate(JSON.parse(readDefinitionText()));
+    expect({ isValid: result.isValid, errors: result.errorsText('\n') }).toEqual({
+      isValid: true,
+      errors: '',
+    });
+  });
+
+  it('uses exactly the documented substitution variables', () => {
+    expect(placeholders(readDefinitionText())).toEqual(Object.keys(SAMPLE_SUBSTITUTIONS).sort());
+  });
+
+  it('runs PlanFile → LoadChunks → Summarize → Succeeded', () => {
+    expect(definition.StartAt).toBe('Configure');
+    expect(states.Configure?.Next).toBe('PlanFile');
+    expect(states.PlanFile?.Next).toBe('LoadChunks');
+    expect(loadChunks.Next).toBe('Summarize');
+    expect(states.Summarize?.Next).toBe('Succeeded');
+    expect(states.Succeeded?.Type).toBe('Succeed');
+  });
+
+  it('binds the Lambda tasks by the names the local stack overrides', () => {
+    expect(states.PlanFile?.Resource).toBe(SAMPLE_SUBSTITUTIONS.PlanFileFunctionArn);
+    expect(innerStates.LoadChunk?.Resource).toBe(SAMPLE_SUBSTITUTIONS.LoadChunkFunctionArn);
+    expect(states.SendToDeadLetterQueue?.Resource).toBe('arn:aws:states:::sqs:sendMessage');
+  });
+
+  it('takes the Map concurrency from the substitution as an integer', () => {
+    expect(loadChunks.MaxConcurrencyPath).toBe('$.settings.mapMaxConcurrency');
+    expect(states.Configure?.Parameters).toEqual({
+      'mapMaxConcurrency.$': "States.StringToJson('4')",
+    });
+  });
+
+  it('retries only with full jitter and a bounded number of attempts', () => {
+    const retriers = allStates.flatMap(([, state]) => state.Retry ?? []);
+    expect(retriers.length).toBeGreaterThan(0);
+    for (const retrier of retriers) {
+      expect(retrier).toMatchObject({ JitterStrategy: 'FULL', MaxAttempts: expect.any(Number) });
+    }
+  });
+
+  it.each([
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ])('retries %s on both Lambda tasks', (error) => {
+    for (const task of [states.PlanFile, innerStates.LoadChunk]) {
+      expect(task?.Retry?.flatMap((retrier) => retrier.ErrorEquals)).toContain(error);
+    }
+  });
+
+  it('retries the loader errors that are retryable by design, and only those', () => {
+    const retried = new Set(
+      (innerStates.LoadChunk?.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals),
+    );
+    expect(retried).toContain(errors.ChunkTimeBudgetExceededError.name);
+    expect(retried).toContain(errors.ChunkReadError.name);
+    for (const terminal of [
+      errors.ObjectChangedError,
+      errors.ChunkPlanMismatchError,
+      errors.ConfigurationError,
+      errors.MalformedFileEventError,
+    ]) {
+      expect(retried).not.toContain(terminal.name);
+    }
+  });
+
+  it('names in Retry only errors that exist (AWS names or classes in errors.ts)', () => {
+    const ours = new Set(Object.keys(errors));
+    for (const [, state] of allStates) {
+      for (const name of (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals)) {
+        const known = /^(States|Lambda|Sandbox)\./.test(name) || ours.has(name);
+        expect({ name, known }).toEqual({ name, known: true });
+      }
+    }
+  });
+
+  it('catches every failure of the Lambda steps into a failure record, then the DLQ, then Fail', () => {
+    expect(states.PlanFile?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'PlanFileFailed' },
+    ]);
+    // A task inside the Map cannot leave it: its error fails the Map, which catches it.
+    expect(loadChunks.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'LoadChunksFailed' },
+    ]);
+    for (const [name, failedState] of [
+      ['PlanFileFailed', 'PlanFile'],
+      ['LoadChunksFailed', 'LoadChunk'],
+    ] as const) {
+      expect(states[name]).toMatchObject({
+        Type: 'Pass',
+        Next: 'SendToDeadLetterQueue',
+        Parameters: {
+          'Records.$': '$$.Execution.Input.Records',
+          failure: {
+            'error.$': '$.error.Error',
+            'cause.$': '$.error.Cause',
+            'executionArn.$': '$$.Execution.Id',
+            state: failedState,
+            'time.$': '$$.State.EnteredTime',
+          },
+        },
+      });
+    }
+    expect(states.SendToDeadLetterQueue).toMatchObject({
+      Parameters: { QueueUrl: SAMPLE_SUBSTITUTIONS.DeadLetterQueueUrl, 'MessageBody.$': '$' },
+      ResultPath: null,
+      Next: 'Failed',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: 'Failed' }],
+    });
+    expect(states.Failed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.failure.error',
+      CausePath: '$.failure.cause',
+    });
+  });
+
+  it('keeps rows out of state: the Map passes byte ranges and discards chunk summaries', () => {
+    expect(loadChunks.ItemSelector).toEqual({
+      'object.$': '$.plan.object',
+      'header.$': '$.plan.header',
+      'chunk.$': '$$.Map.Item.Value',
+    });
+    expect(loadChunks.ResultPath).toBeNull();
+  });
+});
