@@ -1,0 +1,349 @@
+import type { Readable } from 'node:stream';
+import {
+  CsvError,
+  type Options as CsvParseOptions,
+  type InfoRecord,
+  type Parser,
+  parse,
+} from 'csv-parse';
+import { type FileProblem, MalformedCsvError } from './errors.js';
+
+/**
+ * The one CSV reader of the system, used by the planner (the whole file, header
+ * included) and by the loader (one planned byte range, header known from the plan).
+ * Both parse with the same options, so a chunk parses exactly as the planner saw it.
+ *
+ * API (stable, imported by handlers/plan-file and handlers/load-chunk):
+ *
+ * ```ts
+ * for await (const record of readCsvRecords(body, { delimiter, maxRecordBytes, offset, firstLine })) {
+ *   record.fields; // string[]: the cells, unquoted, verbatim (no trimming)
+ *   record.line;   // 1-based physical line where the record starts
+ *   record.start;  // absolute byte offset of the record's first byte
+ *   record.end;    // absolute byte offset just past its line break (or the end of file)
+ * }
+ * ```
+ *
+ * Malformed text (invalid UTF-8, an unclosed or stray quote, a record over
+ * `maxRecordBytes`) ends the iteration with a MalformedCsvError naming the line.
+ */
+
+/** How to read one file or one chunk of it. */
+export interface CsvReadOptions {
+  /** Single-character field delimiter (the dataset's `delimiter`). */
+  readonly delimiter: string;
+  /** Largest record accepted, in bytes of field content (csv-parse `max_record_size`). */
+  readonly maxRecordBytes: number;
+  /** Absolute byte offset of the source's first byte in the file. @default 0 */
+  readonly offset?: number;
+  /** Physical line number of the source's first byte. @default 1 */
+  readonly firstLine?: number;
+}
+
+/** One parsed record with its exact place in the file. */
+export interface CsvRecord {
+  readonly fields: string[];
+  /** 1-based physical line where the record starts (line breaks inside quotes count). */
+  readonly line: number;
+  /** Absolute byte offset of the record's first byte (for the file's first record: 0, before any BOM). */
+  readonly start: number;
+  /** Absolute byte offset just past the record's line break, or the end of the file. */
+  readonly end: number;
+}
+
+const LF = 0x0a;
+/** More than the parser's lookahead (a multi-byte trim character, CRLF). */
+const LOOKAHEAD_PADDING = Buffer.from('    ');
+
+/**
+ * The csv-parse options for a dataset's files: RFC 4180 quoting with `""` escapes
+ * and no relaxed quotes, CRLF or LF per line (a bare CR is data), no trimming, no
+ * comments, blank lines kept (they are reported, not silently skipped), a BOM
+ * stripped only at the start of the file, and an explicit record size cap.
+ *
+ * Column counts are checked by `rowToItem` (handlers/shared/rows.ts) against the
+ * header, so every short or long row is reported with its line, not only the first.
+ */
+export function csvParseOptions(
+  options: Pick<CsvReadOptions, 'delimiter' | 'maxRecordBytes'> & { readonly bom: boolean },
+): CsvParseOptions {
+  return {
+    bom: options.bom,
+    delimiter: options.delimiter,
+    // Explicit, in this order: auto-detection would pick whatever the first line
+    // used, so a chunk could split lines differently from the planner.
+    record_delimiter: ['\r\n', '\n'],
+    quote: '"',
+    escape: '"',
+    relax_quotes: false,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    skip_records_with_error: false,
+    trim: false,
+    ltrim: false,
+    rtrim: false,
+    cast: false,
+    columns: false,
+    encoding: 'utf8',
+    max_record_size: options.maxRecordBytes,
+  };
+}
+
+/**
+ * Streams records with their line numbers and byte ranges out of `source`, which
+ * is read once and never buffered whole. Throws MalformedCsvError on malformed
+ * text, after yielding every complete record before it (so callers see rows in
+ * order up to the problem, whatever the stream's chunk sizes).
+ */
+export async function* readCsvRecords(
+  source: Readable | AsyncIterable<Uint8Array>,
+  options: CsvReadOptions,
+): AsyncGenerator<CsvRecord, void, undefined> {
+  const offset = options.offset ?? 0;
+  let line = options.firstLine ?? 1;
+  let start = offset;
+  const ready: CsvRecord[] = [];
+  const parser = parse({
+    ...csvParseOptions({ ...options, bom: offset === 0 }),
+    // Records are taken synchronously, in order, as the parser finds them, and never
+    // pushed to its readable side: a parse error then cannot discard records that
+    // were parsed before it (a destroyed stream drops its buffer).
+    on_record: (fields: string[], context: InfoRecord) => {
+      // `bytes` is the absolute byte count just past this record: the parser works
+      // on bytes, so this stays exact with multi-byte UTF-8 and a BOM.
+      const end = offset + context.bytes;
+      ready.push({ fields, line, start, end });
+      // csv-parse's own line counter counts a quoted CRLF twice, so count here:
+      // the record's line feeds are those inside its fields plus its terminator.
+      line += countLineFeeds(fields) + 1;
+      start = end;
+      return null;
+    },
+  });
+  const guard = new Utf8Guard(offset, line);
+  const failed = (error: unknown) =>
+    error instanceof CsvError ? fromCsvError(error, line, options.maxRecordBytes) : error;
+
+  try {
+    for await (const chunk of source) {
+      const checked = guard.check(chunk);
+      if (checked.valid.length > 0) {
+        const error = await settle(parser, (done) => parser.write(checked.valid, done));
+        yield* drain(ready);
+        if (error) throw failed(error);
+      }
+      if (checked.problem) {
+        // The parser holds back a few bytes of lookahead, so records that end just
+        // before the invalid byte are still pending. Padding flushes them out; the
+        // padded, incomplete record is never emitted (the parser is not ended), and
+        // an error the padding itself causes is moot since the file is rejected.
+        await settle(parser, (done) => parser.write(LOOKAHEAD_PADDING, done));
+        yield* drain(ready);
+        throw new MalformedCsvError(checked.problem);
+      }
+    }
+    const endProblem = guard.end();
+    if (endProblem) {
+      await settle(parser, (done) => parser.write(LOOKAHEAD_PADDING, done));
+      yield* drain(ready);
+      throw new MalformedCsvError(endProblem);
+    }
+    const error = await settle(parser, (done) => parser.end(done));
+    yield* drain(ready);
+    if (error) throw failed(error);
+  } finally {
+    parser.destroy();
+  }
+}
+
+function* drain(ready: CsvRecord[]): Generator<CsvRecord> {
+  // Hand records out without keeping them: the queue holds one source chunk's worth.
+  for (let record = ready.shift(); record !== undefined; record = ready.shift()) yield record;
+}
+
+/** Runs one write/end on the parser and resolves with its error, if any. */
+function settle(
+  parser: Parser,
+  action: (done: (error?: Error | null) => void) => void,
+): Promise<unknown> {
+  return new Promise((resolve) => {
+    const onError = (error: Error) => resolve(error);
+    parser.once('error', onError);
+    action((error) => {
+      parser.off('error', onError);
+      resolve(error ?? undefined);
+    });
+  });
+}
+
+function countLineFeeds(fields: readonly string[]): number {
+  let count = 0;
+  for (const field of fields) {
+    let at = field.indexOf('\n');
+    while (at !== -1) {
+      count++;
+      at = field.indexOf('\n', at + 1);
+    }
+  }
+  return count;
+}
+
+/** Translates csv-parse's errors into a user-facing problem at the record's first line. */
+function fromCsvError(error: CsvError, line: number, maxRecordBytes: number): MalformedCsvError {
+  const column = typeof error.column === 'number' ? { column: error.column + 1 } : {};
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new MalformedCsvError({
+        line,
+        reason: 'a quoted field starting in this record is never closed (missing closing quote)',
+      });
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return new MalformedCsvError({
+        line,
+        ...column,
+        reason:
+          'a closing quote is followed by text instead of a delimiter or line break (write a quote inside a quoted field as "")',
+      });
+    case 'INVALID_OPENING_QUOTE':
+      return new MalformedCsvError({
+        line,
+        ...column,
+        reason:
+          'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
+      });
+    case 'CSV_MAX_RECORD_SIZE':
+      return new MalformedCsvError({
+        line,
+        reason: `record is larger than ${maxRecordBytes} bytes (MAX_RECORD_BYTES); check the delimiter and quotes`,
+      });
+    default:
+      return new MalformedCsvError({ line, reason: error.message });
+  }
+}
+
+/**
+ * Checks bytes with a fatal, streaming UTF-8 decoder, so invalid bytes fail with
+ * their line instead of becoming U+FFFD, and says how much of each chunk is valid.
+ */
+class Utf8Guard {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Absolute offset and line number of the next chunk's first byte. */
+  private offset: number;
+  private line: number;
+  /** The previous chunk: a sequence the decoder holds may have started in it. */
+  private previous: { bytes: Uint8Array; offset: number; line: number } | undefined;
+
+  constructor(offset: number, firstLine: number) {
+    this.offset = offset;
+    this.line = firstLine;
+  }
+
+  /** The chunk's bytes before the first invalid one, and the problem if there is one. */
+  check(chunk: Uint8Array): { valid: Uint8Array; problem?: FileProblem } {
+    try {
+      this.decoder.decode(chunk, { stream: true });
+    } catch {
+      const { at, problem } = this.locate(chunk);
+      const valid = chunk.subarray(0, Math.max(0, at - (this.previous?.bytes.length ?? 0)));
+      return { valid, problem };
+    }
+    this.previous = { bytes: chunk, offset: this.offset, line: this.line };
+    this.offset += chunk.length;
+    this.line += countBytes(chunk, LF, 0, chunk.length);
+    return { valid: chunk };
+  }
+
+  /** The problem when the input ends inside a multi-byte character. */
+  end(): FileProblem | undefined {
+    try {
+      this.decoder.decode();
+      return undefined;
+    } catch {
+      return this.locate(new Uint8Array(0)).problem;
+    }
+  }
+
+  /** Finds the first invalid byte in the previous chunk's tail plus `chunk`. */
+  private locate(chunk: Uint8Array): { at: number; problem: FileProblem } {
+    const base = this.previous ?? {
+      bytes: new Uint8Array(0),
+      offset: this.offset,
+      line: this.line,
+    };
+    const joined = Buffer.concat([base.bytes, chunk]);
+    // Everything before this chunk decoded fine, so scanning may start at the
+    // previous chunk's first byte that is not a continuation byte.
+    let from = 0;
+    while (from < 3 && from < base.bytes.length && isContinuation(joined[from] ?? 0)) from++;
+    const found = firstInvalidUtf8(joined, from);
+    const at = found === -1 ? joined.length : found;
+    const offset = base.offset + at;
+    const line = base.line + countBytes(joined, LF, 0, at);
+    const byte = joined[at];
+    const utf16 = offset === 0 && (byte === 0xff || byte === 0xfe);
+    const where =
+      byte === undefined
+        ? 'at the end of the file'
+        : `byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} at byte offset ${offset}`;
+    return {
+      at,
+      problem: {
+        line,
+        reason: utf16
+          ? 'the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8'
+          : `invalid UTF-8 (${where}); save the file as UTF-8`,
+      },
+    };
+  }
+}
+
+function isContinuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
+}
+
+function countBytes(bytes: Uint8Array, value: number, from: number, to: number): number {
+  let count = 0;
+  let at = bytes.indexOf(value, from);
+  while (at !== -1 && at < to) {
+    count++;
+    at = bytes.indexOf(value, at + 1);
+  }
+  return count;
+}
+
+/**
+ * Index of the first byte of the first invalid or truncated UTF-8 sequence at or
+ * after `from` (per the Unicode standard: no overlongs, surrogates or values above
+ * U+10FFFF), or -1 when the bytes are valid.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array, from = 0): number {
+  let at = from;
+  while (at < bytes.length) {
+    const lead = bytes[at] ?? 0;
+    if (lead < 0x80) {
+      at++;
+      continue;
+    }
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return at;
+    if (at + length > bytes.length) return at;
+    const second = bytes[at + 1] ?? 0;
+    if (second < low || second > high) return at;
+    for (let next = 2; next < length; next++) {
+      if (!isContinuation(bytes[at + next] ?? 0)) return at;
+    }
+    at += length;
+  }
+  return -1;
+}

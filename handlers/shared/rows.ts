@@ -1,0 +1,238 @@
+import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import {
+  type CellValue,
+  type ColumnSpec,
+  canonicalNumber,
+  type DatasetSchema,
+  MAX_KEY_BYTES,
+  parseCell,
+} from './dataset.js';
+import type { FileProblem } from './errors.js';
+
+/**
+ * Header validation and row → DynamoDB item conversion: pure functions shared by
+ * the planner (which validates every row before anything is written) and the
+ * loader (which converts the rows of one planned chunk).
+ *
+ * API (stable):
+ *
+ * ```ts
+ * const header = validateHeader(record.fields, schema);   // once per file or chunk
+ * if (!header.ok) ... header.problems                      // FileProblem[] with columns
+ * const row = rowToItem(header.layout, record.fields, record.line);
+ * if (row.ok) row.item  // Record<string, string | boolean | NumberValue>, for lib-dynamodb
+ *             row.key   // identity of the key: equal exactly when DynamoDB sees the same key
+ * else row.problems     // FileProblem[]: line, column, field, value excerpt, reason
+ * ```
+ */
+
+/** DynamoDB's maximum item size (400 KB), in bytes. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/** Longest value excerpt quoted in a problem, in characters. */
+const EXCERPT_CHARS = 40;
+
+/** A validated header mapped onto the schema. */
+export interface HeaderLayout {
+  /** Header names after BOM strip and trim, in file order. */
+  readonly header: readonly string[];
+  /** For each header position, the column it fills, or undefined for an ignored unknown column. */
+  readonly columns: readonly (ColumnSpec | undefined)[];
+  /** Position of the key column in the header. */
+  readonly keyPosition: number;
+  readonly keyType: DatasetSchema['keyType'];
+}
+
+export type HeaderResult =
+  | { readonly ok: true; readonly layout: HeaderLayout }
+  | { readonly ok: false; readonly problems: readonly FileProblem[] };
+
+/** An item ready for lib-dynamodb: numbers are NumberValue, so their exact text is stored. */
+export type Item = Record<string, string | boolean | NumberValue>;
+
+/** A converted row. */
+export interface ConvertedRow {
+  readonly item: Item;
+  /** Identity of the key, equal exactly when DynamoDB would see the same key ("7", "7.0" and "007" are one key). */
+  readonly key: KeyIdentity;
+  /** The item's size as DynamoDB counts it, in bytes. */
+  readonly size: number;
+}
+
+/** A number for integer keys up to 15 digits (compact in a Map), else a canonical string. */
+export type KeyIdentity = string | number;
+
+export type RowResult =
+  | { readonly ok: true; readonly row: ConvertedRow }
+  | { readonly ok: false; readonly problems: readonly FileProblem[] };
+
+/**
+ * Checks a header against the schema after trimming each name (csv-parse already
+ * stripped the BOM): empty or duplicate names, unknown columns (rejected unless the
+ * schema's `unknownColumns` is `ignore`), and missing required columns.
+ */
+export function validateHeader(
+  fields: readonly string[],
+  schema: DatasetSchema,
+  line = 1,
+): HeaderResult {
+  const header = fields.map((name) => name.trim());
+  const byName = new Map(schema.columns.map((column) => [column.name, column]));
+  const problems: FileProblem[] = [];
+  const firstPosition = new Map<string, number>();
+  const columns = header.map((name, index): ColumnSpec | undefined => {
+    const column = index + 1;
+    if (name === '') {
+      problems.push({ line, column, reason: 'header name is empty' });
+      return undefined;
+    }
+    const earlier = firstPosition.get(name);
+    if (earlier !== undefined) {
+      problems.push({ line, column, field: name, reason: `duplicate of column ${earlier}` });
+      return undefined;
+    }
+    firstPosition.set(name, column);
+    const spec = byName.get(name);
+    if (spec === undefined && schema.unknownColumns === 'reject') {
+      const near = schema.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+      problems.push({
+        line,
+        column,
+        field: name,
+        reason: `not a column of dataset "${schema.name}"${near ? ` (did you mean "${near.name}"?)` : ''}; expected ${schema.columns.map((c) => c.name).join(', ')}`,
+      });
+    }
+    return spec;
+  });
+  for (const spec of schema.columns) {
+    if (spec.required && !firstPosition.has(spec.name)) {
+      problems.push({ line, field: spec.name, reason: 'required column is missing' });
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    layout: {
+      header,
+      columns,
+      keyPosition: header.indexOf(schema.key),
+      keyType: schema.keyType,
+    },
+  };
+}
+
+/**
+ * Converts one record to a DynamoDB item with exact numbers (NumberValue keeps the
+ * decimal text, so 19-digit integers and 0.1 round-trip), omitting empty optional
+ * cells; or lists every problem in the row (field count, cells, key, item size).
+ */
+export function rowToItem(
+  layout: HeaderLayout,
+  fields: readonly string[],
+  line: number,
+  maxItemBytes = MAX_ITEM_BYTES,
+): RowResult {
+  if (fields.length !== layout.header.length) {
+    const blank = fields.length === 1 && fields[0] === '';
+    return {
+      ok: false,
+      problems: [
+        {
+          line,
+          reason: blank
+            ? 'blank line (remove it)'
+            : `expected ${layout.header.length} fields like the header, found ${fields.length}`,
+        },
+      ],
+    };
+  }
+  const problems: FileProblem[] = [];
+  const item: Item = {};
+  let size = 0;
+  let key: KeyIdentity | undefined;
+  layout.columns.forEach((spec, position) => {
+    if (spec === undefined) return;
+    const raw = fields[position] ?? '';
+    const result = parseCell(spec, raw);
+    if (!result.ok) {
+      problems.push(cellProblem(line, fields, position, spec, result.reason));
+      return;
+    }
+    if (result.value === undefined) return;
+    if (position === layout.keyPosition) {
+      if (typeof result.value === 'string' && byteLength(result.value) > MAX_KEY_BYTES) {
+        problems.push(
+          cellProblem(line, fields, position, spec, `key is longer than ${MAX_KEY_BYTES} bytes`),
+        );
+        return;
+      }
+      key = keyIdentity(result.value);
+    }
+    item[spec.name] = toAttribute(result.value);
+    size += byteLength(spec.name) + valueSize(result.value);
+  });
+  if (problems.length === 0 && size > maxItemBytes) {
+    problems.push({
+      line,
+      reason: `item is ${size} bytes, over DynamoDB's ${maxItemBytes}-byte item limit`,
+    });
+  }
+  if (problems.length > 0 || key === undefined) return { ok: false, problems };
+  return { ok: true, row: { item, key, size } };
+}
+
+/** The identity of a key value: equal exactly when DynamoDB would see the same key. */
+export function keyIdentity(value: CellValue): KeyIdentity {
+  if (typeof value !== 'object') return String(value);
+  const canonical = canonicalNumber(value.number) ?? value.number;
+  // "dE<exp>" with d the significant digits: an integer below 10^15 is exact as a double.
+  const match = /^(-?)(\d+)E(\d+)$/.exec(canonical);
+  if (match) {
+    const [, sign = '', digits = '', exponent = '0'] = match;
+    const scale = Number(exponent) - digits.length + 1;
+    if (scale >= 0 && Number(exponent) < 15) return Number(`${sign}${digits}e${scale}`);
+  }
+  return canonical === '0' ? 0 : canonical;
+}
+
+/** A value excerpt short enough for an error message. */
+export function excerpt(value: string, chars = EXCERPT_CHARS): string {
+  const codePoints = [...value];
+  return codePoints.length <= chars ? value : `${codePoints.slice(0, chars - 1).join('')}…`;
+}
+
+/** A problem in one cell, on the physical line where the cell starts. */
+function cellProblem(
+  recordLine: number,
+  fields: readonly string[],
+  position: number,
+  spec: ColumnSpec,
+  reason: string,
+): FileProblem {
+  let line = recordLine;
+  for (const field of fields.slice(0, position)) line += field.split('\n').length - 1;
+  return {
+    line,
+    column: position + 1,
+    field: spec.name,
+    value: excerpt(fields[position] ?? ''),
+    reason,
+  };
+}
+
+function toAttribute(value: CellValue): string | boolean | NumberValue {
+  return typeof value === 'object' ? NumberValue.from(value.number) : value;
+}
+
+function valueSize(value: CellValue): number {
+  if (typeof value === 'string') return byteLength(value);
+  if (typeof value === 'boolean') return 1;
+  // DynamoDB: about one byte per two significant digits, plus one.
+  const canonical = canonicalNumber(value.number) ?? value.number;
+  const digits = canonical.replace(/^-/, '').replace(/E.*$/, '').length;
+  return Math.ceil(digits / 2) + 1;
+}
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
