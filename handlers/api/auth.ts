@@ -1,0 +1,335 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type RemoteJWKSet,
+} from 'jose';
+import { NamedError } from '../shared/errors.js';
+import { type AuthConfig, isTrustedKeyUrl } from './config.js';
+import { HttpProblemError, unavailable } from './problems.js';
+
+/** Who called: the verified token's subject, client and scopes. */
+export interface Principal {
+  readonly subject: string | undefined;
+  readonly clientId: string | undefined;
+  readonly scopes: readonly string[];
+}
+
+/** What `authenticate` needs besides configuration: the signing keys and the clock. */
+export interface AuthDeps {
+  /** Resolves the verification key for a token header (a remote JWKS in production). */
+  readonly getKey: JWTVerifyGetKey;
+  /** The current time, for `exp`/`nbf`/`iat`. */
+  readonly now: () => Date;
+}
+
+/** The issuer's keys could not be fetched; whether the token is valid is unknown. */
+export class JwksUnavailableError extends NamedError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Authenticates a request from its Authorization header values (RFC 6750).
+ * Resolves to the principal, or throws an HttpProblemError: 401 (no or invalid
+ * token), 400 (malformed header), 403 (missing scope) or 503 (keys unreachable),
+ * each with the matching WWW-Authenticate challenge.
+ */
+export async function authenticate(
+  authorization: readonly string[],
+  config: AuthConfig,
+  deps: AuthDeps,
+): Promise<Principal> {
+  const token = bearerToken(authorization, config.realm);
+  let payload: JWTPayload;
+  let typ: string | undefined;
+  try {
+    const result = await jwtVerify(token, deps.getKey, {
+      issuer: config.issuer,
+      ...(config.audienceClaim === 'aud' ? { audience: [...config.audiences] } : {}),
+      algorithms: [...config.algorithms],
+      clockTolerance: config.clockToleranceSeconds,
+      requiredClaims: ['exp'],
+      currentDate: deps.now(),
+    });
+    payload = result.payload;
+    typ = result.protectedHeader.typ;
+  } catch (error) {
+    if (error instanceof JwksUnavailableError) {
+      throw unavailable(
+        'auth-unavailable',
+        'The signing keys of the token issuer cannot be fetched right now, so the token could not be checked. Retry later.',
+        error.retryAfterSeconds,
+        error,
+      );
+    }
+    const reason = describeJoseError(error);
+    if (reason === undefined) throw error;
+    throw invalidToken(config.realm, reason);
+  }
+
+  // An ID token of the same issuer verifies too; it proves who a user is, not what a client may do.
+  if (typ !== undefined && !/^(?:application\/)?at\+jwt$/i.test(typ)) {
+    throw invalidToken(config.realm, 'The token is not an access token (typ must be at+jwt)');
+  }
+  if (payload.token_use !== undefined && payload.token_use !== 'access') {
+    throw invalidToken(config.realm, 'The token is not an access token (token_use must be access)');
+  }
+  if (config.audienceClaim !== 'aud' && !hasAudience(payload[config.audienceClaim], config)) {
+    throw invalidToken(config.realm, `The token ${config.audienceClaim} claim is not accepted`);
+  }
+
+  const scopes = scopesOf(payload);
+  const missing = config.requiredScopes.filter((scope) => !scopes.includes(scope));
+  if (missing.length > 0) {
+    const required = config.requiredScopes.join(' ');
+    throw new HttpProblemError(
+      403,
+      'insufficient-scope',
+      `The access token lacks the scope this API requires: ${required}.`,
+      {
+        headers: {
+          'WWW-Authenticate': challenge(config.realm, {
+            error: 'insufficient_scope',
+            error_description: 'The access token lacks the required scope',
+            scope: required,
+          }),
+        },
+      },
+    );
+  }
+  return {
+    subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+    clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+    scopes,
+  };
+}
+
+/** Extracts the token from exactly one `Authorization: Bearer <token>` header. */
+function bearerToken(authorization: readonly string[], realm: string): string {
+  const values = authorization.filter((value) => value.trim() !== '');
+  if (values.length === 0) {
+    // RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+    throw new HttpProblemError(
+      401,
+      'unauthorized',
+      'This API needs an access token: send "Authorization: Bearer <token>".',
+      { headers: { 'WWW-Authenticate': challenge(realm, {}) } },
+    );
+  }
+  if (values.length > 1) {
+    throw invalidRequest(realm, 'Send exactly one Authorization header');
+  }
+  const parts = (values[0] ?? '').trim().split(/[ \t]+/);
+  if (parts[0]?.toLowerCase() !== 'bearer') {
+    // Another scheme (Basic, ...) means no bearer credentials at all: same bare challenge.
+    throw new HttpProblemError(
+      401,
+      'unauthorized',
+      'This API accepts only Bearer access tokens: send "Authorization: Bearer <token>".',
+      { headers: { 'WWW-Authenticate': challenge(realm, {}) } },
+    );
+  }
+  if (parts.length === 1) throw invalidRequest(realm, 'The Bearer scheme has no token');
+  if (parts.length > 2) {
+    throw invalidRequest(realm, 'The Authorization header holds more than one credential');
+  }
+  return parts[1] ?? '';
+}
+
+function invalidRequest(realm: string, reason: string): HttpProblemError {
+  return new HttpProblemError(400, 'invalid-authorization', `${reason}.`, {
+    headers: {
+      'WWW-Authenticate': challenge(realm, {
+        error: 'invalid_request',
+        error_description: reason,
+      }),
+    },
+  });
+}
+
+function invalidToken(realm: string, reason: string): HttpProblemError {
+  return new HttpProblemError(401, 'invalid-token', `${reason}.`, {
+    headers: {
+      'WWW-Authenticate': challenge(realm, { error: 'invalid_token', error_description: reason }),
+    },
+  });
+}
+
+/** A Bearer challenge. Values are our own constants and configuration, never client input. */
+export function challenge(realm: string, params: Readonly<Record<string, string>>): string {
+  const rest = Object.entries(params).map(([name, value]) => `, ${name}="${value}"`);
+  return `Bearer realm="${realm}"${rest.join('')}`;
+}
+
+/** A client-safe reason for a jose verification error; undefined for anything else. */
+function describeJoseError(error: unknown): string | undefined {
+  if (error instanceof errors.JWTExpired) return 'The access token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return 'The access token is not valid yet';
+      case 'iss':
+        return 'The token issuer is not accepted';
+      case 'aud':
+        return 'The token audience is not accepted';
+      case 'exp':
+        return 'The token has no valid expiry (exp)';
+      default:
+        return `The token ${error.claim.replace(/[^\w.-]/g, '')} claim is not valid`;
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'The token algorithm is not allowed';
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return 'The token signature is not valid';
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) return 'No signing key matches the token kid';
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    return 'The token does not identify one signing key';
+  }
+  if (error instanceof errors.JOSENotSupported) return 'The token algorithm is not supported';
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
+    return 'The token is not a valid signed JWT';
+  }
+  if (error instanceof errors.JOSEError) return 'The access token is not valid';
+  return undefined;
+}
+
+function hasAudience(value: unknown, config: AuthConfig): boolean {
+  const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  return values.some((item) => typeof item === 'string' && config.audiences.includes(item));
+}
+
+/** Scopes from a space-separated `scope` (RFC 8693/9068) and/or an `scp` array (Okta, Entra). */
+export function scopesOf(payload: JWTPayload): string[] {
+  const scopes = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === 'string') {
+      for (const scope of value.split(' ')) if (scope !== '') scopes.add(scope);
+    } else if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'string' && item !== '') scopes.add(item);
+    }
+  };
+  add(payload.scope);
+  add(payload.scp);
+  return [...scopes];
+}
+
+/** Options of the remote key source. */
+export interface KeySourceOptions {
+  /** Where the JWKS is; called until it succeeds (OIDC discovery, or the configured URI). */
+  readonly resolveJwksUri: () => Promise<URL>;
+  /** Minimum time between fetches caused by unknown kids, and after a failed fetch, in ms. */
+  readonly cooldownMs: number;
+  /** Timeout of one HTTP request to the IdP, in ms. @default 5000 */
+  readonly timeoutMs?: number;
+  /** The clock for the failure cooldown, in epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The signing keys of the issuer, fetched lazily and kept for the container's
+ * life: one jose remote JWKS whose `cooldownDuration` caps refetches caused by
+ * unknown kids. When the IdP cannot be reached, keys already known keep
+ * working, and for one cooldown no request calls the IdP again; a kid that is
+ * not known then fails with JwksUnavailableError (503, the token may be fine).
+ */
+export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
+  const now = options.now ?? Date.now;
+  let remote: RemoteJWKSet | undefined;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  let fallback: { jwks: JSONWebKeySet; getKey: JWTVerifyGetKey } | undefined;
+
+  // Keys already fetched, used without calling the IdP while it is failing.
+  const fromCache = async (...[header, token]: Parameters<JWTVerifyGetKey>) => {
+    const jwks = remote?.jwks();
+    if (!jwks?.keys.some((key) => header.kid === undefined || key.kid === header.kid)) {
+      return undefined;
+    }
+    if (fallback?.jwks !== jwks) fallback = { jwks, getKey: createLocalJWKSet(jwks) };
+    return fallback.getKey(header, token);
+  };
+  const unavailableError = (cause?: unknown) =>
+    new JwksUnavailableError(
+      'the JWKS cannot be fetched',
+      Math.max(1, (failedAt + options.cooldownMs - now()) / 1000),
+      cause === undefined ? undefined : { cause },
+    );
+
+  return async (header, token) => {
+    if (now() - failedAt < options.cooldownMs) {
+      const key = await fromCache(header, token);
+      if (key) return key;
+      throw unavailableError();
+    }
+    try {
+      remote ??= createRemoteJWKSet(await options.resolveJwksUri(), {
+        cooldownDuration: options.cooldownMs,
+        timeoutDuration: options.timeoutMs ?? 5000,
+      });
+      return await remote(header, token);
+    } catch (error) {
+      if (isTokenKeyError(error)) throw error;
+      failedAt = now();
+      const key = await fromCache(header, token);
+      if (key) return key;
+      throw unavailableError(error);
+    }
+  };
+}
+
+// Errors that describe the token (its kid or alg), as opposed to the fetch of the key set.
+function isTokenKeyError(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
+}
+
+/**
+ * Resolves the JWKS URI from the issuer's OIDC discovery document
+ * (`<issuer>/.well-known/openid-configuration`). The document must name the
+ * same issuer (OIDC Discovery §4.3) and a trusted `jwks_uri`. The result is
+ * kept; a failure is not, so the next call (after the key source's cooldown)
+ * tries again.
+ */
+export function discoverJwksUri(
+  issuer: string,
+  options: { readonly timeoutMs?: number; readonly fetch?: typeof fetch } = {},
+): () => Promise<URL> {
+  let resolved: URL | undefined;
+  const fetchImpl = options.fetch ?? fetch;
+  return async () => {
+    if (resolved) return resolved;
+    const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+    const response = await fetchImpl(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+    });
+    if (response.status !== 200) {
+      throw new Error(`OIDC discovery ${url} answered ${response.status}`);
+    }
+    const document = (await response.json()) as Record<string, unknown>;
+    if (document.issuer !== issuer) {
+      throw new Error(`OIDC discovery ${url} names issuer ${String(document.issuer)}`);
+    }
+    if (typeof document.jwks_uri !== 'string' || !URL.canParse(document.jwks_uri)) {
+      throw new Error(`OIDC discovery ${url} has no valid jwks_uri`);
+    }
+    const jwksUri = new URL(document.jwks_uri);
+    if (!isTrustedKeyUrl(jwksUri)) throw new Error(`jwks_uri ${jwksUri.href} is not https`);
+    resolved = jwksUri;
+    return resolved;
+  };
+}

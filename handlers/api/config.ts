@@ -1,0 +1,137 @@
+import { type DatasetSchema, parseDataset } from '../shared/dataset.js';
+import { type EnvReader, readConfig } from '../shared/env.js';
+
+/** Asymmetric JWS algorithms the API can verify against a JWKS. HS* and `none` never qualify. */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+/** How the API verifies access tokens. */
+export interface AuthConfig {
+  /** Expected `iss`, exactly as the IdP writes it. */
+  readonly issuer: string;
+  /** Accepted audience values; one must appear in `audienceClaim`. */
+  readonly audiences: readonly string[];
+  /** Claim holding the audience: `aud` (RFC 9068) or, for Cognito access tokens, `client_id`. @default 'aud' */
+  readonly audienceClaim: string;
+  /** JWKS location; when undefined it comes from the issuer's OIDC discovery document. */
+  readonly jwksUri: URL | undefined;
+  /** Scopes a token must carry, all of them. */
+  readonly requiredScopes: readonly string[];
+  /** Allowed JWS algorithms. @default ['RS256'] */
+  readonly algorithms: readonly string[];
+  /** Leeway for `exp`/`nbf`/`iat`, in seconds. @default 30 */
+  readonly clockToleranceSeconds: number;
+  /** `realm` of the WWW-Authenticate challenge. @default the dataset name */
+  readonly realm: string;
+  /** Minimum time between two JWKS fetches triggered by unknown `kid`s, in seconds. @default 30 */
+  readonly jwksCooldownSeconds: number;
+}
+
+/** Everything the API handler needs, read once at cold start. */
+export interface ApiConfig {
+  readonly dataset: DatasetSchema;
+  readonly tableName: string;
+  readonly auth: AuthConfig;
+}
+
+// RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`, so it is safe in a header.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+// A realm is a quoted-string in WWW-Authenticate; keep it to characters that never need escaping.
+const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+
+/** Reads and validates the API's configuration; throws one ConfigurationError listing every problem. */
+export function readApiConfig(env: Readonly<Record<string, string | undefined>>): ApiConfig {
+  return readConfig(env, (reader) => {
+    const dataset = reader.json('DATASET', (value) => parseDataset(value, 'DATASET'));
+    const issuer = reader.string('AUTH_ISSUER');
+    if (issuer !== '') checkUrl(reader, 'AUTH_ISSUER', issuer);
+    const jwksText = reader.optionalString('AUTH_JWKS_URI');
+    const jwksUri =
+      jwksText === undefined ? undefined : checkUrl(reader, 'AUTH_JWKS_URI', jwksText);
+
+    const algorithms = reader.list('AUTH_ALGORITHMS', { default: ['RS256'] });
+    for (const algorithm of algorithms) {
+      if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(algorithm)) {
+        reader.problem(
+          `AUTH_ALGORITHMS: "${algorithm}" is not allowed; use ${SUPPORTED_ALGORITHMS.join(', ')}`,
+        );
+      }
+    }
+    if (algorithms.length === 0) reader.problem('AUTH_ALGORITHMS must name at least one algorithm');
+
+    const requiredScopes = reader
+      .string('AUTH_REQUIRED_SCOPE')
+      .split(' ')
+      .filter((scope) => scope !== '');
+    for (const scope of requiredScopes) {
+      if (!SCOPE_TOKEN.test(scope)) {
+        reader.problem(`AUTH_REQUIRED_SCOPE: "${scope}" is not a valid scope token (RFC 6749)`);
+      }
+    }
+
+    const audiences = reader.list('AUTH_AUDIENCE');
+    const realm = reader.optionalString('AUTH_REALM') ?? dataset?.name ?? '';
+    if (realm !== '' && !REALM.test(realm)) {
+      reader.problem('AUTH_REALM must be printable ASCII without quotes or backslashes');
+    }
+    return {
+      dataset,
+      tableName: reader.string('TABLE_NAME'),
+      auth: {
+        issuer,
+        audiences,
+        audienceClaim: reader.string('AUTH_AUDIENCE_CLAIM', { default: 'aud' }),
+        jwksUri,
+        requiredScopes,
+        algorithms,
+        clockToleranceSeconds: reader.integer('AUTH_CLOCK_TOLERANCE_SECONDS', {
+          default: 30,
+          min: 0,
+          max: 60,
+        }),
+        realm,
+        jwksCooldownSeconds: reader.integer('AUTH_JWKS_COOLDOWN_SECONDS', {
+          default: 30,
+          min: 1,
+          max: 3600,
+        }),
+      },
+    };
+  });
+}
+
+/**
+ * Whether a URL may be used to fetch keys: HTTPS, or plain HTTP to a loopback
+ * address (the local stack's mock IdP). Anything else would let a network
+ * attacker substitute the signing keys.
+ */
+export function isTrustedKeyUrl(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+function checkUrl(reader: EnvReader, name: string, text: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    reader.problem(`${name} must be an absolute URL, got "${text}"`);
+    return undefined;
+  }
+  if (!isTrustedKeyUrl(url)) {
+    reader.problem(`${name} must use https (http only for localhost), got "${text}"`);
+    return undefined;
+  }
+  return url;
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import type { DatasetSchema } from '../shared/dataset.js';
+import { parseKey, quote } from './keys.js';
+import { badRequest, type HttpProblemError } from './problems.js';
+
+/**
+ * The listing cursor: `base64url(payload) "." base64url(digest)`, where the
+ * payload names the cursor version, the dataset, the key type and the last key
+ * read, and the digest is a truncated SHA-256 of the payload. The digest is an
+ * integrity check, not a signature: it makes a corrupted or hand-edited cursor
+ * fail loudly. Forging one buys nothing, because every decoded field is
+ * validated and a cursor can only start a scan of this dataset at some key the
+ * caller may read anyway.
+ */
+
+const VERSION = 1;
+const DIGEST_LENGTH = 16; // bytes, 22 base64url characters
+/** The longest cursor accepted: a 2048-byte string key, JSON-escaped and base64url-encoded. */
+export const MAX_CURSOR_LENGTH = 12_000;
+const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/;
+
+interface CursorPayload {
+  readonly v: number;
+  readonly d: string;
+  readonly t: 'S' | 'N';
+  readonly k: string;
+}
+
+/** Encodes DynamoDB's LastEvaluatedKey (read with wrapNumbers) as an opaque cursor. */
+export function encodeCursor(
+  schema: DatasetSchema,
+  lastEvaluatedKey: Record<string, unknown>,
+): string {
+  const value = lastEvaluatedKey[schema.key];
+  const keyText =
+    schema.keyType === 'N'
+      ? value instanceof NumberValue
+        ? value.value
+        : undefined
+      : typeof value === 'string'
+        ? value
+        : undefined;
+  if (keyText === undefined || Object.keys(lastEvaluatedKey).length !== 1) {
+    // DynamoDB returned a key this schema cannot describe: a deployment mismatch, not a client error.
+    throw new TypeError(`LastEvaluatedKey does not match the key "${schema.key}" of the schema`);
+  }
+  const payload: CursorPayload = { v: VERSION, d: schema.name, t: schema.keyType, k: keyText };
+  const json = JSON.stringify(payload);
+  return `${Buffer.from(json, 'utf8').toString('base64url')}.${digest(json)}`;
+}
+
+/**
+ * Decodes a cursor into the ExclusiveStartKey of the next Scan. Any cursor this
+ * API did not issue for this dataset is a 400 that says why, never a 500.
+ */
+export function decodeCursor(
+  schema: DatasetSchema,
+  cursor: string,
+): Record<string, string | NumberValue> {
+  if (cursor.length > MAX_CURSOR_LENGTH || !SHAPE.test(cursor)) {
+    throw invalid('it is not a cursor this API issued');
+  }
+  const [encoded = '', check = ''] = cursor.split('.');
+  const json = Buffer.from(encoded, 'base64url').toString('utf8');
+  if (digest(json) !== check) throw invalid('it was altered or truncated');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch {
+    throw invalid('it is not a cursor this API issued');
+  }
+  if (!isPayload(payload)) throw invalid('it is not a cursor this API issued');
+  if (payload.v !== VERSION) throw invalid(`cursor version ${payload.v} is not supported`);
+  if (payload.d !== schema.name)
+    throw invalid(`it belongs to another dataset (${quote(payload.d, 64)})`);
+  if (payload.t !== schema.keyType) {
+    throw invalid(`its key type ${payload.t} does not match the key type ${schema.keyType}`);
+  }
+  const parsed = parseKey(schema, payload.t === 'N' ? { number: payload.k } : payload.k);
+  if (!parsed.ok) throw invalid(`its key ${parsed.reason}`);
+  return { [schema.key]: parsed.key.attribute };
+}
+
+function digest(json: string): string {
+  return createHash('sha256')
+    .update(`cursor:${json}`)
+    .digest()
+    .subarray(0, DIGEST_LENGTH)
+    .toString('base64url');
+}
+
+function isPayload(value: unknown): value is CursorPayload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    Object.keys(record).length === 4 &&
+    typeof record.v === 'number' &&
+    typeof record.d === 'string' &&
+    (record.t === 'S' || record.t === 'N') &&
+    typeof record.k === 'string'
+  );
+}
+
+function invalid(reason: string): HttpProblemError {
+  return badRequest(
+    'invalid-cursor',
+    `The cursor is not valid: ${reason}. Start again without a cursor.`,
+    [{ parameter: 'cursor', detail: reason }],
+  );
+}

@@ -1,0 +1,30 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
+import { logger } from '../shared/logger.js';
+import { createKeySource, discoverJwksUri } from './auth.js';
+import { readApiConfig } from './config.js';
+import { createDocumentClient } from './records.js';
+import { handleAlbEvent } from './routes.js';
+
+// Cold start: configuration, the DynamoDB client and the JWKS cache are created once
+// per container and shared by every invocation it serves.
+const config = readApiConfig(process.env);
+const client = createDocumentClient(new DynamoDBClient({}));
+const getKey = createKeySource({
+  resolveJwksUri: config.auth.jwksUri
+    ? async () => config.auth.jwksUri as URL
+    : discoverJwksUri(config.auth.issuer),
+  cooldownMs: config.auth.jwksCooldownSeconds * 1000,
+});
+const deps = {
+  config,
+  table: { client, tableName: config.tableName, schema: config.dataset },
+  auth: { getKey, now: () => new Date() },
+  logger,
+};
+
+/** ALB target-group entry point of the read API. */
+export const handler = async (event: ALBEvent, context: Context): Promise<ALBResult> => {
+  logger.addContext(context);
+  return handleAlbEvent(event, deps);
+};

@@ -1,0 +1,376 @@
+import { randomUUID } from 'node:crypto';
+import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { type AuthDeps, authenticate } from './auth.js';
+import type { ApiConfig } from './config.js';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  exactNumber,
+  headerValues,
+  isMultiValue,
+  jsonResponse,
+  parseAlbEvent,
+  toAlbResult,
+  toJson,
+} from './http.js';
+import { type ParsedKey, parseKey, quote } from './keys.js';
+import {
+  badRequest,
+  HttpProblemError,
+  type InvalidParam,
+  internalError,
+  methodNotAllowed,
+  notFound,
+  unavailable,
+} from './problems.js';
+import {
+  batchGetRecords,
+  getRecord,
+  listRecords,
+  ReadThrottledError,
+  type RetryPolicy,
+  type Table,
+} from './records.js';
+
+/** Largest request body accepted, in bytes (after base64 decoding). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Most keys in one batch-get (DynamoDB's BatchGetItem limit). */
+export const MAX_BATCH_KEYS = 100;
+/** Page size of a listing when `limit` is not given. */
+export const DEFAULT_PAGE_SIZE = 25;
+/** Largest page size a listing accepts. */
+export const MAX_PAGE_SIZE = 100;
+/** How many field-level errors a 400 lists at most. */
+const MAX_LISTED_ERRORS = 20;
+
+/** The slice of the Powertools logger the API uses. */
+export interface ApiLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+/** Everything a request needs; built once per container by index.ts, or by a test. */
+export interface ApiDeps {
+  readonly config: ApiConfig;
+  readonly table: Table;
+  readonly auth: AuthDeps;
+  readonly logger: ApiLogger;
+  /** BatchGetItem retry policy. @default DEFAULT_RETRY */
+  readonly retry?: RetryPolicy;
+  /** Correlation id generator. @default crypto.randomUUID */
+  readonly newCorrelationId?: () => string;
+}
+
+type RouteName = 'get' | 'batch-get' | 'list';
+interface RouteMatch {
+  readonly method: 'GET' | 'POST';
+  readonly name: RouteName;
+}
+
+/**
+ * Handles one ALB target-group event end to end: normalise, authenticate,
+ * route, and answer in the event's header shape (single- or multi-value).
+ */
+export async function handleAlbEvent(event: ALBEvent, deps: ApiDeps): Promise<ALBResult> {
+  const correlationId = (deps.newCorrelationId ?? randomUUID)();
+  const started = performance.now();
+  let response: ApiResponse;
+  try {
+    response = await handleRequest(parseAlbEvent(event), deps);
+  } catch (error) {
+    response = errorResponse(error, correlationId, deps.logger);
+  }
+  deps.logger.info('request', {
+    correlationId,
+    method: event.httpMethod,
+    path: event.path,
+    status: response.status,
+    durationMs: Math.round(performance.now() - started),
+  });
+  return toAlbResult(
+    { ...response, headers: { ...response.headers, 'X-Correlation-Id': correlationId } },
+    isMultiValue(event),
+  );
+}
+
+async function handleRequest(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+  // The ALB health check carries no token; everything else is authenticated before routing,
+  // so an anonymous caller learns nothing about which paths exist.
+  if (request.path === '/health') {
+    if (request.method !== 'GET') throw methodNotAllowed(request.method, ['GET']);
+    return jsonResponse(200, { status: 'ok' });
+  }
+  await authenticate(headerValues(request, 'authorization'), deps.config.auth, deps.auth);
+
+  const segments = pathSegments(request.path);
+  const matches = segments ? routesFor(segments) : [];
+  if (!segments || matches.length === 0) throw notFound(`No resource at ${quote(request.path)}.`);
+  const route = matches.find((candidate) => candidate.method === request.method);
+  if (!route) {
+    throw methodNotAllowed(request.method, [...new Set(matches.map((match) => match.method))]);
+  }
+  const schema = deps.config.dataset;
+  if (segments[0] !== schema.name) {
+    throw notFound(
+      `There is no dataset ${quote(segments[0] ?? '')}; this API serves "${schema.name}".`,
+    );
+  }
+
+  switch (route.name) {
+    case 'get': {
+      const key = pathKey(deps, segments[1] ?? '');
+      const item = await getRecord(deps.table, key);
+      if (!item) {
+        throw notFound(`No ${schema.name} record has ${schema.key} ${quote(segments[1] ?? '')}.`);
+      }
+      return jsonResponse(200, item);
+    }
+    case 'batch-get': {
+      const keys = parseBatchRequest(request, deps);
+      const result = await batchGetRecords(deps.table, keys, deps.retry);
+      return jsonResponse(200, {
+        items: result.items,
+        missing: result.missing.map((key) => echoKey(key)),
+      });
+    }
+    case 'list': {
+      const { limit, cursor } = parseListQuery(request);
+      const page = await listRecords(deps.table, limit, cursor);
+      return jsonResponse(200, { items: page.items, cursor: page.cursor ?? null });
+    }
+  }
+}
+
+/** Percent-decoded path segments, or undefined for a path with empty segments. */
+function pathSegments(path: string): string[] | undefined {
+  if (!path.startsWith('/')) return undefined;
+  const raw = path.slice(1).split('/');
+  if (raw.some((segment) => segment === '')) return undefined;
+  return raw.map((segment, index) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw badRequest('invalid-path', `Path segment ${index + 1} is not valid percent-encoding.`);
+    }
+  });
+}
+
+function routesFor(segments: readonly string[]): RouteMatch[] {
+  if (segments.length === 1) return [{ method: 'GET', name: 'list' }];
+  if (segments.length === 2 && segments[1] === 'batch-get') {
+    // "batch-get" is also a valid string key, readable with GET.
+    return [
+      { method: 'POST', name: 'batch-get' },
+      { method: 'GET', name: 'get' },
+    ];
+  }
+  if (segments.length === 2) return [{ method: 'GET', name: 'get' }];
+  return [];
+}
+
+function pathKey(deps: ApiDeps, text: string): ParsedKey {
+  const parsed = parseKey(deps.config.dataset, text);
+  if (!parsed.ok) {
+    const { key } = deps.config.dataset;
+    throw badRequest('invalid-key', `The ${key} ${quote(text)} is not valid: ${parsed.reason}.`, [
+      { parameter: key, detail: parsed.reason },
+    ]);
+  }
+  return parsed.key;
+}
+
+function echoKey(key: ParsedKey): unknown {
+  return typeof key.asGiven === 'string' ? key.asGiven : exactNumber(key.asGiven.number);
+}
+
+function parseListQuery(request: ApiRequest): { limit: number; cursor: string | undefined } {
+  const errors: InvalidParam[] = [];
+  for (const [name, values] of request.query) {
+    if (name !== 'limit' && name !== 'cursor') {
+      errors.push({ parameter: name, detail: 'unknown parameter; use limit and cursor' });
+    } else if (values.length > 1) {
+      errors.push({ parameter: name, detail: 'given more than once' });
+    }
+  }
+  const limitText = request.query.get('limit')?.[0];
+  let limit = DEFAULT_PAGE_SIZE;
+  if (limitText !== undefined) {
+    limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+      errors.push({ parameter: 'limit', detail: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
+    }
+  }
+  const cursor = request.query.get('cursor')?.[0];
+  if (cursor === '') errors.push({ parameter: 'cursor', detail: 'must not be empty' });
+  if (errors.length > 0) {
+    throw badRequest(
+      'invalid-query',
+      `The query is not valid: ${errors.map((error) => `${error.parameter} ${error.detail}`).join('; ')}.`,
+      errors,
+    );
+  }
+  return { limit, cursor };
+}
+
+/** A JSON number kept as its source text, so no key loses digits to a float. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
+  const contentTypes = headerValues(request, 'content-type');
+  if (contentTypes.length !== 1 || !isJsonMediaType(contentTypes[0] ?? '')) {
+    throw new HttpProblemError(
+      415,
+      'unsupported-media-type',
+      'Send the request body as JSON with "Content-Type: application/json".',
+      { headers: { 'Accept-Post': 'application/json' } },
+    );
+  }
+  if (request.body.length > MAX_BODY_BYTES) {
+    throw new HttpProblemError(
+      413,
+      'body-too-large',
+      `The request body is ${request.body.length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`,
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+  } catch {
+    throw badRequest('invalid-body', 'The request body is not valid UTF-8.');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+      typeof value === 'number' ? new JsonNumber(context?.source ?? String(value)) : value,
+    );
+  } catch (error) {
+    throw badRequest(
+      'invalid-body',
+      `The request body is not valid JSON${jsonErrorLocation(error, text)}.`,
+    );
+  }
+
+  const shape = 'The request body must be {"keys": [...]} with 1 to 100 keys';
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body) ||
+    body instanceof JsonNumber
+  ) {
+    throw badRequest('invalid-body', `${shape}.`, [{ pointer: '', detail: 'must be an object' }]);
+  }
+  const members = Object.keys(body).filter((name) => name !== 'keys');
+  if (members.length > 0) {
+    throw badRequest('invalid-body', `${shape}; unknown member ${quote(members[0] ?? '')}.`, [
+      { pointer: `/${escapePointer(members[0] ?? '')}`, detail: 'unknown member' },
+    ]);
+  }
+  const keys = (body as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw badRequest('invalid-body', `${shape}.`, [
+      { pointer: '/keys', detail: 'must be a non-empty array' },
+    ]);
+  }
+  if (keys.length > MAX_BATCH_KEYS) {
+    throw badRequest(
+      'too-many-keys',
+      `The request has ${keys.length} keys; send at most ${MAX_BATCH_KEYS} per request.`,
+      [{ pointer: '/keys', detail: `more than ${MAX_BATCH_KEYS} keys` }],
+    );
+  }
+
+  const schema = deps.config.dataset;
+  const errors: InvalidParam[] = [];
+  const unique = new Map<string, ParsedKey>();
+  keys.forEach((raw: unknown, index) => {
+    const pointer = `/keys/${index}`;
+    if (typeof raw !== 'string' && !(raw instanceof JsonNumber)) {
+      errors.push({ pointer, detail: 'must be a string or a number' });
+      return;
+    }
+    const parsed = parseKey(schema, raw instanceof JsonNumber ? { number: raw.text } : raw);
+    if (!parsed.ok) {
+      errors.push({ pointer, detail: parsed.reason });
+      return;
+    }
+    // The first spelling of a key wins; later duplicates ("7.0" after "7") collapse into it.
+    if (!unique.has(parsed.key.canonical)) unique.set(parsed.key.canonical, parsed.key);
+  });
+  if (errors.length > 0) {
+    const first = errors[0];
+    throw badRequest(
+      'invalid-key',
+      `${errors.length} key(s) do not fit ${schema.key}; the first, at ${first?.pointer}, ${first?.detail}.`,
+      errors.slice(0, MAX_LISTED_ERRORS),
+    );
+  }
+  return [...unique.values()];
+}
+
+function isJsonMediaType(value: string): boolean {
+  const [type = '', ...params] = value.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((param) => {
+    const [name, paramValue = ''] = param.split('=').map((part) => part.trim());
+    return name !== 'charset' || paramValue.replaceAll('"', '') === 'utf-8';
+  });
+}
+
+/** " (line L, column C)" from V8's JSON.parse message, or "" when it gives no position. */
+function jsonErrorLocation(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : '';
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn) return ` (line ${lineColumn[1]}, column ${lineColumn[2]})`;
+  const position = /position (\d+)/.exec(message);
+  if (!position) return text.trim() === '' ? ' (the body is empty)' : '';
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+}
+
+function escapePointer(name: string): string {
+  return name.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/** Maps any failure to a response; unexpected ones are logged with the correlation id. */
+function errorResponse(error: unknown, correlationId: string, logger: ApiLogger): ApiResponse {
+  let problem: HttpProblemError | undefined;
+  if (error instanceof HttpProblemError) {
+    problem = error;
+  } else if (
+    error instanceof ReadThrottledError ||
+    (error instanceof Error && THROTTLING_ERRORS.has(error.name))
+  ) {
+    problem = unavailable(
+      'throttled',
+      'The table is busy right now; retry the request after a short wait.',
+      1,
+      error,
+    );
+  }
+  if (problem) {
+    if (problem.status >= 500) {
+      logger.warn('request failed', { correlationId, code: problem.code, cause: problem.cause });
+    }
+    return {
+      status: problem.status,
+      headers: { 'Content-Type': 'application/problem+json', ...problem.options.headers },
+      body: toJson(problem.body()),
+    };
+  }
+  logger.error('unexpected error', { correlationId, error });
+  return {
+    status: 500,
+    headers: { 'Content-Type': 'application/problem+json' },
+    body: toJson(internalError(correlationId)),
+  };
+}
