@@ -132,3 +132,6 @@ export class ObjectNotFoundError extends NamedError {}
  * a later row with the same key). Never retried: deduplicate or split the file.
  */
 export class PlanTooLargeError extends NamedError {}
+
+/** A Lambda task got input that does not match its contract (a workflow bug). Never retried. */
+export class InvalidTaskInputError extends NamedError {}

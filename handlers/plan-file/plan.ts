@@ -1,0 +1,377 @@
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
+import { type CsvRecord, readCsvRecords } from '../shared/csv.js';
+import type { DatasetSchema } from '../shared/dataset.js';
+import {
+  EmptyFileError,
+  type FileProblem,
+  FileTooLargeError,
+  InvalidFileError,
+  MalformedCsvError,
+  ObjectChangedError,
+  ObjectNotFoundError,
+  PlanTooLargeError,
+  UnsupportedFileTypeError,
+} from '../shared/errors.js';
+import { type KeyIdentity, rowToItem, validateHeader } from '../shared/rows.js';
+
+/** Planner settings, read once from the environment by the handler. */
+export interface PlanConfig {
+  readonly schema: DatasetSchema;
+  /** Largest object accepted. @default 5368709120 (5 GiB) */
+  readonly maxFileBytes: number;
+  /** Chunk size the planner aims for; a chunk ends at the first record end at or past it. @default 4194304 (4 MiB) */
+  readonly chunkTargetBytes: number;
+  /** Hard cap on chunks per file: the target grows to `ceil(size / maxChunks)` for huge files. @default 1000 */
+  readonly maxChunks: number;
+  /** Largest record accepted (csv-parse `max_record_size`). @default 409600 */
+  readonly maxRecordBytes: number;
+  /** Problems listed in an InvalidFileError (all are counted). @default 20 */
+  readonly maxReportedErrors: number;
+  /** Largest plan (JSON bytes) handed to the workflow, far below the 256 KiB state limit. @default 163840 */
+  readonly maxPlanBytes: number;
+}
+
+/** Object names the planner accepts (case-insensitive). */
+export const CSV_EXTENSIONS = ['.csv'] as const;
+
+/** Content types the planner accepts; S3's defaults for unknown types are included. */
+export const CSV_CONTENT_TYPES = [
+  'text/csv',
+  'text/plain',
+  'application/csv',
+  'text/comma-separated-values',
+  'application/vnd.ms-excel',
+  'application/octet-stream',
+  'binary/octet-stream',
+] as const;
+
+/** Bytes a skip entry adds to the plan's JSON at most (index digits and a comma). */
+const SKIP_ENTRY_BYTES = 8;
+
+/** S3 location as users write it, for messages. */
+export function fileLabel(file: Pick<FileRef, 'bucket' | 'key'>): string {
+  return `s3://${file.bucket}/${file.key}`;
+}
+
+/**
+ * Plans one object version: HeadObject checks (exists, not empty, a CSV, within the
+ * size limit), then one streamed GetObject (IfMatch the head's ETag) through
+ * `planRecords`. Throws the named errors of handlers/shared/errors.ts.
+ */
+export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig): Promise<FilePlan> {
+  const object = await headObject(s3, file, config);
+  const body = await getObjectBody(s3, object);
+  return planRecords(
+    readCsvRecords(body, {
+      delimiter: config.schema.delimiter,
+      maxRecordBytes: config.maxRecordBytes,
+    }),
+    object,
+    config,
+  );
+}
+
+async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Promise<PlannedObject> {
+  const label = fileLabel(file);
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await s3.send(
+      new HeadObjectCommand({
+        Bucket: file.bucket,
+        Key: file.key,
+        ...(file.versionId ? { VersionId: file.versionId } : {}),
+      }),
+    );
+  } catch (error) {
+    if (httpStatus(error) === 404) {
+      throw new ObjectNotFoundError(
+        `${label}${file.versionId ? ` version ${file.versionId}` : ''} no longer exists; nothing to ingest (upload the file again to ingest it)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const size = head.ContentLength ?? 0;
+  checkObject(label, { ...head, ContentLength: size }, config);
+  if (!head.ETag) throw new Error(`HeadObject returned no ETag for ${label}`);
+  return {
+    bucket: file.bucket,
+    key: file.key,
+    ...(file.versionId ? { versionId: file.versionId } : {}),
+    eTag: head.ETag,
+    size,
+  };
+}
+
+/**
+ * Rejects, before reading a byte, objects the planner cannot load: empty, too large,
+ * not named `.csv`, a non-CSV content type, a charset other than UTF-8, or compressed.
+ */
+export function checkObject(
+  label: string,
+  head: {
+    readonly ContentLength: number;
+    readonly ContentType?: string | undefined;
+    readonly ContentEncoding?: string | undefined;
+  },
+  config: Pick<PlanConfig, 'maxFileBytes'>,
+): void {
+  if (head.ContentLength === 0) throw new EmptyFileError(`${label} is empty (0 bytes)`);
+  if (head.ContentLength > config.maxFileBytes) {
+    throw new FileTooLargeError(
+      `${label} is ${head.ContentLength} bytes, over the ${config.maxFileBytes}-byte limit (MAX_FILE_BYTES); split it into smaller files`,
+    );
+  }
+  const lowerKey = label.toLowerCase();
+  if (!CSV_EXTENSIONS.some((extension) => lowerKey.endsWith(extension))) {
+    throw new UnsupportedFileTypeError(
+      `${label} is not a CSV file: only names ending in ${CSV_EXTENSIONS.join(', ')} are ingested`,
+    );
+  }
+  const [mediaType = '', ...parameters] = (head.ContentType ?? '')
+    .split(';')
+    .map((part) => part.trim().toLowerCase());
+  if (mediaType !== '' && !(CSV_CONTENT_TYPES as readonly string[]).includes(mediaType)) {
+    throw new UnsupportedFileTypeError(
+      `${label} has content type "${head.ContentType}"; expected one of ${CSV_CONTENT_TYPES.join(', ')}`,
+    );
+  }
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice(8);
+  if (charset !== undefined && !['utf-8', 'utf8', 'us-ascii'].includes(charset.replace(/"/g, ''))) {
+    throw new UnsupportedFileTypeError(
+      `${label} declares charset ${charset}; save the file as UTF-8 and upload it again`,
+    );
+  }
+  const encoding = (head.ContentEncoding ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity' && encoding !== 'utf-8') {
+    throw new UnsupportedFileTypeError(
+      `${label} is stored with Content-Encoding "${head.ContentEncoding}"; upload the plain, uncompressed CSV`,
+    );
+  }
+}
+
+async function getObjectBody(
+  s3: S3Client,
+  object: PlannedObject,
+): Promise<AsyncIterable<Uint8Array>> {
+  const label = fileLabel(object);
+  try {
+    const response = await s3.send(
+      new GetObjectCommand({
+        Bucket: object.bucket,
+        Key: object.key,
+        ...(object.versionId ? { VersionId: object.versionId } : {}),
+        IfMatch: object.eTag,
+      }),
+    );
+    const body: unknown = response.Body;
+    if (!isByteStream(body)) throw new Error(`GetObject returned no readable body for ${label}`);
+    return body;
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 404) {
+      throw new ObjectNotFoundError(`${label} was deleted while it was being planned`, {
+        cause: error,
+      });
+    }
+    if (status === 412) {
+      throw new ObjectChangedError(
+        `${label} was overwritten while it was being planned; the new version is ingested by its own execution`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Plans a file from its records (the header first): validates the header and every
+ * row, finds chunk boundaries at record ends, and marks each row whose key occurs
+ * again later in the file so the loaders skip it (the last occurrence wins).
+ * Throws InvalidFileError listing the first problems, EmptyFileError, or
+ * PlanTooLargeError; never returns a plan for an invalid file.
+ */
+export async function planRecords(
+  records: AsyncIterable<CsvRecord>,
+  object: PlannedObject,
+  config: PlanConfig,
+): Promise<FilePlan> {
+  const label = fileLabel(object);
+  const chunkBytes = Math.max(config.chunkTargetBytes, Math.ceil(object.size / config.maxChunks));
+  const problems: FileProblem[] = [];
+  let totalProblems = 0;
+  const report = (found: readonly FileProblem[]) => {
+    totalProblems += found.length;
+    for (const problem of found) {
+      if (problems.length < config.maxReportedErrors) problems.push(problem);
+    }
+  };
+
+  const iterator = records[Symbol.asyncIterator]();
+  let header: readonly string[] = [];
+  let layout: Parameters<typeof rowToItem>[0] | undefined;
+  const chunks: MutableChunk[] = [];
+  let open: MutableChunk | undefined;
+  const keys = new KeyIndex();
+  // Global indexes (0-based among data rows) of rows superseded by a later row.
+  const superseded: number[] = [];
+  const skipBudget = Math.floor(config.maxPlanBytes / SKIP_ENTRY_BYTES);
+  let duplicateRows = 0;
+  let totalRows = 0;
+
+  try {
+    const first = await iterator.next();
+    if (first.done) throw new EmptyFileError(`${label} has no header row`);
+    const checked = validateHeader(first.value.fields, config.schema, first.value.line);
+    if (!checked.ok) {
+      report(checked.problems);
+      throw new InvalidFileError(label, problems, totalProblems);
+    }
+    ({ layout } = checked);
+    header = layout.header;
+
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const record = next.value;
+      const index = totalRows++;
+      const row = rowToItem(layout, record.fields, record.line);
+      if (!row.ok) {
+        report(row.problems);
+        continue;
+      }
+      // Once the file is known to be invalid, only problems matter: no plan will be made.
+      if (totalProblems > 0) continue;
+
+      const previous = keys.set(row.row.key, index);
+      if (previous !== undefined) {
+        duplicateRows++;
+        if (superseded.length < skipBudget) superseded.push(previous);
+      }
+      open ??= {
+        start: record.start,
+        end: record.end,
+        firstLine: record.line,
+        first: index,
+        rows: 0,
+      };
+      open.end = record.end;
+      open.rows++;
+      if (open.end - open.start >= chunkBytes) {
+        chunks.push(open);
+        open = undefined;
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof MalformedCsvError)) throw error;
+    // Parsing cannot go on past malformed text: list it even when the list is full.
+    totalProblems++;
+    problems.push(error.problem);
+    throw new InvalidFileError(label, problems, totalProblems, false);
+  }
+  if (totalProblems > 0) throw new InvalidFileError(label, problems, totalProblems);
+  if (open !== undefined) chunks.push(open);
+
+  if (duplicateRows > skipBudget) {
+    throw new PlanTooLargeError(
+      `${label} has ${duplicateRows} rows whose key occurs again later in the file; at most ${skipBudget} fit in a plan (MAX_PLAN_BYTES ${config.maxPlanBytes}). Remove the duplicate rows or split the file`,
+    );
+  }
+  const plan: FilePlan = {
+    object,
+    header,
+    chunks: assignSkips(chunks, superseded),
+    totalRows,
+    duplicateRows,
+    chunkBytes,
+  };
+  const planBytes = Buffer.byteLength(JSON.stringify(plan));
+  if (planBytes > config.maxPlanBytes || plan.chunks.length > config.maxChunks) {
+    throw new PlanTooLargeError(
+      `the plan for ${label} is ${planBytes} bytes in ${plan.chunks.length} chunks, over MAX_PLAN_BYTES ${config.maxPlanBytes} or MAX_CHUNKS ${config.maxChunks}; remove duplicate rows or split the file`,
+    );
+  }
+  return plan;
+}
+
+interface MutableChunk {
+  start: number;
+  end: number;
+  firstLine: number;
+  /** Global index of the chunk's first data row. */
+  first: number;
+  rows: number;
+}
+
+/** Turns global superseded-row indexes into each chunk's sorted, chunk-relative skip list. */
+function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): ChunkPlan[] {
+  superseded.sort((a, b) => a - b);
+  let cursor = 0;
+  return chunks.map((chunk, index) => {
+    const { rows } = chunk;
+    const skip: number[] = [];
+    while (cursor < superseded.length && (superseded[cursor] ?? 0) < chunk.first + rows) {
+      skip.push((superseded[cursor] ?? 0) - chunk.first);
+      cursor++;
+    }
+    return {
+      index,
+      start: chunk.start,
+      end: chunk.end,
+      firstLine: chunk.firstLine,
+      rows,
+      skip,
+    };
+  });
+}
+
+/** The number of Map shards: each V8 Map holds at most 2^24 entries. */
+const KEY_SHARDS = 16;
+
+/**
+ * Last row index per key. Sharded so a file can hold more distinct keys than one
+ * V8 Map allows (2^24); integer keys are stored as numbers, which costs less
+ * memory than strings (see docs/ingestion-files.md for measured figures).
+ */
+export class KeyIndex {
+  private readonly shards = Array.from(
+    { length: KEY_SHARDS },
+    () => new Map<KeyIdentity, number>(),
+  );
+
+  /** Records `index` as the key's latest row and returns the previous one, if any. */
+  set(key: KeyIdentity, index: number): number | undefined {
+    const shard = this.shards[shardOf(key)] as Map<KeyIdentity, number>;
+    const previous = shard.get(key);
+    shard.set(key, index);
+    return previous;
+  }
+
+  /** Distinct keys recorded. */
+  get size(): number {
+    return this.shards.reduce((total, shard) => total + shard.size, 0);
+  }
+}
+
+function shardOf(key: KeyIdentity): number {
+  if (typeof key === 'number') return Math.abs(key) % KEY_SHARDS;
+  let hash = 0;
+  for (let at = Math.max(0, key.length - 8); at < key.length; at++) {
+    hash = (hash * 31 + key.charCodeAt(at)) | 0;
+  }
+  return Math.abs(hash) % KEY_SHARDS;
+}
+
+function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  return metadata?.httpStatusCode;
+}
