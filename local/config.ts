@@ -1,0 +1,90 @@
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AppConfig } from '../infra/config.js';
+
+/** The project root (local/ is one level below it). */
+export const PROJECT_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** Account and partition of every local ARN (fauxqs uses the same account). */
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** The servers of the local stack, with their default ports and how to override each. */
+export const PORTS = {
+  aws: { service: 'S3 + SQS (fauxqs)', port: 4566, flag: '--aws-port / LOCAL_AWS_PORT' },
+  dynamodb: {
+    service: 'DynamoDB (dynalite)',
+    port: 4567,
+    flag: '--dynamodb-port / LOCAL_DYNAMODB_PORT',
+  },
+  stepfunctions: {
+    service: 'Step Functions',
+    port: 8083,
+    flag: '--stepfunctions-port / LOCAL_STEPFUNCTIONS_PORT',
+  },
+  auth: { service: 'OAuth 2.0 issuer', port: 9400, flag: '--auth-port / LOCAL_AUTH_PORT' },
+  api: { service: 'HTTPS API (ALB)', port: 8443, flag: '--api-port / LOCAL_API_PORT' },
+} as const;
+
+export type PortName = keyof typeof PORTS;
+
+/** Names of the local resources: fixed, so tools and docs can rely on them. */
+export interface ResourceNames {
+  readonly bucket: string;
+  readonly table: string;
+  readonly queue: string;
+  readonly dlq: string;
+  readonly stateMachine: string;
+  readonly functions: Readonly<
+    Record<'start-ingestion' | 'plan-file' | 'load-chunk' | 'api', string>
+  >;
+}
+
+/** Resource names derived from the dataset and stage, as the CDK stack names its resources. */
+export function resourceNames(config: AppConfig): ResourceNames {
+  const base = `${config.dataset.name}-${config.stage}`;
+  return {
+    bucket: `${base}-uploads`,
+    table: `${base}-items`,
+    queue: `${base}-file-events`,
+    dlq: `${base}-file-events-dlq`,
+    stateMachine: `${base}-ingest-file`,
+    functions: {
+      'start-ingestion': `${base}-start-ingestion`,
+      'plan-file': `${base}-plan-file`,
+      'load-chunk': `${base}-load-chunk`,
+      api: `${base}-api`,
+    },
+  };
+}
+
+/**
+ * Lambda settings of the local functions (timeout in seconds, memory in MB),
+ * the values the CDK constructs give them.
+ */
+export const FUNCTION_SETTINGS = {
+  'start-ingestion': { timeoutSeconds: 30, memoryMb: 256 },
+  'plan-file': { timeoutSeconds: 900, memoryMb: 1024 },
+  'load-chunk': { timeoutSeconds: 300, memoryMb: 1024 },
+  api: { timeoutSeconds: 10, memoryMb: 512 },
+} as const;
+
+/** The client the local issuer knows (document it: it is for local use only). */
+export const LOCAL_CLIENT = {
+  clientId: 'local-client',
+  clientSecret: 'local-secret',
+} as const;
+
+/** The `.local/` layout. */
+export function dataPaths(dataDir: string) {
+  return {
+    root: dataDir,
+    endpoints: join(dataDir, 'endpoints.json'),
+    dynamodb: join(dataDir, 'dynamodb'),
+    fauxqs: join(dataDir, 'fauxqs'),
+    tls: join(dataDir, 'tls'),
+    issuerKey: join(dataDir, 'issuer-key.json'),
+  };
+}
+
+/** The default data directory. */
+export const DEFAULT_DATA_DIR = join(PROJECT_ROOT, '.local');

@@ -1,0 +1,472 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { FauxqsServer } from 'fauxqs';
+import {
+  type AppConfig,
+  apiEnvironment,
+  loadAppConfig,
+  loadChunkEnvironment,
+  planFileEnvironment,
+  startIngestionEnvironment,
+} from '../infra/config.js';
+import { type AlbFront, startAlbFront } from './api/alb-front.js';
+import { loadOrCreateCertificate } from './api/certificate.js';
+import { type LocalIssuer, startIssuer } from './auth/issuer.js';
+import {
+  DEFAULT_DATA_DIR,
+  dataPaths,
+  FUNCTION_SETTINGS,
+  LOCAL_ACCOUNT,
+  LOCAL_CLIENT,
+  PORTS,
+  type PortName,
+  PROJECT_ROOT,
+  type ResourceNames,
+  resourceNames,
+} from './config.js';
+import { type DynamoDbEmulator, startDynamoDb } from './emulators/dynamodb.js';
+import {
+  type DynamoDbFaultProxy,
+  type DynamoDbFaults,
+  startDynamoDbFaultProxy,
+} from './emulators/dynamodb-faults.js';
+import { startS3AndSqs } from './emulators/fauxqs.js';
+import type { Endpoints } from './endpoints.js';
+import {
+  applyFunctionEnvironment,
+  type InvokeInterceptor,
+  LambdaRuntime,
+  type LocalFunction,
+} from './lambda/runtime.js';
+import { assertPortFree, close, PortInUseError, type PortSpec } from './ports.js';
+import { prepareDefinition } from './stepfunctions/definition.js';
+import { ExecutionService } from './stepfunctions/executions.js';
+import { type StepFunctionsEndpoint, startStepFunctionsEndpoint } from './stepfunctions/server.js';
+import { bindTasks } from './stepfunctions/tasks.js';
+import { type NotificationBridge, startNotificationBridge } from './wiring/s3-notifications.js';
+import {
+  type BatchOutcome,
+  type EventSource,
+  startEventSource,
+} from './wiring/sqs-event-source.js';
+
+/** Faults the stack can inject, for resilience tests; handler code is never changed. */
+export interface LocalStackFaults {
+  /** Throttle/partially fail DynamoDB BatchWriteItem through a proxy in front of dynalite. */
+  readonly dynamodb?: DynamoDbFaults;
+  /** The first load-chunk invocation does its work, then its sandbox dies (Sandbox.Timedout). */
+  readonly crashLoadChunkOnce?: boolean;
+}
+
+/** How to start the local stack. */
+export interface LocalStackOptions {
+  /** Port per server; 0 picks a free port. @default PORTS */
+  readonly ports?: Partial<Record<PortName, number>>;
+  /** Where data, certificate and endpoints.json live. @default <project>/.local */
+  readonly dataDir?: string;
+  /** Keep DynamoDB, S3 and SQS in memory instead of under dataDir. @default false */
+  readonly inMemory?: boolean;
+  /** Write `<dataDir>/endpoints.json` (and remove it on stop). @default true */
+  readonly writeEndpointsFile?: boolean;
+  /** cdk.json context overrides, as `cdk deploy -c name=value`. */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** Visibility timeout of the file-events queue. @default 6 × the starter's timeout, as AWS advises */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Long-poll wait of the event source, in seconds. @default 20 */
+  readonly pollWaitSeconds?: number;
+  /** Powertools log level of the handlers. @default the configured logLevel */
+  readonly logLevel?: string;
+  readonly faults?: LocalStackFaults;
+  /** Receives the stack's own diagnostics (poll errors, failed batches). */
+  readonly onLog?: (message: string) => void;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  readonly endpoints: Endpoints;
+  readonly config: AppConfig;
+  readonly names: ResourceNames;
+  readonly executions: ExecutionService;
+  readonly clients: {
+    readonly s3: S3Client;
+    readonly sqs: SQSClient;
+    readonly dynamodb: DynamoDBClient;
+    readonly sfn: SFNClient;
+  };
+  /** What the DynamoDB fault proxy did, when faults are on. */
+  readonly faultCounters?: DynamoDbFaultProxy['counters'];
+  /** Calls of the event source, for observers (the CLI's live view, tests). */
+  onBatch(listener: (outcome: BatchOutcome) => void): void;
+  /** Stops everything, in reverse order of start; data on disk stays intact. */
+  stop(): Promise<void>;
+}
+
+const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * Starts the whole pipeline on this machine: emulators, the Step Functions
+ * endpoint running the ASL file, the issuer, the HTTPS front, and the wiring
+ * between them, with names and settings from the same configuration the CDK app
+ * uses. Handler modules are imported once per process (they read their
+ * configuration at import), so start one stack per process.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = loadAppConfig(undefined, options.context ?? {});
+  const names = resourceNames(config);
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+  const paths = dataPaths(dataDir);
+  const persist = !options.inMemory;
+  const log = options.onLog ?? (() => undefined);
+  const spec = (name: PortName): PortSpec => ({
+    ...PORTS[name],
+    port: options.ports?.[name] ?? PORTS[name].port,
+  });
+
+  // Fail fast, naming the port, before anything starts.
+  for (const name of Object.keys(PORTS) as PortName[]) await assertPortFree(spec(name));
+  await mkdir(dataDir, { recursive: true });
+
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    // --- emulators -------------------------------------------------------
+    const fauxqs: FauxqsServer = await startS3AndSqs({
+      port: spec('aws').port,
+      region,
+      ...(persist ? { dataDir: paths.fauxqs } : {}),
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        throw new PortInUseError(PORTS.aws.service, spec('aws').port, PORTS.aws.flag);
+      throw error;
+    });
+    stops.push(() => fauxqs.stop());
+    const awsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
+
+    const dynamo: DynamoDbEmulator = await startDynamoDb({
+      port: spec('dynamodb'),
+      ...(persist ? { dataDir: paths.dynamodb } : {}),
+    });
+    stops.push(() => close(dynamo.server));
+    const dynamoEndpoint = `http://127.0.0.1:${dynamo.port}`;
+
+    let faultProxy: DynamoDbFaultProxy | undefined;
+    if (options.faults?.dynamodb) {
+      faultProxy = await startDynamoDbFaultProxy(dynamo.port, options.faults.dynamodb, {
+        service: 'DynamoDB fault proxy',
+        port: 0,
+        flag: '(none)',
+      });
+      const proxyServer: Server = faultProxy.server;
+      stops.push(() => close(proxyServer));
+    }
+    const handlerDynamoEndpoint = faultProxy
+      ? `http://127.0.0.1:${faultProxy.port}`
+      : dynamoEndpoint;
+
+    const s3 = new S3Client({
+      region,
+      endpoint: awsEndpoint,
+      forcePathStyle: true,
+      credentials: CREDENTIALS,
+    });
+    const sqs = new SQSClient({ region, endpoint: awsEndpoint, credentials: CREDENTIALS });
+    const dynamodb = new DynamoDBClient({
+      region,
+      endpoint: dynamoEndpoint,
+      credentials: CREDENTIALS,
+    });
+
+    // --- resources -------------------------------------------------------
+    const queueArn = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT}:${names.queue}`;
+    const dlqArn = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT}:${names.dlq}`;
+    const visibilityTimeout =
+      options.visibilityTimeoutSeconds ?? 6 * FUNCTION_SETTINGS['start-ingestion'].timeoutSeconds;
+    const setup = fauxqs.setup({
+      queues: [
+        { name: names.dlq, attributes: { MessageRetentionPeriod: '1209600' } },
+        {
+          name: names.queue,
+          attributes: {
+            VisibilityTimeout: String(visibilityTimeout),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn,
+              maxReceiveCount: String(config.maxReceiveCount),
+            }),
+          },
+        },
+      ],
+      buckets: [names.bucket],
+    });
+    const queueUrl = setup.queues.find((queue) => queue.name === names.queue)?.url ?? '';
+    const dlqUrl = setup.queues.find((queue) => queue.name === names.dlq)?.url ?? '';
+    await createTable(dynamodb, names.table, config);
+
+    // --- issuer and TLS --------------------------------------------------
+    const audience = `${config.dataset.name}-api`;
+    const scope = `${config.dataset.name}-api/${config.cognitoScopeName}`;
+    const issuer: LocalIssuer = await startIssuer(
+      {
+        ...LOCAL_CLIENT,
+        audience,
+        scopes: [scope],
+        tokenTtlSeconds: config.accessTokenValidityMinutes * 60,
+      },
+      spec('auth'),
+      persist ? paths.issuerKey : undefined,
+    );
+    stops.push(() => issuer.stop());
+    const tls = await loadOrCreateCertificate(paths.tls);
+
+    // --- functions -------------------------------------------------------
+    const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:${names.stateMachine}`;
+    const functionArn = (name: string) =>
+      `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
+    const fn = (
+      handler: keyof typeof FUNCTION_SETTINGS,
+      env: Record<string, string>,
+    ): LocalFunction => ({
+      name: names.functions[handler],
+      arn: functionArn(names.functions[handler]),
+      module: join(PROJECT_ROOT, 'handlers', handler, 'index.ts'),
+      ...FUNCTION_SETTINGS[handler],
+      env,
+    });
+    const functions = {
+      starter: fn('start-ingestion', startIngestionEnvironment(config, { stateMachineArn })),
+      planFile: fn('plan-file', planFileEnvironment(config)),
+      loadChunk: fn('load-chunk', loadChunkEnvironment(config, { tableName: names.table })),
+      api: fn(
+        'api',
+        apiEnvironment(config, {
+          tableName: names.table,
+          auth: {
+            issuer: issuer.issuer,
+            audience,
+            audienceClaim: 'aud',
+            jwksUri: issuer.jwksUri,
+            scope,
+          },
+        }),
+      ),
+    };
+    const sfnPort = spec('stepfunctions');
+
+    // --- Step Functions ---------------------------------------------------
+    const prepared = await prepareDefinition(
+      join(PROJECT_ROOT, 'statemachines', 'ingest-file.asl.json'),
+      {
+        PlanFileFunctionArn: functions.planFile.arn,
+        LoadChunkFunctionArn: functions.loadChunk.arn,
+        DeadLetterQueueUrl: dlqUrl,
+        MapMaxConcurrency: String(config.mapMaxConcurrency),
+      },
+    );
+    const runtime = new LambdaRuntime(
+      Object.values(functions),
+      crashInterceptor(options.faults, functions.loadChunk),
+    );
+    const executions = new ExecutionService(
+      {
+        name: names.stateMachine,
+        arn: stateMachineArn,
+        roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${names.stateMachine}-role`,
+        region,
+        account: LOCAL_ACCOUNT,
+        createdAt: new Date(),
+      },
+      prepared,
+      bindTasks(prepared.tasks, runtime, sqs),
+    );
+    stops.push(() => executions.stop());
+    const sfnEndpoint: StepFunctionsEndpoint = await startStepFunctionsEndpoint(
+      executions,
+      sfnPort,
+    );
+    stops.push(() => close(sfnEndpoint.server));
+    const stepfunctions = `http://127.0.0.1:${sfnEndpoint.port}`;
+
+    // Handlers read configuration and build SDK clients at import: environment first.
+    applyFunctionEnvironment(Object.values(functions), {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: awsEndpoint,
+      AWS_ENDPOINT_URL_SQS: awsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: handlerDynamoEndpoint,
+      AWS_ENDPOINT_URL_SFN: stepfunctions,
+      S3_FORCE_PATH_STYLE: 'true',
+      // One process, one logger: the handlers share a service name locally.
+      POWERTOOLS_SERVICE_NAME: `${config.dataset.name}-local`,
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? config.logLevel,
+    });
+    await runtime.warmUp();
+
+    const sfn = new SFNClient({ region, endpoint: stepfunctions, credentials: CREDENTIALS });
+
+    // --- HTTPS front -----------------------------------------------------
+    const front: AlbFront = await startAlbFront(
+      runtime,
+      functions.api,
+      tls,
+      spec('api'),
+      `arn:aws:elasticloadbalancing:${region}:${LOCAL_ACCOUNT}:targetgroup/${names.functions.api}/local`,
+    );
+    stops.push(() => close(front.server as unknown as Server));
+
+    // --- wiring ----------------------------------------------------------
+    const bridge: NotificationBridge = startNotificationBridge(
+      fauxqs.spy,
+      s3,
+      sqs,
+      { bucket: names.bucket, queueUrl, region },
+      (error) =>
+        log(`S3 notification bridge: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    stops.push(() => bridge.stop());
+    const batchListeners = new Set<(outcome: BatchOutcome) => void>();
+    const source: EventSource = startEventSource(
+      runtime,
+      functions.starter,
+      sqs,
+      {
+        queueUrl,
+        queueArn,
+        region,
+        batchSize: config.starterBatchSize,
+        maxConcurrency: config.starterMaxConcurrency,
+        waitTimeSeconds: options.pollWaitSeconds ?? 20,
+      },
+      (outcome) => {
+        if (outcome.failed > 0) {
+          log(
+            `start-ingestion: ${outcome.failed} of ${outcome.received} message(s) will be retried` +
+              (outcome.functionError ? ` (${outcome.functionError})` : ''),
+          );
+        }
+        for (const listener of batchListeners) listener(outcome);
+      },
+      (error) => log(`SQS poller: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    stops.push(() => source.stop());
+
+    const endpoints: Endpoints = {
+      region,
+      s3: awsEndpoint,
+      sqs: awsEndpoint,
+      dynamodb: dynamoEndpoint,
+      stepfunctions,
+      api: `https://localhost:${front.port}`,
+      issuer: issuer.issuer,
+      tokenUrl: issuer.tokenUrl,
+      jwksUri: issuer.jwksUri,
+      clientId: LOCAL_CLIENT.clientId,
+      clientSecret: LOCAL_CLIENT.clientSecret,
+      scope,
+      audience,
+      bucket: names.bucket,
+      table: names.table,
+      queueUrl,
+      dlqUrl,
+      stateMachineArn,
+      caCertFile: tls.certFile,
+      dataset: { name: config.dataset.name, key: config.dataset.key },
+      pid: process.pid,
+    };
+    if (options.writeEndpointsFile !== false) {
+      await writeFile(paths.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
+      stops.unshift(() => rm(paths.endpoints, { force: true }));
+    }
+
+    return {
+      endpoints,
+      config,
+      names,
+      executions,
+      clients: { s3, sqs, dynamodb, sfn },
+      ...(faultProxy ? { faultCounters: faultProxy.counters } : {}),
+      onBatch: (listener) => {
+        batchListeners.add(listener);
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Creates the table as the CDK stack defines it (on-demand, key from the dataset), if absent. */
+async function createTable(
+  client: DynamoDBClient,
+  table: string,
+  config: AppConfig,
+): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: config.dataset.key, AttributeType: config.dataset.keyType },
+        ],
+        KeySchema: [{ AttributeName: config.dataset.key, KeyType: 'HASH' }],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const described = await client.send(new DescribeTableCommand({ TableName: table }));
+    if (described.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`table ${table} did not become ACTIVE`);
+}
+
+/**
+ * The "load-chunk crashes once" fault: the first invocation runs to completion
+ * (its rows are written), then its sandbox is reported dead, as when Lambda
+ * kills a function at its deadline. The workflow retries the chunk.
+ */
+function crashInterceptor(
+  faults: LocalStackFaults | undefined,
+  loadChunk: LocalFunction,
+): InvokeInterceptor | undefined {
+  if (!faults?.crashLoadChunkOnce) return undefined;
+  let crashed = false;
+  return async (fn, _event, next) => {
+    const outcome = await next();
+    if (fn.name !== loadChunk.name || crashed) return outcome;
+    crashed = true;
+    return {
+      ok: false,
+      error: {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `Task timed out after ${loadChunk.timeoutSeconds.toFixed(2)} seconds (injected crash)`,
+        trace: [],
+      },
+    };
+  };
+}

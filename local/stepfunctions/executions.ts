@@ -1,0 +1,387 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { PreparedDefinition } from './definition.js';
+import { readPath } from './definition.js';
+import type { TaskHandler } from './tasks.js';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** An error the Step Functions API returns, with the AWS error code as `name`. */
+export class SfnApiError extends Error {
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/** One history event, shaped like GetExecutionHistory's `events[]`. */
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: Date;
+  readonly type: string;
+  readonly [details: string]: unknown;
+}
+
+/** Live progress of one execution, derived from its events. */
+export interface ExecutionProgress {
+  /** Items of the Map state (chunks), once the Map has been entered. */
+  totalItems?: number;
+  itemsDone: number;
+  /** Sum of `written` reported by tasks that ran inside Map iterations. */
+  rowsWritten: number;
+}
+
+/** One execution and its history. */
+export interface Execution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: Date;
+  status: ExecutionStatus;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly events: HistoryEvent[];
+  readonly progress: ExecutionProgress;
+  /** Settles when the execution closes. */
+  readonly done: Promise<void>;
+  abort(): void;
+}
+
+/** Identity of the local state machine. */
+export interface StateMachineInfo {
+  readonly name: string;
+  readonly arn: string;
+  readonly roleArn: string;
+  readonly region: string;
+  readonly account: string;
+  readonly createdAt: Date;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+const MAX_INPUT_BYTES = 256 * 1024;
+
+/**
+ * Runs executions of one state machine with aws-local-stepfunctions and keeps
+ * what the Step Functions API reports about them: status, input/output,
+ * AWS-shaped history, and name idempotency (same name and input while running
+ * → the same execution; a closed one, or another input → ExecutionAlreadyExists).
+ */
+export class ExecutionService {
+  private readonly executions = new Map<string, Execution>();
+  private readonly machine: StateMachine;
+  private readonly listeners = new Set<(execution: Execution, event: HistoryEvent) => void>();
+
+  constructor(
+    readonly info: StateMachineInfo,
+    readonly prepared: PreparedDefinition,
+    private readonly tasks: Record<string, TaskHandler>,
+  ) {
+    this.machine = new StateMachine(prepared.definition, {
+      validationOptions: { checkPaths: true, checkArn: true },
+    });
+  }
+
+  /** Subscribes to every history event of every execution; returns the unsubscribe function. */
+  onEvent(listener: (execution: Execution, event: HistoryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** StartExecution. */
+  start(stateMachineArn: string, name: string | undefined, input: string | undefined): Execution {
+    if (stateMachineArn !== this.info.arn) {
+      throw new SfnApiError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
+    }
+    const executionName = name ?? crypto.randomUUID();
+    if (!NAME_PATTERN.test(executionName)) {
+      throw new SfnApiError('InvalidName', `Invalid Name: '${executionName}'`);
+    }
+    const inputText = input ?? '{}';
+    if (Buffer.byteLength(inputText) > MAX_INPUT_BYTES) {
+      throw new SfnApiError('InvalidExecutionInput', 'Input exceeds the 262144-byte limit');
+    }
+    let parsedInput: JsonValue;
+    try {
+      parsedInput = JSON.parse(inputText) as JsonValue;
+    } catch (error) {
+      throw new SfnApiError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: '${(error as Error).message}'`,
+      );
+    }
+    const executionArn = `arn:aws:states:${this.info.region}:${this.info.account}:execution:${this.info.name}:${executionName}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === inputText) return existing;
+      throw new SfnApiError(
+        'ExecutionAlreadyExists',
+        `Execution Already Exists: '${executionArn}'`,
+      );
+    }
+    const execution = this.run(executionArn, executionName, inputText, parsedInput);
+    this.executions.set(executionArn, execution);
+    return execution;
+  }
+
+  /** DescribeExecution / GetExecutionHistory lookup. */
+  get(executionArn: string): Execution {
+    const execution = this.executions.get(executionArn);
+    if (!execution) {
+      throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    }
+    return execution;
+  }
+
+  /** Every execution, newest first (ListExecutions order). */
+  list(statusFilter?: ExecutionStatus): Execution[] {
+    return [...this.executions.values()]
+      .filter((execution) => statusFilter === undefined || execution.status === statusFilter)
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+  }
+
+  /** Aborts every running execution and waits for them to close. */
+  async stop(): Promise<void> {
+    const running = this.list('RUNNING');
+    for (const execution of running) execution.abort();
+    await Promise.allSettled(running.map((execution) => execution.done));
+  }
+
+  private run(executionArn: string, name: string, inputText: string, input: JsonValue): Execution {
+    const startDate = new Date();
+    const context = {
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        RoleArn: this.info.roleArn,
+        RedriveCount: 0,
+      },
+      StateMachine: { Id: this.info.arn, Name: this.info.name },
+      // The runner has no per-state context; Parameters are evaluated as a state is
+      // entered, so "now" is the state's EnteredTime there.
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+        RetryCount: 0,
+      },
+      Task: {},
+    };
+    const handle = this.machine.run(input, {
+      overrides: { taskResourceLocalHandlers: this.tasks },
+      context,
+    });
+    const execution: Execution = {
+      executionArn,
+      stateMachineArn: this.info.arn,
+      name,
+      input: inputText,
+      startDate,
+      status: 'RUNNING',
+      events: [],
+      progress: { itemsDone: 0, rowsWritten: 0 },
+      done: Promise.resolve(),
+      abort: () => handle.abort(),
+    };
+    const recorder = this.recordEvents(
+      execution,
+      handle.eventLogs as unknown as AsyncGenerator<Record<string, unknown>>,
+    );
+    const settled = handle.result.then(
+      (output) => {
+        execution.output = JSON.stringify(output);
+        return 'SUCCEEDED' as const;
+      },
+      (error: unknown) => {
+        const name = error instanceof Error ? error.constructor.name : '';
+        if (name === 'ExecutionAbortedError') return 'ABORTED' as const;
+        if (name === 'ExecutionTimeoutError') {
+          execution.error = 'States.Timeout';
+          return 'TIMED_OUT' as const;
+        }
+        return 'FAILED' as const;
+      },
+    );
+    (execution as { done: Promise<void> }).done = Promise.all([settled, recorder]).then(
+      ([status]) => {
+        // The event log has the error and cause of a failure; set the status last so a
+        // client that sees FAILED also sees why.
+        execution.stopDate = new Date();
+        execution.status = status;
+      },
+    );
+    return execution;
+  }
+
+  private async recordEvents(
+    execution: Execution,
+    logs: AsyncGenerator<Record<string, unknown>>,
+  ): Promise<void> {
+    const stateTypes = new Map<string, string>();
+    for await (const raw of logs) {
+      for (const event of this.toHistory(execution, raw, stateTypes)) {
+        execution.events.push(event);
+        for (const listener of this.listeners) listener(execution, event);
+      }
+      if (
+        ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout'].includes(
+          String(raw.type),
+        )
+      ) {
+        break;
+      }
+    }
+  }
+
+  /** Maps one runner event to the AWS history event(s) it stands for, updating progress. */
+  private toHistory(
+    execution: Execution,
+    raw: Record<string, unknown>,
+    stateTypes: Map<string, string>,
+  ): HistoryEvent[] {
+    const type = String(raw.type);
+    const timestamp = new Date(typeof raw.timestamp === 'number' ? raw.timestamp : Date.now());
+    const state = (raw.state ?? raw.parentState) as
+      | { name: string; type: string; input?: unknown; output?: unknown }
+      | undefined;
+    const out: Array<{ type: string; [key: string]: unknown }> = [];
+    switch (type) {
+      case 'ExecutionStarted':
+        out.push({
+          type,
+          executionStartedEventDetails: {
+            input: execution.input,
+            inputDetails: { truncated: false },
+            roleArn: this.info.roleArn,
+          },
+        });
+        break;
+      case 'ExecutionSucceeded':
+        out.push({
+          type,
+          executionSucceededEventDetails: {
+            output: JSON.stringify(raw.output ?? null),
+            outputDetails: { truncated: false },
+          },
+        });
+        break;
+      case 'ExecutionFailed': {
+        execution.error = String(raw.Error ?? 'States.Runtime');
+        execution.cause =
+          typeof raw.Cause === 'string' ? raw.Cause : JSON.stringify(raw.Cause ?? '');
+        out.push({
+          type,
+          executionFailedEventDetails: { error: execution.error, cause: execution.cause },
+        });
+        break;
+      }
+      case 'ExecutionAborted':
+        out.push({ type, executionAbortedEventDetails: {} });
+        break;
+      case 'ExecutionTimeout':
+        out.push({
+          type: 'ExecutionTimedOut',
+          executionTimedOutEventDetails: { error: 'States.Timeout' },
+        });
+        break;
+      case 'StateEntered': {
+        if (!state) break;
+        stateTypes.set(state.name, state.type);
+        out.push({
+          type: `${state.type}StateEntered`,
+          stateEnteredEventDetails: {
+            name: state.name,
+            input: JSON.stringify(state.input ?? null),
+          },
+        });
+        const map = this.prepared.maps.get(state.name);
+        if (state.type === 'Map' && map) {
+          const items = readPath(state.input, map.itemsPath);
+          if (Array.isArray(items)) {
+            execution.progress.totalItems = items.length;
+            out.push({
+              type: 'MapStateStarted',
+              mapStateStartedEventDetails: { length: items.length },
+            });
+          }
+        }
+        break;
+      }
+      case 'StateExited': {
+        if (!state) break;
+        if (state.type === 'Map') out.push({ type: 'MapStateSucceeded' });
+        out.push({
+          type: `${state.type}StateExited`,
+          stateExitedEventDetails: {
+            name: state.name,
+            output: JSON.stringify(state.output ?? null),
+          },
+        });
+        if (raw.index !== undefined && state.type === 'Task') {
+          const written = findNumber(state.output, 'written');
+          if (written !== undefined) execution.progress.rowsWritten += written;
+        }
+        break;
+      }
+      case 'StateFailed': {
+        if (!state) break;
+        const error = String(raw.Error ?? 'States.TaskFailed');
+        const cause = typeof raw.Cause === 'string' ? raw.Cause : JSON.stringify(raw.Cause ?? '');
+        if (state.type === 'Task') {
+          const task = this.prepared.tasks.find((candidate) => candidate.name === state.name);
+          const [resourceType, resource] = describeResource(task?.resource ?? '');
+          out.push({
+            type: 'TaskFailed',
+            taskFailedEventDetails: { resourceType, resource, error, cause },
+          });
+        } else if (state.type === 'Map' || state.type === 'Parallel') {
+          out.push({ type: `${state.type}StateFailed` });
+        }
+        break;
+      }
+      case 'MapIterationStarted':
+      case 'MapIterationSucceeded':
+      case 'MapIterationFailed': {
+        const details = { name: state?.name ?? '', index: Number(raw.index ?? 0) };
+        const key = `${type.charAt(0).toLowerCase()}${type.slice(1)}EventDetails`;
+        out.push({ type, [key]: details });
+        if (type === 'MapIterationSucceeded') execution.progress.itemsDone += 1;
+        break;
+      }
+      default:
+        // StateRetried and StateCaught have no history event of their own in AWS:
+        // a retry shows as the task failing and being scheduled again.
+        break;
+    }
+    return out.map((event) => {
+      const id = execution.events.length + 1 + out.indexOf(event);
+      return { id, previousEventId: id - 1, timestamp, ...event };
+    });
+  }
+}
+
+function describeResource(resource: string): [string, string] {
+  const integration = /^arn:aws[a-z-]*:states:::([a-z0-9-]+):(.+)$/.exec(resource);
+  if (integration) return [integration[1] ?? '', integration[2] ?? ''];
+  if (resource.includes(':lambda:')) return ['lambda', resource];
+  return ['', resource];
+}
+
+/** The first numeric property `key` found in a value (depth-first). */
+function findNumber(value: unknown, key: string): number | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const direct = (value as Record<string, unknown>)[key];
+  if (typeof direct === 'number') return direct;
+  for (const nested of Object.values(value)) {
+    const found = findNumber(nested, key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
