@@ -42,6 +42,8 @@ export interface AppConfig {
   readonly authClockToleranceSeconds: number;
   /** Cognito scope name on the resource server (the scope is `<dataset>-api/<name>`). @default 'read' */
   readonly cognitoScopeName: string;
+  /** Cognito hosted domain prefix (unique per region). @default '<dataset>-<stage>-<account id>' */
+  readonly cognitoDomainPrefix?: string;
   /** Cognito access token lifetime, in minutes. @default 60 */
   readonly accessTokenValidityMinutes: number;
   /** Source CIDR allowed to reach the load balancer. @default '0.0.0.0/0' */
@@ -130,6 +132,7 @@ export const CONTEXT_KEYS = [
   'authAlgorithms',
   'authClockToleranceSeconds',
   'cognitoScopeName',
+  'cognitoDomainPrefix',
   'accessTokenValidityMinutes',
   'allowedCidr',
   'albJwtVerification',
@@ -237,6 +240,17 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
     );
   }
 
+  const cognitoDomainPrefix = read.optionalString('cognitoDomainPrefix');
+  if (
+    cognitoDomainPrefix !== undefined &&
+    (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(cognitoDomainPrefix) ||
+      /aws|amazon|cognito/.test(cognitoDomainPrefix))
+  ) {
+    problems.push(
+      `cognitoDomainPrefix must be 1-63 lower-case letters, digits and inner dashes without "aws", "amazon" or "cognito", got "${cognitoDomainPrefix}"`,
+    );
+  }
+
   const allowedCidr = read.string('allowedCidr', DEFAULTS.allowedCidr);
   if (!isCidr(allowedCidr)) {
     problems.push(
@@ -297,6 +311,7 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
       60,
     ),
     cognitoScopeName,
+    ...(cognitoDomainPrefix === undefined ? {} : { cognitoDomainPrefix }),
     accessTokenValidityMinutes: read.integer(
       'accessTokenValidityMinutes',
       DEFAULTS.accessTokenValidityMinutes,

@@ -1,0 +1,111 @@
+import { fileURLToPath } from 'node:url';
+import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { HandlerName } from './config.js';
+
+/** The repository root: entries, the lock file and esbuild are resolved from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Props of one handler Lambda. */
+export interface HandlerFunctionProps {
+  /** The folder under handlers/ whose index.ts exports `handler`. */
+  readonly handler: HandlerName;
+  readonly description: string;
+  /** Memory in MB (also buys CPU: 1,769 MB is one vCPU). */
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  /** Retention of the function's own log group, in days. */
+  readonly logRetentionDays: number;
+  readonly removalPolicy: RemovalPolicy;
+  /** Powertools log level; also the Lambda application log level filter. */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** VPC placement. @default outside any VPC */
+  readonly vpc?: lambda.FunctionOptions['vpc'];
+  /** Subnets when `vpc` is set. @default the VPC's default selection */
+  readonly vpcSubnets?: lambda.FunctionOptions['vpcSubnets'];
+}
+
+/**
+ * One handler as a Lambda function: Node.js 24 on arm64, bundled by esbuild as
+ * minified ESM with source maps, X-Ray active, its own log group, and its own
+ * role that may write only to that log group until the stack grants more.
+ */
+export class HandlerFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
+
+    // An own role instead of AWSLambdaBasicExecutionRole: logs go to this one group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.handler} Lambda`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    // Active tracing adds xray:PutTraceSegments/PutTelemetryRecords, which have no resource-level form.
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments and PutTelemetryRecords (added by active tracing) support only Resource "*".',
+    });
+    if (props.vpc !== undefined) {
+      this.role.addManagedPolicy(
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+      );
+    }
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}handlers/${props.handler}/index.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel],
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      tracing: lambda.Tracing.ACTIVE,
+      // Stack traces point into the TypeScript sources through the bundled source maps.
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      ...(props.vpc === undefined ? {} : { vpc: props.vpc, vpcSubnets: props.vpcSubnets }),
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+        // Sources stay out of the map: smaller bundles, stack traces still map to files and lines.
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // Bundle the SDK too: the versions we test are the versions we run.
+        externalModules: [],
+        // CommonJS dependencies inside an ESM bundle still call require().
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        metafile: false,
+      },
+    });
+  }
+}

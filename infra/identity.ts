@@ -1,0 +1,137 @@
+import { Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import type { ExternalAuthConfig, ResolvedAuth } from './config.js';
+
+/** Props of the identity provider wiring. */
+export interface IdentityProps {
+  /** An external OIDC issuer; when set no Cognito resource is created. */
+  readonly external?: ExternalAuthConfig;
+  /** Resource server identifier (Cognito only), also the scope prefix. */
+  readonly resourceServerId: string;
+  /** Scope name on the resource server (Cognito only). */
+  readonly scopeName: string;
+  /** Hosted domain prefix (Cognito only). */
+  readonly domainPrefix: string;
+  readonly accessTokenValidity: Duration;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Who issues access tokens. By default a Cognito user pool with a domain, a
+ * resource server with one read scope and a confidential client for the
+ * client-credentials grant; with `external` it only passes that issuer on.
+ */
+export class Identity extends Construct {
+  /** What the API verifies. */
+  readonly auth: ResolvedAuth;
+  /** The OAuth 2.0 token endpoint (Cognito only). */
+  readonly tokenUrl?: string;
+  /** The machine client's id (Cognito only). */
+  readonly clientId?: string;
+  /** The user pool (Cognito only). */
+  readonly userPool?: cognito.UserPool;
+
+  constructor(scope: Construct, id: string, props: IdentityProps) {
+    super(scope, id);
+
+    if (props.external !== undefined) {
+      this.auth = props.external;
+      return;
+    }
+
+    const userPool = new cognito.UserPool(this, 'UserPool', {
+      // Machine clients only: nobody signs up or signs in as a user.
+      selfSignUpEnabled: false,
+      signInAliases: { username: true },
+      accountRecovery: cognito.AccountRecovery.NONE,
+      passwordPolicy: {
+        minLength: 14,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(1),
+      },
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      deletionProtection: props.removalPolicy !== RemovalPolicy.DESTROY,
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          'The pool has no users: only the client-credentials grant of a confidential app client is enabled, so there is no user sign-in to protect with MFA.',
+      },
+      {
+        id: 'AwsSolutions-COG3',
+        reason:
+          'Threat protection (advanced security) scores user sign-ins; this pool only issues client-credentials tokens, and the Plus plan would add cost for no coverage.',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus feature plan adds threat protection for user sign-ins; this pool has no users, only a client-credentials app client.',
+      },
+    );
+
+    const domain = userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: props.domainPrefix },
+    });
+
+    const readScope = new cognito.ResourceServerScope({
+      scopeName: props.scopeName,
+      scopeDescription: 'Read the loaded records',
+    });
+    const resourceServer = userPool.addResourceServer('ResourceServer', {
+      identifier: props.resourceServerId,
+      scopes: [readScope],
+    });
+
+    const client = userPool.addClient('ApiClient', {
+      generateSecret: true,
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: [cognito.OAuthScope.resourceServer(resourceServer, readScope)],
+      },
+      // A non-empty authFlows renders only ALLOW_REFRESH_TOKEN_AUTH, which Cognito requires;
+      // leaving it out would enable SRP and custom user sign-in flows by default.
+      authFlows: { userSrp: false },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      accessTokenValidity: props.accessTokenValidity,
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+    });
+
+    this.userPool = userPool;
+    this.clientId = client.userPoolClientId;
+    this.tokenUrl = `${domain.baseUrl()}/oauth2/token`;
+    this.auth = {
+      issuer: userPool.userPoolProviderUrl,
+      // Cognito access tokens carry the app client in `client_id` and have no `aud`.
+      audience: client.userPoolClientId,
+      audienceClaim: 'client_id',
+      jwksUri: `${userPool.userPoolProviderUrl}/.well-known/jwks.json`,
+      scope: `${props.resourceServerId}/${props.scopeName}`,
+    };
+  }
+}
+
+/** The default Cognito domain prefix: dataset, stage and account keep it unique per region. */
+export function defaultDomainPrefix(dataset: string, stage: string): string {
+  return Fn.join('-', [dataset, stage, Aws.ACCOUNT_ID]);
+}
+
+/** The command that prints the client secret (it is never put in an output). */
+export function clientSecretCommand(identity: Identity): string | undefined {
+  if (identity.userPool === undefined || identity.clientId === undefined) return undefined;
+  return Fn.join('', [
+    'aws cognito-idp describe-user-pool-client --region ',
+    Stack.of(identity).region,
+    ' --user-pool-id ',
+    identity.userPool.userPoolId,
+    ' --client-id ',
+    identity.clientId,
+    ' --query UserPoolClient.ClientSecret --output text',
+  ]);
+}

@@ -1,0 +1,259 @@
+import {
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { LoadBalancedApi } from './api.js';
+import {
+  type AppConfig,
+  apiEnvironment,
+  loadChunkEnvironment,
+  planFileEnvironment,
+  startIngestionEnvironment,
+} from './config.js';
+import { FileEvents } from './events.js';
+import { HandlerFunction } from './handler-function.js';
+import { clientSecretCommand, defaultDomainPrefix, Identity } from './identity.js';
+import { Network } from './network.js';
+import { Operations } from './operations.js';
+import { Storage } from './storage.js';
+import { IngestWorkflow } from './workflow.js';
+
+/** Props of the ingestion stack. */
+export interface IngestionStackProps extends StackProps {
+  /** The validated configuration (see infra/config.ts). */
+  readonly config: AppConfig;
+}
+
+/** Timeouts and memory of the handlers; the queue's visibility timeout derives from the starter's. */
+export const FUNCTION_SIZING = {
+  'start-ingestion': { memorySize: 256, timeout: Duration.seconds(30) },
+  // Planning is one CPU-bound streaming pass; memory buys CPU, and 15 minutes bounds the file size.
+  'plan-file': { memorySize: 1769, timeout: Duration.minutes(15) },
+  'load-chunk': { memorySize: 1024, timeout: Duration.minutes(5) },
+  api: { memorySize: 512, timeout: Duration.seconds(15) },
+} as const;
+
+/**
+ * The whole system in one stack: storage, file events, the four handlers, the
+ * workflow, identity, the load-balanced API and operations.
+ */
+export class IngestionStack extends Stack {
+  constructor(scope: Construct, id: string, props: IngestionStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    // Only a dev stage may lose data when the stack is deleted.
+    const removalPolicy = config.stage === 'dev' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    Tags.of(this).add('project', 'csv-ingestion');
+    Tags.of(this).add('stage', config.stage);
+    Tags.of(this).add('dataset', config.dataset.name);
+
+    const storage = new Storage(this, 'Storage', {
+      dataset: config.dataset,
+      removalPolicy,
+      noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
+      ...(config.maxWriteThroughput === undefined
+        ? {}
+        : { maxWriteThroughput: config.maxWriteThroughput }),
+    });
+
+    const events = new FileEvents(this, 'FileEvents', {
+      bucket: storage.dataBucket,
+      consumerTimeout: FUNCTION_SIZING['start-ingestion'].timeout,
+      maxReceiveCount: config.maxReceiveCount,
+    });
+
+    const network = new Network(this, 'Network', {
+      privateSubnets: config.apiInVpc,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+
+    const identity = new Identity(this, 'Identity', {
+      ...(config.auth === undefined ? {} : { external: config.auth }),
+      resourceServerId: `${config.dataset.name}-api`,
+      scopeName: config.cognitoScopeName,
+      domainPrefix:
+        config.cognitoDomainPrefix ?? defaultDomainPrefix(config.dataset.name, config.stage),
+      accessTokenValidity: Duration.minutes(config.accessTokenValidityMinutes),
+      removalPolicy,
+    });
+
+    const common = {
+      logRetentionDays: config.logRetentionDays,
+      logLevel: config.logLevel,
+      removalPolicy,
+    };
+    const planFile = new HandlerFunction(this, 'PlanFile', {
+      ...common,
+      ...FUNCTION_SIZING['plan-file'],
+      handler: 'plan-file',
+      description: 'Validates a whole CSV object and plans its chunks',
+      environment: planFileEnvironment(config),
+    });
+    const loadChunk = new HandlerFunction(this, 'LoadChunk', {
+      ...common,
+      ...FUNCTION_SIZING['load-chunk'],
+      handler: 'load-chunk',
+      description: 'Loads one planned chunk into DynamoDB',
+      environment: loadChunkEnvironment(config, { tableName: storage.table.tableName }),
+    });
+
+    const workflow = new IngestWorkflow(this, 'Workflow', {
+      planFile: planFile.function,
+      loadChunk: loadChunk.function,
+      deadLetterQueue: events.deadLetterQueue,
+      mapMaxConcurrency: config.mapMaxConcurrency,
+      logLevel: config.workflowLogLevel,
+      includeExecutionData: config.workflowIncludeExecutionData,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+
+    const starter = new HandlerFunction(this, 'StartIngestion', {
+      ...common,
+      ...FUNCTION_SIZING['start-ingestion'],
+      handler: 'start-ingestion',
+      description: 'Starts one ingest-file execution per uploaded object version',
+      environment: startIngestionEnvironment(config, {
+        stateMachineArn: workflow.stateMachine.stateMachineArn,
+      }),
+    });
+    starter.function.addEventSource(
+      new sources.SqsEventSource(events.queue, {
+        batchSize: config.starterBatchSize,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: config.starterMaxConcurrency,
+      }),
+    );
+
+    const api = new HandlerFunction(this, 'Api', {
+      ...common,
+      ...FUNCTION_SIZING.api,
+      handler: 'api',
+      description: 'Read API behind the load balancer',
+      environment: apiEnvironment(config, {
+        tableName: storage.table.tableName,
+        auth: identity.auth,
+      }),
+      ...(config.apiInVpc
+        ? { vpc: network.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }
+        : {}),
+    });
+
+    // Least privilege, statement by statement: each handler gets exactly the calls it makes.
+    starter.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [workflow.stateMachine.stateMachineArn],
+      }),
+    );
+    const objects = storage.dataBucket.arnForObjects('*');
+    // ListBucket turns HeadObject on a vanished key into 404 instead of 403, a terminal error.
+    planFile.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [storage.dataBucket.bucketArn],
+      }),
+    );
+    for (const reader of [planFile, loadChunk]) {
+      reader.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:GetObjectVersion'],
+          resources: [objects],
+        }),
+      );
+      Validations.of(reader.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(
+          storage.dataBucket.node.defaultChild as CfnBucket,
+        )}.Arn>/*]`,
+        reason:
+          'Reads whichever object was uploaded, so the key is only known at run time; read-only, and only objects of the data bucket.',
+      });
+    }
+    loadChunk.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:BatchWriteItem'],
+        resources: [storage.table.tableArn],
+      }),
+    );
+    api.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'],
+        resources: [storage.table.tableArn],
+      }),
+    );
+
+    const certificateArn =
+      config.certificateArn ??
+      new CfnParameter(this, 'CertificateArn', {
+        type: 'String',
+        description:
+          'ACM certificate ARN for the HTTPS listener (or set the certificateArn context instead)',
+        allowedPattern: '^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[A-Za-z0-9-]+$',
+        constraintDescription: 'must be an ACM certificate ARN',
+      }).valueAsString;
+
+    const loadBalanced = new LoadBalancedApi(this, 'PublicApi', {
+      vpc: network.vpc,
+      apiFunction: api.function,
+      certificateArn,
+      allowedCidr: config.allowedCidr,
+      accessLogBucket: storage.logBucket,
+      ...(config.albJwtVerification && identity.auth.jwksUri !== undefined
+        ? { jwtVerification: { issuer: identity.auth.issuer, jwksUri: identity.auth.jwksUri } }
+        : {}),
+    });
+
+    const operations = new Operations(this, 'Operations', {
+      dashboardName: `${config.dataset.name}-ingestion-${config.stage}`,
+      fileEvents: events.queue,
+      deadLetterQueue: events.deadLetterQueue,
+      stateMachine: workflow.stateMachine,
+      functions: {
+        'start-ingestion': starter.function,
+        'plan-file': planFile.function,
+        'load-chunk': loadChunk.function,
+        api: api.function,
+      },
+      table: storage.table,
+      loadBalancer: loadBalanced.loadBalancer,
+      targetGroup: loadBalanced.targetGroup,
+      ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ApiUrl', loadBalanced.url, 'Base URL of the read API (the ALB DNS name)');
+    output('BucketName', storage.dataBucket.bucketName, 'Upload CSV files here');
+    output('TableName', storage.table.tableName, 'DynamoDB table of the loaded records');
+    output('StateMachineArn', workflow.stateMachine.stateMachineArn, 'The ingest-file workflow');
+    output('DeadLetterQueueUrl', events.deadLetterQueue.queueUrl, 'Files that could not load');
+    output('DeadLetterQueueArn', events.deadLetterQueue.queueArn, 'Source of a DLQ redrive');
+    output('FileEventsQueueArn', events.queue.queueArn, 'Destination of a DLQ redrive');
+    output('AlarmTopicArn', operations.topic.topicArn, 'Alarm notifications');
+    output('Issuer', identity.auth.issuer, 'Issuer the API trusts');
+    output('Scope', identity.auth.scope, 'Scope a token needs to read');
+    if (identity.tokenUrl !== undefined) {
+      output('TokenUrl', identity.tokenUrl, 'OAuth 2.0 token endpoint (client credentials)');
+    }
+    if (identity.clientId !== undefined) {
+      output('ClientId', identity.clientId, 'Machine client id');
+    }
+    const secretCommand = clientSecretCommand(identity);
+    if (secretCommand !== undefined) {
+      output('ClientSecretCommand', secretCommand, 'Prints the machine client secret');
+    }
+  }
+}

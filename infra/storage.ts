@@ -1,0 +1,86 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { DatasetSchema } from '../handlers/shared/dataset.js';
+
+/** Props of the storage layer. */
+export interface StorageProps {
+  readonly dataset: DatasetSchema;
+  /** RETAIN keeps the table and buckets when the stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Days before a replaced or deleted object version is expired. */
+  readonly noncurrentVersionExpirationDays: number;
+  /** On-demand ceiling on write request units per second. @default unbounded */
+  readonly maxWriteThroughput?: number;
+}
+
+/**
+ * The data bucket (uploads), the log bucket (S3 and ALB access logs) and the
+ * DynamoDB table whose key comes from the dataset schema.
+ */
+export class Storage extends Construct {
+  readonly dataBucket: s3.Bucket;
+  readonly logBucket: s3.Bucket;
+  readonly table: dynamodb.TableV2;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const destroy = props.removalPolicy === RemovalPolicy.DESTROY;
+
+    // SSE-S3 here: ALB access logs cannot be written to a KMS-encrypted bucket.
+    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(365) }],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+    Validations.of(this.logBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log destination itself; logging it to itself would loop and another log bucket would only move the finding.',
+    });
+
+    this.dataBucket = new s3.Bucket(this, 'DataBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Versioning lets a loader pin the exact version it planned, and makes overwrites recoverable.
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpirationDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 'data-bucket/',
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+
+    const partitionKey = {
+      name: props.dataset.key,
+      type:
+        props.dataset.keyType === 'N'
+          ? dynamodb.AttributeType.NUMBER
+          : dynamodb.AttributeType.STRING,
+    };
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey,
+      billing: dynamodb.Billing.onDemand(
+        props.maxWriteThroughput === undefined
+          ? {}
+          : { maxWriteRequestUnits: props.maxWriteThroughput },
+      ),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: !destroy,
+      removalPolicy: props.removalPolicy,
+    });
+  }
+}
