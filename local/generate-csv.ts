@@ -1,0 +1,238 @@
+import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { type ColumnSpec, type DatasetSchema, parseDataset } from '../handlers/shared/dataset.js';
+
+/**
+ * Deterministic synthetic CSV files for tests, benchmarks and the local CLI: the
+ * same options always produce the same bytes. Values follow the dataset schema's
+ * column types, keys are unique (unless `duplicateEvery` repeats some on purpose),
+ * and text cells regularly need RFC 4180 quoting (commas, quotes, line breaks) and
+ * hold non-ASCII characters, so generated files exercise the whole parser.
+ *
+ * Run it: `npm run generate -- <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]`
+ */
+
+/** What to generate. */
+export interface GenerateOptions {
+  /** Data rows to write (the header comes on top). */
+  readonly rows: number;
+  /** PRNG seed. @default 1 */
+  readonly seed?: number;
+  /** Dataset schema whose columns are generated. @default the `dataset` of cdk.json */
+  readonly schema?: DatasetSchema;
+  /** Line break after every record. @default '\r\n' (RFC 4180) */
+  readonly lineEnding?: '\r\n' | '\n';
+  /** Start with a UTF-8 byte order mark. @default false */
+  readonly bom?: boolean;
+  /** Every Nth row reuses the key of an earlier row (to exercise "last occurrence wins"). @default 0 (never) */
+  readonly duplicateEvery?: number;
+  /** Leave the last record without a line break. @default false */
+  readonly noFinalLineBreak?: boolean;
+}
+
+/** What was written. */
+export interface GenerateResult {
+  readonly rows: number;
+  readonly bytes: number;
+  /** Rows whose key repeats an earlier row's key. */
+  readonly duplicates: number;
+}
+
+const WORDS = [
+  'river',
+  'stone',
+  'garden',
+  'night',
+  'letters',
+  'winter',
+  'harbour',
+  'empire',
+  'silence',
+  'orchard',
+  'mirror',
+  'voyage',
+  'lantern',
+  'salt',
+  'thunder',
+  'archive',
+  'meadow',
+  'compass',
+  'ember',
+  'tide',
+];
+const NAMES = [
+  'Ada Lovelace',
+  'José Saramago',
+  'Wisława Szymborska',
+  'Chinua Achebe',
+  'Haruki Murakami',
+  'Gabriel García Márquez',
+  'Ngũgĩ wa Thiong’o',
+  'Selma Lagerlöf',
+  'Orhan Pamuk',
+  'Zoë Heller',
+  'Fyodor Dostoevsky (Фёдор Достоевский)',
+  'Lu Xun (鲁迅)',
+  'Naguib Mahfouz (نجيب محفوظ)',
+];
+const LANGUAGES = ['en', 'fr', 'de', 'es', 'pt', 'ja', 'zh', 'ar', 'pl', 'sv'];
+
+/** Writes `options.rows` rows plus a header to `output`, honouring backpressure; does not end it. */
+export async function generateCsv(
+  options: GenerateOptions,
+  output: Writable,
+): Promise<GenerateResult> {
+  const schema = options.schema ?? defaultSchema();
+  const random = mulberry32(options.seed ?? 1);
+  const eol = options.lineEnding ?? '\r\n';
+  const delimiter = schema.delimiter;
+  const lines: string[] = [];
+  let bytes = 0;
+  let duplicates = 0;
+  const flush = async () => {
+    const text = lines.join('');
+    lines.length = 0;
+    bytes += Buffer.byteLength(text);
+    if (!output.write(text)) await once(output, 'drain');
+  };
+
+  const header = schema.columns.map((column) => quote(column.name, delimiter)).join(delimiter);
+  lines.push(`${options.bom ? '\uFEFF' : ''}${header}${options.rows > 0 ? eol : ''}`);
+  for (let row = 0; row < options.rows; row++) {
+    const repeat = options.duplicateEvery && row > 0 && row % options.duplicateEvery === 0;
+    if (repeat) duplicates++;
+    // A repeated row reuses the key of a row a little earlier, often in another chunk.
+    const keyRow = repeat ? Math.floor(random() * row) : row;
+    const cells = schema.columns.map((column) =>
+      quote(
+        column.name === schema.key ? keyValue(column, keyRow) : cellValue(column, random),
+        delimiter,
+      ),
+    );
+    const last = row === options.rows - 1;
+    lines.push(cells.join(delimiter) + (last && options.noFinalLineBreak ? '' : eol));
+    if (lines.length >= 512) await flush();
+  }
+  await flush();
+  return { rows: options.rows, bytes, duplicates };
+}
+
+/** The dataset schema of cdk.json (the books catalogue by default). */
+export function defaultSchema(): DatasetSchema {
+  const cdkJson = resolve(fileURLToPath(import.meta.url), '../../cdk.json');
+  const context = JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: { dataset?: unknown } };
+  return parseDataset(context.context?.dataset, 'cdk.json context "dataset"');
+}
+
+function keyValue(column: ColumnSpec, row: number): string {
+  if (column.type === 'string') return `key-${String(row).padStart(9, '0')}`;
+  // ISBN-13 shaped for the books dataset; unique per row for up to 10^9 rows.
+  return `978${String(row).padStart(10, '0')}`;
+}
+
+function cellValue(column: ColumnSpec, random: () => number): string {
+  if (!column.required && random() < 0.1) return '';
+  switch (column.type) {
+    case 'string':
+      return text(column, random);
+    case 'integer':
+      return String(Math.floor(random() * 2100));
+    case 'number':
+      // Two decimals, sometimes with many digits, to exercise exact numbers.
+      return random() < 0.05
+        ? `${Math.floor(random() * 1e9)}${Math.floor(random() * 1e9)}.${Math.floor(random() * 100)}`
+        : (random() * 200).toFixed(2);
+    case 'boolean':
+      return random() < 0.5 ? 'true' : 'false';
+    case 'date': {
+      const day = new Date(Date.UTC(1900, 0, 1) + Math.floor(random() * 45_000) * 86_400_000);
+      return day.toISOString().slice(0, 10);
+    }
+  }
+}
+
+function text(column: ColumnSpec, random: () => number): string {
+  if (column.name === 'language') return pick(LANGUAGES, random);
+  if (column.name === 'author') return pick(NAMES, random);
+  const words = Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(WORDS, random));
+  const roll = random();
+  let value = words.join(' ');
+  if (roll < 0.1) value = `${words[0]}, ${value}`;
+  else if (roll < 0.15) value = `The "${value}"`;
+  else if (roll < 0.18) value = `${value}\nvolume ${Math.floor(random() * 9) + 1}`;
+  else if (roll < 0.25) value = `${value} — ${pick(NAMES, random)}`;
+  value = value.charAt(0).toUpperCase() + value.slice(1);
+  return column.maxLength === undefined ? value : [...value].slice(0, column.maxLength).join('');
+}
+
+function quote(value: string, delimiter: string): string {
+  return /["\r\n]/.test(value) || value.includes(delimiter)
+    ? `"${value.replaceAll('"', '""')}"`
+    : value;
+}
+
+function pick<T>(items: readonly T[], random: () => number): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+/** A small, fast, seedable PRNG (deterministic across platforms). */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Parses `<rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]`. */
+export function parseGenerateArgs(args: readonly string[]): GenerateOptions & { file: string } {
+  const positional: string[] = [];
+  let seed = 1;
+  let duplicateEvery = 0;
+  let lineEnding: '\r\n' | '\n' = '\r\n';
+  let bom = false;
+  for (let at = 0; at < args.length; at++) {
+    const arg = args[at] ?? '';
+    if (arg === '--seed' || arg === '--duplicate-every') {
+      const value = Number(args[++at]);
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} needs a whole number`);
+      if (arg === '--seed') seed = value;
+      else duplicateEvery = value;
+    } else if (arg === '--lf') lineEnding = '\n';
+    else if (arg === '--bom') bom = true;
+    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
+    else positional.push(arg);
+  }
+  const [rowsText, file] = positional;
+  const rows = Number(rowsText);
+  if (positional.length !== 2 || !Number.isInteger(rows) || rows < 0 || file === undefined) {
+    throw new Error(
+      'usage: npm run generate -- <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]',
+    );
+  }
+  return { rows, file, seed, duplicateEvery, lineEnding, bom };
+}
+
+async function main(args: readonly string[]): Promise<void> {
+  const { file, ...options } = parseGenerateArgs(args);
+  const output = createWriteStream(file);
+  const result = await generateCsv(options, output);
+  output.end();
+  await once(output, 'finish');
+  process.stdout.write(
+    `${file}: ${result.rows} rows, ${result.bytes} bytes, ${result.duplicates} repeated keys (seed ${options.seed})\n`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
