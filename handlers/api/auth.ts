@@ -246,6 +246,7 @@ export interface KeySourceOptions {
 export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
   const now = options.now ?? Date.now;
   let remote: RemoteJWKSet | undefined;
+  let creating: Promise<RemoteJWKSet> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
   let fallback: { jwks: JSONWebKeySet; getKey: JWTVerifyGetKey } | undefined;
 
@@ -272,10 +273,19 @@ export function createKeySource(options: KeySourceOptions): JWTVerifyGetKey {
       throw unavailableError();
     }
     try {
-      remote ??= createRemoteJWKSet(await options.resolveJwksUri(), {
-        cooldownDuration: options.cooldownMs,
-        timeoutDuration: options.timeoutMs ?? 5000,
-      });
+      // Concurrent cold requests share one discovery and one key set.
+      creating ??= options.resolveJwksUri().then(
+        (uri) =>
+          createRemoteJWKSet(uri, {
+            cooldownDuration: options.cooldownMs,
+            timeoutDuration: options.timeoutMs ?? 5000,
+          }),
+        (error: unknown) => {
+          creating = undefined;
+          throw error;
+        },
+      );
+      remote = await creating;
       return await remote(header, token);
     } catch (error) {
       if (isTokenKeyError(error)) throw error;
@@ -307,10 +317,9 @@ export function discoverJwksUri(
   issuer: string,
   options: { readonly timeoutMs?: number; readonly fetch?: typeof fetch } = {},
 ): () => Promise<URL> {
-  let resolved: URL | undefined;
+  let resolving: Promise<URL> | undefined;
   const fetchImpl = options.fetch ?? fetch;
-  return async () => {
-    if (resolved) return resolved;
+  const resolve = async (): Promise<URL> => {
     const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     const response = await fetchImpl(url, {
       headers: { accept: 'application/json' },
@@ -329,7 +338,14 @@ export function discoverJwksUri(
     }
     const jwksUri = new URL(document.jwks_uri);
     if (!isTrustedKeyUrl(jwksUri)) throw new Error(`jwks_uri ${jwksUri.href} is not https`);
-    resolved = jwksUri;
-    return resolved;
+    return jwksUri;
+  };
+  // One discovery in flight at a time; a success is kept, a failure is forgotten.
+  return () => {
+    resolving ??= resolve().catch((error: unknown) => {
+      resolving = undefined;
+      throw error;
+    });
+    return resolving;
   };
 }
