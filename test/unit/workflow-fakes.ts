@@ -1,0 +1,240 @@
+import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  type GetObjectCommandInput,
+  HeadObjectCommand,
+  type S3ClientResolvedConfig,
+  type ServiceInputTypes as S3Input,
+  type ServiceOutputTypes as S3Output,
+} from '@aws-sdk/client-s3';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClientResolvedConfig,
+  type ServiceInputTypes as DynamoInput,
+  type ServiceOutputTypes as DynamoOutput,
+} from '@aws-sdk/lib-dynamodb';
+import type { AwsStub } from 'aws-sdk-client-mock';
+import type { Clock } from '../../handlers/load-chunk/batch-writer.js';
+import type { ChunkPlan, PlannedObject } from '../../handlers/shared/contracts.js';
+import { readCsvRecords } from '../../handlers/shared/csv.js';
+
+/** A mocked S3 client (aws-sdk-client-mock). */
+export type S3Stub = AwsStub<S3Input, S3Output, S3ClientResolvedConfig>;
+/** A mocked DynamoDB document client (aws-sdk-client-mock). */
+export type DocumentClientStub = AwsStub<
+  DynamoInput,
+  DynamoOutput,
+  DynamoDBDocumentClientResolvedConfig
+>;
+
+/**
+ * Test doubles shared by the loader and workflow tests: an S3 bucket that serves
+ * Range/IfMatch GETs like S3 does, a DynamoDB table that records every
+ * BatchWriteItem call, and a virtual clock.
+ */
+
+/** One stored object version. */
+export interface StoredObject {
+  readonly body: Buffer;
+  readonly eTag: string;
+  readonly versionId?: string;
+  readonly contentType?: string;
+}
+
+/** An S3 error shaped like the SDK's (name, $fault, $metadata.httpStatusCode). */
+export function s3Error(name: string, status: number): Error {
+  return Object.assign(new Error(`${name} (${status})`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+  });
+}
+
+/** Serves `objects` (by "bucket/key") on a mocked S3 client: HeadObject, and GetObject honouring Range, IfMatch and VersionId. */
+export function serveBucket(
+  s3: S3Stub,
+  objects: Map<string, StoredObject>,
+  options: { pieceBytes?: number } = {},
+): GetObjectCommandInput[] {
+  const gets: GetObjectCommandInput[] = [];
+  const find = (bucket?: string, key?: string, versionId?: string) => {
+    const object = objects.get(`${bucket}/${key}`);
+    if (!object || (versionId !== undefined && versionId !== object.versionId)) {
+      throw s3Error(versionId === undefined ? 'NoSuchKey' : 'NoSuchVersion', 404);
+    }
+    return object;
+  };
+  s3.on(HeadObjectCommand).callsFake(
+    (input: { Bucket?: string; Key?: string; VersionId?: string }) => {
+      const object = find(input.Bucket, input.Key, input.VersionId);
+      return {
+        ContentLength: object.body.length,
+        ETag: object.eTag,
+        ContentType: object.contentType ?? 'text/csv',
+        ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
+      };
+    },
+  );
+  s3.on(GetObjectCommand).callsFake((input: GetObjectCommandInput) => {
+    gets.push(input);
+    const object = find(input.Bucket, input.Key, input.VersionId);
+    if (input.IfMatch !== undefined && input.IfMatch !== object.eTag) {
+      throw s3Error('PreconditionFailed', 412);
+    }
+    let bytes = object.body;
+    if (input.Range !== undefined) {
+      const match = /^bytes=(\d+)-(\d+)$/.exec(input.Range);
+      if (!match) throw new Error(`fake S3 does not understand Range ${input.Range}`);
+      bytes = object.body.subarray(Number(match[1]), Number(match[2]) + 1);
+    }
+    return {
+      Body: piecewise(bytes, options.pieceBytes ?? 7) as never,
+      ContentLength: bytes.length,
+      ETag: object.eTag,
+    };
+  });
+  return gets;
+}
+
+/** A stream that yields `bytes` in small pieces, so parsers see records split across reads. */
+export function piecewise(bytes: Buffer, pieceBytes: number): Readable {
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += pieceBytes) {
+    pieces.push(bytes.subarray(at, at + pieceBytes));
+  }
+  return Readable.from(pieces);
+}
+
+type PutRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+
+/** A DynamoDB table behind a mocked document client, recording every BatchWriteItem call. */
+export class FakeTable {
+  /** Stored items by their key's exact text. */
+  readonly items = new Map<string, Record<string, unknown>>();
+  /** Every call's put requests, in call order. */
+  readonly calls: PutRequests[] = [];
+  /** Calls in flight right now, and the most ever. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /**
+   * Decides each call's fate: return the requests to leave unprocessed, or throw.
+   * Runs before anything is stored. @default everything is written
+   */
+  behaviour: (requests: PutRequests, call: number) => PutRequests = () => [];
+  /** Delays each call (to observe concurrency). */
+  latency: () => Promise<void> = async () => {};
+
+  constructor(
+    readonly tableName: string,
+    readonly keyName: string,
+  ) {}
+
+  /** Routes BatchWriteCommand of a mocked DynamoDBDocumentClient to this table. */
+  attach(dynamo: DocumentClientStub): void {
+    dynamo
+      .on(BatchWriteCommand)
+      .callsFake((input: BatchWriteCommandInput) => this.batchWrite(input));
+  }
+
+  private async batchWrite(input: BatchWriteCommandInput): Promise<BatchWriteCommandOutput> {
+    const requests = input.RequestItems?.[this.tableName];
+    if (!requests) throw new Error(`fake table ${this.tableName} got no requests for itself`);
+    const call = this.calls.push(requests) - 1;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.latency();
+      const unprocessed = this.behaviour(requests, call);
+      for (const request of requests) {
+        if (unprocessed.includes(request)) continue;
+        const item = request.PutRequest?.Item ?? {};
+        this.items.set(String(item[this.keyName]), item);
+      }
+      return {
+        UnprocessedItems: unprocessed.length > 0 ? { [this.tableName]: unprocessed } : {},
+        $metadata: {},
+      };
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** The stored items as plain JSON-like values (NumberValue → its exact text). */
+  plainItems(): Record<string, unknown>[] {
+    return [...this.items.values()].map((item) =>
+      Object.fromEntries(
+        Object.entries(item).map(([name, value]) => [
+          name,
+          typeof value === 'object' && value !== null ? String(value) : value,
+        ]),
+      ),
+    );
+  }
+}
+
+/** A virtual clock: sleeping advances time instantly and is recorded. */
+export class VirtualClock implements Clock {
+  readonly sleeps: number[] = [];
+  constructor(
+    private remaining: number,
+    readonly random: () => number = () => 0.5,
+  ) {}
+
+  readonly remainingTimeMs = (): number => this.remaining;
+
+  readonly sleep = async (ms: number): Promise<void> => {
+    this.sleeps.push(ms);
+    this.remaining -= ms;
+  };
+}
+
+/**
+ * Plans a CSV text the simple way (one chunk per `rowsPerChunk` records), with the
+ * shared CSV reader, for loader tests that must not depend on the planner.
+ */
+export async function simplePlan(
+  text: string | Buffer,
+  rowsPerChunk: number,
+  skips: Record<number, number[]> = {},
+): Promise<{ header: string[]; chunks: ChunkPlan[] }> {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  const records = [];
+  for await (const record of readCsvRecords(Readable.from([bytes]), {
+    delimiter: ',',
+    maxRecordBytes: 400 * 1024,
+  })) {
+    records.push(record);
+  }
+  const [head, ...rows] = records;
+  if (!head) throw new Error('empty test file');
+  const chunks: ChunkPlan[] = [];
+  for (let at = 0; at < rows.length; at += rowsPerChunk) {
+    const slice = rows.slice(at, at + rowsPerChunk);
+    const first = slice[0];
+    const last = slice[slice.length - 1];
+    if (!first || !last) continue;
+    const index = chunks.length;
+    chunks.push({
+      index,
+      start: first.start,
+      end: last.end,
+      firstLine: first.line,
+      rows: slice.length,
+      skip: skips[index] ?? [],
+    });
+  }
+  return { header: head.fields.map((name) => name.trim()), chunks };
+}
+
+/** A PlannedObject for a stored object. */
+export function plannedObject(bucket: string, key: string, object: StoredObject): PlannedObject {
+  return {
+    bucket,
+    key,
+    eTag: object.eTag,
+    size: object.body.length,
+    ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+  };
+}
