@@ -105,7 +105,9 @@ export async function generateCsv(
     const repeat = options.duplicateEvery && row > 0 && row % options.duplicateEvery === 0;
     if (repeat) duplicates++;
     // A repeated row reuses the key of a row a little earlier, often in another chunk.
-    const keyRow = repeat ? Math.floor(random() * row) : row;
+    let keyRow = repeat ? Math.floor(random() * row) : row;
+    // Repeated rows do not carry their own key: step back to one that does.
+    if (repeat && keyRow > 0 && keyRow % (options.duplicateEvery ?? 1) === 0) keyRow--;
     const cells = schema.columns.map((column) =>
       quote(
         column.name === schema.key ? keyValue(column, keyRow) : cellValue(column, random),

@@ -24,15 +24,6 @@ export interface HistoryEvent {
   readonly [details: string]: unknown;
 }
 
-/** Live progress of one execution, derived from its events. */
-export interface ExecutionProgress {
-  /** Items of the Map state (chunks), once the Map has been entered. */
-  totalItems?: number;
-  itemsDone: number;
-  /** Sum of `written` reported by tasks that ran inside Map iterations. */
-  rowsWritten: number;
-}
-
 /** One execution and its history. */
 export interface Execution {
   readonly executionArn: string;
@@ -46,7 +37,6 @@ export interface Execution {
   error?: string;
   cause?: string;
   readonly events: HistoryEvent[];
-  readonly progress: ExecutionProgress;
   /** Settles when the execution closes. */
   readonly done: Promise<void>;
   abort(): void;
@@ -186,7 +176,6 @@ export class ExecutionService {
       startDate,
       status: 'RUNNING',
       events: [],
-      progress: { itemsDone: 0, rowsWritten: 0 },
       done: Promise.resolve(),
       abort: () => handle.abort(),
     };
@@ -240,7 +229,7 @@ export class ExecutionService {
     }
   }
 
-  /** Maps one runner event to the AWS history event(s) it stands for, updating progress. */
+  /** Maps one runner event to the AWS history event(s) it stands for. */
   private toHistory(
     execution: Execution,
     raw: Record<string, unknown>,
@@ -305,7 +294,6 @@ export class ExecutionService {
         if (state.type === 'Map' && map) {
           const items = readPath(state.input, map.itemsPath);
           if (Array.isArray(items)) {
-            execution.progress.totalItems = items.length;
             out.push({
               type: 'MapStateStarted',
               mapStateStartedEventDetails: { length: items.length },
@@ -324,10 +312,6 @@ export class ExecutionService {
             output: JSON.stringify(state.output ?? null),
           },
         });
-        if (raw.index !== undefined && state.type === 'Task') {
-          const written = findNumber(state.output, 'written');
-          if (written !== undefined) execution.progress.rowsWritten += written;
-        }
         break;
       }
       case 'StateFailed': {
@@ -352,7 +336,6 @@ export class ExecutionService {
         const details = { name: state?.name ?? '', index: Number(raw.index ?? 0) };
         const key = `${type.charAt(0).toLowerCase()}${type.slice(1)}EventDetails`;
         out.push({ type, [key]: details });
-        if (type === 'MapIterationSucceeded') execution.progress.itemsDone += 1;
         break;
       }
       default:
@@ -372,16 +355,4 @@ function describeResource(resource: string): [string, string] {
   if (integration) return [integration[1] ?? '', integration[2] ?? ''];
   if (resource.includes(':lambda:')) return ['lambda', resource];
   return ['', resource];
-}
-
-/** The first numeric property `key` found in a value (depth-first). */
-function findNumber(value: unknown, key: string): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const direct = (value as Record<string, unknown>)[key];
-  if (typeof direct === 'number') return direct;
-  for (const nested of Object.values(value)) {
-    const found = findNumber(nested, key);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }

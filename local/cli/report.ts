@@ -1,0 +1,123 @@
+import type { Message } from '@aws-sdk/client-sqs';
+import type { FailureRecord } from '../../handlers/shared/contracts.js';
+import type { Endpoints } from '../endpoints.js';
+import { count, duration, progressBar, readableCause, table, truncate } from './format.js';
+import { type HistoryEventLike, progressFromHistory } from './progress.js';
+
+/** What the views need to know about an execution (from the API or in-process). */
+export interface ExecutionView {
+  readonly name: string;
+  readonly status: string;
+  readonly input: string;
+  readonly output?: string;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startDate: Date;
+  readonly stopDate?: Date;
+  readonly events: readonly HistoryEventLike[];
+}
+
+/** The S3 key an execution ingests (from its input), or its name. */
+export function fileOf(execution: Pick<ExecutionView, 'input' | 'name'>): string {
+  try {
+    const input = JSON.parse(execution.input) as { file?: { key?: string } };
+    return input.file?.key ?? execution.name;
+  } catch {
+    return execution.name;
+  }
+}
+
+/** Rows an execution wrote: the Summarize output, else what the history shows so far. */
+export function rowsOf(execution: ExecutionView): number {
+  if (execution.output) {
+    try {
+      const output = JSON.parse(execution.output) as { written?: unknown };
+      if (typeof output.written === 'number') return output.written;
+    } catch {
+      // fall through to the history
+    }
+  }
+  return progressFromHistory(execution.events).rowsWritten;
+}
+
+/** One live line: file, bar, chunks done of total, rows written, status, elapsed. */
+export function progressLine(
+  execution: ExecutionView,
+  fileWidth: number,
+  now = Date.now(),
+): string {
+  const progress = progressFromHistory(execution.events);
+  const chunks =
+    progress.chunks === undefined ? 'planning' : `${progress.chunksDone}/${progress.chunks} chunks`;
+  const elapsed = (execution.stopDate?.getTime() ?? now) - execution.startDate.getTime();
+  const retries = progress.taskFailures > 0 ? `  ${progress.taskFailures} retried` : '';
+  return (
+    [
+      truncate(fileOf(execution), fileWidth).padEnd(fileWidth),
+      progressBar(progress.chunksDone, progress.chunks),
+      chunks.padEnd(16),
+      `${count(rowsOf(execution))} rows`.padEnd(16),
+      execution.status.padEnd(9),
+      duration(elapsed),
+    ].join(' ') + retries
+  );
+}
+
+/** The summary table printed once the sample files are done. */
+export function summaryTable(executions: readonly ExecutionView[]): string {
+  return table(
+    ['file', 'status', 'rows', 'duration', 'error'],
+    executions.map((execution) => [
+      fileOf(execution),
+      execution.status,
+      execution.status === 'SUCCEEDED' ? count(rowsOf(execution)) : '0',
+      duration(
+        execution.stopDate
+          ? execution.stopDate.getTime() - execution.startDate.getTime()
+          : undefined,
+      ),
+      execution.error ? truncate(`${execution.error}: ${readableCause(execution.cause)}`, 90) : '',
+    ]),
+  );
+}
+
+/** The DLQ listing: which file, which error, why. */
+export function dlqTable(messages: readonly Message[]): string {
+  if (messages.length === 0) return '(empty)';
+  return table(
+    ['file', 'error', 'cause'],
+    messages.map((message) => {
+      const record = parseFailure(message.Body ?? '');
+      const key = record?.Records[0]?.s3.object.key;
+      return [
+        key ? decodeURIComponent(key.replaceAll('+', ' ')) : '(not a failure record)',
+        record?.failure?.error ?? 'never started (maxReceiveCount reached)',
+        truncate(readableCause(record?.failure?.cause), 100),
+      ];
+    }),
+  );
+}
+
+/** Parses a DLQ message body as a failure record (or an S3 event that failed in the starter). */
+export function parseFailure(
+  body: string,
+): (Partial<FailureRecord> & Pick<FailureRecord, 'Records'>) | undefined {
+  try {
+    const parsed = JSON.parse(body) as Partial<FailureRecord>;
+    return Array.isArray(parsed.Records) ? (parsed as FailureRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A copy-paste pair of commands: fetch a token, then read one item with it. */
+export function curlPair(endpoints: Endpoints, key: string): string {
+  const token =
+    `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
+    `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
+    `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`;
+  const read =
+    `curl --cacert ${endpoints.caCertFile} -H "Authorization: Bearer $TOKEN" ` +
+    `${endpoints.api}/${endpoints.dataset.name}/${encodeURIComponent(key)}`;
+  return `${token}\n${read}`;
+}

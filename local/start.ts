@@ -1,0 +1,258 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parseArgs, portOption, UsageError } from './cli/args.js';
+import { curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
+import { PORTS, type PortName, PROJECT_ROOT } from './config.js';
+import { PortInUseError } from './ports.js';
+import { type LocalStack, startLocalStack } from './stack.js';
+import type { Execution } from './stepfunctions/executions.js';
+import { peekMessages } from './wiring/redrive.js';
+
+const USAGE = `Usage: npm start -- [options]
+
+Starts the whole pipeline and the API on this machine (no AWS account, no Docker),
+uploads the sample files, shows each ingestion live, then serves until Ctrl-C.
+
+Options:
+  --no-samples              do not upload sample-files/*.csv at start
+  --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
+  --data-dir <dir>          where data, certificate and endpoints.json live (default: .local)
+  --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: WARN)
+  --wait-seconds <n>        how long to wait for the samples' executions (default: 300)
+  --aws-port <port>         S3 + SQS (fauxqs)            env LOCAL_AWS_PORT            default 4566
+  --dynamodb-port <port>    DynamoDB (dynalite)          env LOCAL_DYNAMODB_PORT       default 4567
+  --stepfunctions-port <p>  Step Functions               env LOCAL_STEPFUNCTIONS_PORT  default 8083
+  --auth-port <port>        OAuth 2.0 issuer             env LOCAL_AUTH_PORT           default 9400
+  --api-port <port>         HTTPS API (ALB)              env LOCAL_API_PORT            default 8443
+  --help                    show this help
+`;
+
+const PORT_FLAGS: Record<PortName, [string, string]> = {
+  aws: ['aws-port', 'LOCAL_AWS_PORT'],
+  dynamodb: ['dynamodb-port', 'LOCAL_DYNAMODB_PORT'],
+  stepfunctions: ['stepfunctions-port', 'LOCAL_STEPFUNCTIONS_PORT'],
+  auth: ['auth-port', 'LOCAL_AUTH_PORT'],
+  api: ['api-port', 'LOCAL_API_PORT'],
+};
+
+const out = (text = '') => process.stdout.write(`${text}\n`);
+
+async function main(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv, [
+    'data-dir',
+    'log-level',
+    'wait-seconds',
+    ...Object.values(PORT_FLAGS).map(([flag]) => flag),
+  ]);
+  if (args.flags.get('help') === true) {
+    out(USAGE);
+    return;
+  }
+  const ports: Partial<Record<PortName, number>> = {};
+  for (const [name, [flag, envName]] of Object.entries(PORT_FLAGS) as [
+    PortName,
+    [string, string],
+  ][]) {
+    const port = portOption(args, flag, envName, process.env);
+    if (port !== undefined) ports[name] = port;
+  }
+  const waitSeconds = Number(args.flags.get('wait-seconds') ?? 300);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new UsageError('--wait-seconds must be a number');
+  const dataDir = args.flags.get('data-dir');
+
+  out('Starting the local stack…');
+  const started = Date.now();
+  const stack = await startLocalStack({
+    ports,
+    ...(typeof dataDir === 'string' ? { dataDir } : {}),
+    inMemory: args.flags.get('in-memory') === true,
+    logLevel: String(args.flags.get('log-level') ?? 'WARN'),
+    onLog: (message) => out(`  ! ${message}`),
+  });
+  installShutdown(stack);
+  printEndpoints(stack, Date.now() - started, args.flags.get('in-memory') === true);
+
+  if (args.flags.get('samples') !== false) {
+    const keys = await uploadSamples(stack);
+    if (keys.length > 0) {
+      const executions = await watch(stack, keys, waitSeconds * 1000);
+      out();
+      out('Summary');
+      out(summaryTable(executions));
+    }
+  }
+
+  out();
+  out(`Dead-letter queue (${stack.names.dlq})`);
+  out(dlqTable(await peekMessages(stack.clients.sqs, stack.endpoints.dlqUrl)));
+
+  const key = await someKey(stack);
+  out();
+  out('Read an item through the HTTPS API (token first, then the item):');
+  out(curlPair(stack.endpoints, key ?? '<key>'));
+  out();
+  out('CLI: npm run cli -- help   ·   endpoints: .local/endpoints.json');
+  out('Serving. Press Ctrl-C to stop.');
+  followNewExecutions(stack);
+}
+
+function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean): void {
+  const e = stack.endpoints;
+  out(
+    `Ready in ${(ms / 1000).toFixed(1)}s (${inMemory ? 'in memory' : 'data persisted under .local/'})`,
+  );
+  const rows: [string, string][] = [
+    [PORTS.aws.service, `${e.s3}  bucket ${e.bucket}`],
+    ['', `queue ${e.queueUrl}`],
+    ['', `DLQ   ${e.dlqUrl}`],
+    [PORTS.dynamodb.service, `${e.dynamodb}  table ${e.table}`],
+    [PORTS.stepfunctions.service, `${e.stepfunctions}  ${e.stateMachineArn}`],
+    [PORTS.auth.service, `${e.tokenUrl}  client ${e.clientId} / ${e.clientSecret}`],
+    [PORTS.api.service, `${e.api}  (CA: ${e.caCertFile})`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  for (const [name, value] of rows) out(`  ${name.padEnd(width)}  ${value}`);
+}
+
+async function uploadSamples(stack: LocalStack): Promise<string[]> {
+  const dir = join(PROJECT_ROOT, 'sample-files');
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((file) => file.endsWith('.csv')).sort();
+  } catch {
+    out('No sample-files/ directory: nothing to upload.');
+    return [];
+  }
+  out();
+  out(`Uploading ${files.length} sample file(s) to s3://${stack.names.bucket}/`);
+  for (const file of files) {
+    await stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.names.bucket,
+        Key: file,
+        Body: await readFile(join(dir, file)),
+        ContentType: 'text/csv',
+      }),
+    );
+  }
+  return files.map((file) => basename(file));
+}
+
+/** Shows one progress line per file until each uploaded file's execution has closed. */
+async function watch(
+  stack: LocalStack,
+  keys: readonly string[],
+  timeoutMs: number,
+): Promise<Execution[]> {
+  const since = Date.now() - 1000;
+  const wanted = new Set(keys);
+  const tty = process.stdout.isTTY === true;
+  const width = Math.min(40, Math.max(...keys.map((key) => key.length)));
+  let drawn = 0;
+  const relevant = () =>
+    stack.executions
+      .list()
+      .filter(
+        (execution) => execution.startDate.getTime() >= since && wanted.has(fileOf(execution)),
+      )
+      .sort((a, b) => fileOf(a).localeCompare(fileOf(b)));
+  const printedClosed = new Set<string>();
+  const draw = () => {
+    const executions = relevant();
+    if (tty) {
+      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A`);
+      for (const execution of executions)
+        process.stdout.write(`\x1b[2K  ${progressLine(execution, width)}\n`);
+      drawn = executions.length;
+    } else {
+      for (const execution of executions) {
+        if (execution.status !== 'RUNNING' && !printedClosed.has(execution.executionArn)) {
+          printedClosed.add(execution.executionArn);
+          out(`  ${progressLine(execution, width)}`);
+        }
+      }
+    }
+    return executions;
+  };
+  out();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const executions = draw();
+    const closed = new Set(
+      executions
+        .filter((execution) => execution.status !== 'RUNNING')
+        .map((execution) => fileOf(execution)),
+    );
+    if ([...wanted].every((key) => closed.has(key))) return executions;
+    if (Date.now() > deadline) {
+      const missing = [...wanted].filter((key) => !closed.has(key));
+      out(`  Still running or not started after ${timeoutMs / 1000}s: ${missing.join(', ')}`);
+      return executions;
+    }
+    await new Promise((resolve) => setTimeout(resolve, tty ? 150 : 500));
+  }
+}
+
+/** After the summary, reports every new execution when it closes. */
+function followNewExecutions(stack: LocalStack): void {
+  const seen = new Set(stack.executions.list().map((execution) => execution.executionArn));
+  stack.executions.onEvent((execution, event) => {
+    if (seen.has(execution.executionArn)) return;
+    if (event.type === 'ExecutionStarted')
+      out(`  started  ${fileOf(execution)}  (${execution.name})`);
+    if (
+      ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut'].includes(
+        event.type,
+      )
+    ) {
+      seen.add(execution.executionArn);
+      void execution.done.then(() => out(`  ${progressLine(execution, 40)}`));
+    }
+  });
+}
+
+async function someKey(stack: LocalStack): Promise<string | undefined> {
+  const scanned = await stack.clients.dynamodb.send(
+    new ScanCommand({ TableName: stack.names.table, Limit: 1 }),
+  );
+  const value = scanned.Items?.[0]?.[stack.config.dataset.key];
+  return value?.S ?? value?.N;
+}
+
+function installShutdown(stack: LocalStack): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      out('Forced exit.');
+      process.exit(130);
+    }
+    stopping = true;
+    out(`\n${signal}: stopping (data on disk stays intact)…`);
+    stack.stop().then(
+      () => {
+        out('Stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`Error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof PortInUseError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
