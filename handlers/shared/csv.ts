@@ -1,11 +1,5 @@
 import type { Readable } from 'node:stream';
-import {
-  CsvError,
-  type Options as CsvParseOptions,
-  type InfoRecord,
-  type Parser,
-  parse,
-} from 'csv-parse';
+import { CsvError, type Options as CsvParseOptions, type InfoRecord, parse } from 'csv-parse';
 import { type FileProblem, MalformedCsvError } from './errors.js';
 
 /**
@@ -120,6 +114,9 @@ export async function* readCsvRecords(
       return null;
     },
   });
+  // Every write and end reports its error to its callback (see settle); the stream
+  // also emits it as 'error', which must not crash the process as unhandled.
+  parser.on('error', () => {});
   const guard = new Utf8Guard(offset, line);
   const failed = (error: unknown) =>
     error instanceof CsvError ? fromCsvError(error, line, options.maxRecordBytes) : error;
@@ -128,7 +125,7 @@ export async function* readCsvRecords(
     for await (const chunk of source) {
       const checked = guard.check(chunk);
       if (checked.valid.length > 0) {
-        const error = await settle(parser, (done) => parser.write(checked.valid, done));
+        const error = await settle((done) => parser.write(checked.valid, done));
         yield* drain(ready);
         if (error) throw failed(error);
       }
@@ -137,18 +134,18 @@ export async function* readCsvRecords(
         // before the invalid byte are still pending. Padding flushes them out; the
         // padded, incomplete record is never emitted (the parser is not ended), and
         // an error the padding itself causes is moot since the file is rejected.
-        await settle(parser, (done) => parser.write(LOOKAHEAD_PADDING, done));
+        await settle((done) => parser.write(LOOKAHEAD_PADDING, done));
         yield* drain(ready);
         throw new MalformedCsvError(checked.problem);
       }
     }
     const endProblem = guard.end();
     if (endProblem) {
-      await settle(parser, (done) => parser.write(LOOKAHEAD_PADDING, done));
+      await settle((done) => parser.write(LOOKAHEAD_PADDING, done));
       yield* drain(ready);
       throw new MalformedCsvError(endProblem);
     }
-    const error = await settle(parser, (done) => parser.end(done));
+    const error = await settle((done) => parser.end(done));
     yield* drain(ready);
     if (error) throw failed(error);
   } finally {
@@ -162,18 +159,8 @@ function* drain(ready: CsvRecord[]): Generator<CsvRecord> {
 }
 
 /** Runs one write/end on the parser and resolves with its error, if any. */
-function settle(
-  parser: Parser,
-  action: (done: (error?: Error | null) => void) => void,
-): Promise<unknown> {
-  return new Promise((resolve) => {
-    const onError = (error: Error) => resolve(error);
-    parser.once('error', onError);
-    action((error) => {
-      parser.off('error', onError);
-      resolve(error ?? undefined);
-    });
-  });
+function settle(action: (done: (error?: Error | null) => void) => void): Promise<unknown> {
+  return new Promise((resolve) => action((error) => resolve(error ?? undefined)));
 }
 
 function countLineFeeds(fields: readonly string[]): number {
@@ -202,7 +189,7 @@ function fromCsvError(error: CsvError, line: number, maxRecordBytes: number): Ma
         line,
         ...column,
         reason:
-          'a closing quote is followed by text instead of a delimiter or line break (write a quote inside a quoted field as "")',
+          'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
       });
     case 'INVALID_OPENING_QUOTE':
       return new MalformedCsvError({
@@ -230,8 +217,11 @@ class Utf8Guard {
   /** Absolute offset and line number of the next chunk's first byte. */
   private offset: number;
   private line: number;
-  /** The previous chunk: a sequence the decoder holds may have started in it. */
-  private previous: { bytes: Uint8Array; offset: number; line: number } | undefined;
+  /**
+   * The last bytes checked (at most 3, whatever the chunk sizes): a sequence the
+   * decoder still holds started there.
+   */
+  private tail: Uint8Array = new Uint8Array(0);
 
   constructor(offset: number, firstLine: number) {
     this.offset = offset;
@@ -244,12 +234,12 @@ class Utf8Guard {
       this.decoder.decode(chunk, { stream: true });
     } catch {
       const { at, problem } = this.locate(chunk);
-      const valid = chunk.subarray(0, Math.max(0, at - (this.previous?.bytes.length ?? 0)));
-      return { valid, problem };
+      return { valid: chunk.subarray(0, Math.max(0, at - this.tail.length)), problem };
     }
-    this.previous = { bytes: chunk, offset: this.offset, line: this.line };
     this.offset += chunk.length;
     this.line += countBytes(chunk, LF, 0, chunk.length);
+    const joined = chunk.length >= 3 ? chunk : Buffer.concat([this.tail, chunk]);
+    this.tail = joined.slice(Math.max(0, joined.length - 3));
     return { valid: chunk };
   }
 
@@ -265,20 +255,17 @@ class Utf8Guard {
 
   /** Finds the first invalid byte in the previous chunk's tail plus `chunk`. */
   private locate(chunk: Uint8Array): { at: number; problem: FileProblem } {
-    const base = this.previous ?? {
-      bytes: new Uint8Array(0),
-      offset: this.offset,
-      line: this.line,
-    };
-    const joined = Buffer.concat([base.bytes, chunk]);
+    const joined = Buffer.concat([this.tail, chunk]);
+    const tailOffset = this.offset - this.tail.length;
+    const tailLine = this.line - countBytes(this.tail, LF, 0, this.tail.length);
     // Everything before this chunk decoded fine, so scanning may start at the
-    // previous chunk's first byte that is not a continuation byte.
+    // tail's first byte that is not a continuation byte.
     let from = 0;
-    while (from < 3 && from < base.bytes.length && isContinuation(joined[from] ?? 0)) from++;
+    while (from < this.tail.length && isContinuation(joined[from] ?? 0)) from++;
     const found = firstInvalidUtf8(joined, from);
     const at = found === -1 ? joined.length : found;
-    const offset = base.offset + at;
-    const line = base.line + countBytes(joined, LF, 0, at);
+    const offset = tailOffset + at;
+    const line = tailLine + countBytes(joined, LF, 0, at);
     const byte = joined[at];
     const utf16 = offset === 0 && (byte === 0xff || byte === 0xfe);
     const where =

@@ -1,0 +1,235 @@
+import { Readable } from 'node:stream';
+import {
+  type CsvRecord,
+  csvParseOptions,
+  firstInvalidUtf8,
+  readCsvRecords,
+} from '../../handlers/shared/csv.js';
+import { MalformedCsvError } from '../../handlers/shared/errors.js';
+
+const OPTIONS = { delimiter: ',', maxRecordBytes: 1000 };
+
+/** Feeds `bytes` in chunks of `chunkSize` (1 = byte by byte) and collects every record. */
+async function read(
+  bytes: Buffer | string,
+  chunkSize = Number.POSITIVE_INFINITY,
+  options: Partial<Parameters<typeof readCsvRecords>[1]> = {},
+): Promise<CsvRecord[]> {
+  const all = Buffer.from(bytes);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < all.length; at += Math.min(chunkSize, all.length)) {
+    chunks.push(all.subarray(at, at + Math.min(chunkSize, all.length)));
+  }
+  const records: CsvRecord[] = [];
+  for await (const record of readCsvRecords(Readable.from(chunks), { ...OPTIONS, ...options })) {
+    records.push(record);
+  }
+  return records;
+}
+
+/** The records read before the error, and the error. */
+async function readUntilError(
+  bytes: Buffer | string,
+  chunkSize?: number,
+): Promise<{ records: CsvRecord[]; error: MalformedCsvError }> {
+  const records: CsvRecord[] = [];
+  try {
+    for await (const record of readCsvRecords(
+      Readable.from(chunked(Buffer.from(bytes), chunkSize)),
+      OPTIONS,
+    )) {
+      records.push(record);
+    }
+  } catch (error) {
+    if (error instanceof MalformedCsvError) return { records, error };
+    throw error;
+  }
+  throw new Error('expected a MalformedCsvError');
+}
+
+function chunked(bytes: Buffer, size = bytes.length): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += Math.max(1, size)) {
+    chunks.push(bytes.subarray(at, at + Math.max(1, size)));
+  }
+  return chunks;
+}
+
+describe('csvParseOptions', () => {
+  it('configures strict RFC 4180 parsing with an explicit record size cap', () => {
+    expect(csvParseOptions({ delimiter: ';', maxRecordBytes: 4096, bom: true })).toMatchObject({
+      bom: true,
+      delimiter: ';',
+      record_delimiter: ['\r\n', '\n'],
+      quote: '"',
+      escape: '"',
+      relax_quotes: false,
+      skip_empty_lines: false,
+      trim: false,
+      columns: false,
+      max_record_size: 4096,
+    });
+  });
+});
+
+describe('readCsvRecords', () => {
+  const crlf = '\uFEFFa,b\r\n1,"x\r\ny"\r\n2,é\r\n3,"q""q"';
+
+  it('returns fields, physical start lines and exact byte ranges (BOM, CRLF, quoted CRLF, no final line break)', async () => {
+    expect(await read(crlf)).toEqual([
+      { fields: ['a', 'b'], line: 1, start: 0, end: 8 },
+      { fields: ['1', 'x\r\ny'], line: 2, start: 8, end: 18 },
+      { fields: ['2', 'é'], line: 4, start: 18, end: 24 },
+      { fields: ['3', 'q"q'], line: 5, start: 24, end: 32 },
+    ]);
+  });
+
+  it.each([1, 2, 3, 5, 7])(
+    'returns the same records whatever the stream chunk size (%i bytes)',
+    async (size) => {
+      expect(await read(crlf, size)).toEqual(await read(crlf));
+    },
+  );
+
+  it('returns LF records with quoted commas and newlines', async () => {
+    expect(await read('a,b\n"x, y","1\n2\n3"\nlast,row\n')).toEqual([
+      { fields: ['a', 'b'], line: 1, start: 0, end: 4 },
+      { fields: ['x, y', '1\n2\n3'], line: 2, start: 4, end: 19 },
+      { fields: ['last', 'row'], line: 5, start: 19, end: 28 },
+    ]);
+  });
+
+  it('keeps a bare CR as data (only CRLF and LF end a record)', async () => {
+    expect((await read('a,b\nx\ry,z\n')).map((record) => record.fields)).toEqual([
+      ['a', 'b'],
+      ['x\ry', 'z'],
+    ]);
+  });
+
+  it('returns a blank line as a record with one empty field (so it can be reported)', async () => {
+    expect((await read('a,b\n\n1,2\n')).map((r) => [r.line, r.fields])).toEqual([
+      [1, ['a', 'b']],
+      [2, ['']],
+      [3, ['1', '2']],
+    ]);
+  });
+
+  it('reads a chunk at an offset with known line numbers and never strips a BOM there', async () => {
+    const chunk = '\uFEFFx,1\r\ny,2\r\n';
+    expect(await read(chunk, 4, { offset: 1000, firstLine: 40 })).toEqual([
+      { fields: ['\uFEFFx', '1'], line: 40, start: 1000, end: 1008 },
+      { fields: ['y', '2'], line: 41, start: 1008, end: 1013 },
+    ]);
+  });
+
+  it('uses the configured delimiter', async () => {
+    expect((await read('a;b\n"1;2";3\n', 1, { delimiter: ';' })).map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['1;2', '3'],
+    ]);
+  });
+
+  it('returns no records for an empty source', async () => {
+    expect(await read('')).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an unclosed quote',
+      'a,b\n1,2\n3,"open\n4,5\n',
+      [1, 2],
+      { line: 3, reason: expect.stringContaining('never closed') },
+    ],
+    [
+      'text after a closing quote',
+      'a,b\n1,"x"y\n',
+      [1],
+      { line: 2, column: 2, reason: expect.stringContaining('double a quote') },
+    ],
+    [
+      'a quote inside an unquoted field',
+      'a,b\n1,2\n"x\ny",ab"c\n',
+      [1, 2],
+      { line: 3, column: 2, reason: expect.stringContaining('inside an unquoted field') },
+    ],
+  ])(
+    'throws MalformedCsvError for %s, after every record before it',
+    async (_case, text, lines, problem) => {
+      for (const size of [1, 3, 1000]) {
+        const { records, error } = await readUntilError(text, size);
+        expect(records.map((record) => record.line)).toEqual(lines);
+        expect(error.problem).toEqual(problem);
+      }
+    },
+  );
+
+  it('throws MalformedCsvError for a record over maxRecordBytes', async () => {
+    const { records, error } = await readUntilError(`a,b\n1,${'x'.repeat(2000)}\n`);
+    expect(records).toHaveLength(1);
+    expect(error.message).toBe(
+      'line 2: record is larger than 1000 bytes (MAX_RECORD_BYTES); check the delimiter and quotes',
+    );
+  });
+
+  describe('UTF-8', () => {
+    const latin1 = Buffer.concat([
+      Buffer.from('a,b\r\n1,"multi\r\nline"\r\n2,caf'),
+      Buffer.from([0xe9]), // é in Latin-1
+      Buffer.from('\r\n3,x\r\n'),
+    ]);
+
+    it.each([1, 2, 7, 1000])(
+      'throws with the physical line and byte offset of an invalid byte (chunks of %i bytes)',
+      async (size) => {
+        const { records, error } = await readUntilError(latin1, size);
+        expect(records.map((record) => record.fields[0])).toEqual(['a', '1']);
+        expect(error.message).toBe(
+          'line 4: invalid UTF-8 (byte 0xE9 at byte offset 27); save the file as UTF-8',
+        );
+      },
+    );
+
+    it('accepts multi-byte characters split across stream chunks', async () => {
+      const text = 'a,b\n€,𝄞\n日本,é\n';
+      expect((await read(text, 1)).map((record) => record.fields)).toEqual([
+        ['a', 'b'],
+        ['€', '𝄞'],
+        ['日本', 'é'],
+      ]);
+    });
+
+    it('throws for a character truncated at the end of the file', async () => {
+      const { error } = await readUntilError(
+        Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xe2, 0x82])]),
+        1,
+      );
+      expect(error.message).toBe(
+        'line 3: invalid UTF-8 (byte 0xE2 at byte offset 10); save the file as UTF-8',
+      );
+    });
+
+    it('explains a UTF-16 file', async () => {
+      const { error } = await readUntilError(Buffer.from('\uFEFFa,b\n', 'utf16le'));
+      expect(error.message).toBe(
+        'line 1: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8',
+      );
+    });
+  });
+});
+
+describe('firstInvalidUtf8', () => {
+  it.each([
+    ['ASCII', [0x61, 0x62], -1],
+    ['two-, three- and four-byte characters', [...Buffer.from('é€𝄞')], -1],
+    ['a lone continuation byte', [0x61, 0x80], 1],
+    ['an overlong encoding', [0xc0, 0xaf], 0],
+    ['an overlong three-byte encoding', [0xe0, 0x80, 0xaf], 0],
+    ['a UTF-16 surrogate', [0xed, 0xa0, 0x80], 0],
+    ['a code point above U+10FFFF', [0xf4, 0x90, 0x80, 0x80], 0],
+    ['a truncated sequence', [0x61, 0xe2, 0x82], 1],
+    ['a lead byte followed by ASCII', [0xe2, 0x41, 0x41], 0],
+    ['0xFF', [0xff], 0],
+  ])('returns the index of the first invalid byte for %s', (_case, bytes, expected) => {
+    expect(firstInvalidUtf8(Uint8Array.from(bytes))).toBe(expected);
+  });
+});
