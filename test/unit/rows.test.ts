@@ -1,0 +1,274 @@
+import { readFileSync } from 'node:fs';
+import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
+import {
+  excerpt,
+  type HeaderLayout,
+  keyIdentity,
+  MAX_ITEM_BYTES,
+  rowToItem,
+  validateHeader,
+} from '../../handlers/shared/rows.js';
+
+const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: { dataset: unknown };
+};
+const books = parseDataset(cdk.context.dataset);
+const HEADER = [
+  'isbn',
+  'title',
+  'author',
+  'year',
+  'language',
+  'pages',
+  'price',
+  'in_print',
+  'published',
+];
+
+function layoutOf(header: readonly string[], schema: DatasetSchema = books): HeaderLayout {
+  const result = validateHeader(header, schema);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.layout;
+}
+
+describe('validateHeader', () => {
+  it('returns the layout of a header in any column order, names trimmed', () => {
+    const result = validateHeader([' title ', 'isbn', 'author\t'], books);
+    expect(result).toEqual({
+      ok: true,
+      layout: expect.objectContaining({ header: ['title', 'isbn', 'author'], keyPosition: 1 }),
+    });
+  });
+
+  it('returns every problem with its column position', () => {
+    const result = validateHeader(['ISBN', 'title', 'title', '', 'rating'], books);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      {
+        line: 1,
+        column: 1,
+        field: 'ISBN',
+        reason: expect.stringMatching(
+          /^not a column of dataset "books" \(did you mean "isbn"\?\); expected isbn, title/,
+        ),
+      },
+      { line: 1, column: 3, field: 'title', reason: 'duplicate of column 2' },
+      { line: 1, column: 4, reason: 'header name is empty' },
+      {
+        line: 1,
+        column: 5,
+        field: 'rating',
+        reason: expect.stringMatching(/^not a column of dataset "books"; expected/),
+      },
+      { line: 1, field: 'isbn', reason: 'required column is missing' },
+      { line: 1, field: 'author', reason: 'required column is missing' },
+    ]);
+  });
+
+  it('ignores unknown columns when the schema says so', () => {
+    const lenient = parseDataset({ ...(cdk.context.dataset as object), unknownColumns: 'ignore' });
+    const layout = layoutOf(['isbn', 'rating', 'title', 'author'], lenient);
+    expect(layout.columns.map((column) => column?.name)).toEqual([
+      'isbn',
+      undefined,
+      'title',
+      'author',
+    ]);
+    const row = rowToItem(layout, ['1', '5 stars', 'T', 'A'], 2);
+    expect(row.ok && Object.keys(row.row.item)).toEqual(['isbn', 'title', 'author']);
+  });
+
+  it('accepts a header without the optional columns', () => {
+    expect(validateHeader(['isbn', 'title', 'author'], books).ok).toBe(true);
+  });
+});
+
+describe('rowToItem', () => {
+  const layout = layoutOf(HEADER);
+  const good = [
+    '9780306406157',
+    'Title',
+    'Author',
+    '1999',
+    'en',
+    '320',
+    '12.50',
+    'yes',
+    '1999-12-31',
+  ];
+
+  it('converts a row to an item with typed values', () => {
+    const result = rowToItem(layout, good, 2);
+    expect(result).toEqual({
+      ok: true,
+      row: {
+        item: {
+          isbn: NumberValue.from('9780306406157'),
+          title: 'Title',
+          author: 'Author',
+          year: NumberValue.from('1999'),
+          language: 'en',
+          pages: NumberValue.from('320'),
+          price: NumberValue.from('12.50'),
+          in_print: true,
+          published: '1999-12-31',
+        },
+        key: 9780306406157,
+        size: expect.any(Number),
+      },
+    });
+  });
+
+  it.each([
+    ['a 19-digit integer', '1234567890123456789'],
+    ['0.1', '0.1'],
+    ['a 38-digit decimal', '1234567890.1234567890123456789012345678'],
+    ['a negative exponent', '-1.5E-7'],
+  ])('keeps %s exact through DynamoDB marshalling', (_case, price) => {
+    const result = rowToItem(layout, [...good.slice(0, 6), price, '', ''], 2);
+    if (!result.ok) throw new Error('expected a valid row');
+    const marshalled = marshall(result.row.item);
+    expect(marshalled.price).toEqual({ N: price });
+    expect(String(unmarshall(marshalled, { wrapNumbers: true }).price)).toBe(price);
+  });
+
+  it('omits empty optional cells instead of storing empty strings', () => {
+    const result = rowToItem(layout, ['1', 'T', 'A', '', ' ', '', '', '', ''], 2);
+    expect(result.ok && result.row.item).toEqual({
+      isbn: NumberValue.from('1'),
+      title: 'T',
+      author: 'A',
+    });
+  });
+
+  it('keeps string cells verbatim (surrounding spaces, quotes, newlines)', () => {
+    const result = rowToItem(layout, ['1', '  "Quoted",\ntitle ', 'A', '', '', '', '', '', ''], 2);
+    expect(result.ok && result.row.item.title).toBe('  "Quoted",\ntitle ');
+  });
+
+  it('returns every cell problem with line, column, field, value excerpt and reason', () => {
+    const result = rowToItem(
+      layout,
+      ['97803X', '', 'A', '19.5', 'en', 'many', '1,5', 'maybe', '2021-02-30'],
+      7,
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        { line: 7, column: 1, field: 'isbn', value: '97803X', reason: 'not a number' },
+        { line: 7, column: 2, field: 'title', value: '', reason: 'required value is empty' },
+        { line: 7, column: 4, field: 'year', value: '19.5', reason: 'not an integer' },
+        { line: 7, column: 6, field: 'pages', value: 'many', reason: 'not an integer' },
+        { line: 7, column: 7, field: 'price', value: '1,5', reason: 'not a number' },
+        {
+          line: 7,
+          column: 8,
+          field: 'in_print',
+          value: 'maybe',
+          reason: 'not a boolean (true/false, yes/no, 1/0)',
+        },
+        {
+          line: 7,
+          column: 9,
+          field: 'published',
+          value: '2021-02-30',
+          reason: 'not a date (YYYY-MM-DD)',
+        },
+      ],
+    });
+  });
+
+  it('reports a cell on its own physical line when an earlier cell spans lines', () => {
+    const result = rowToItem(
+      layout,
+      ['1', 'two\nline title', 'A\r\nB', 'x', '', '', '', '', ''],
+      10,
+    );
+    expect(result.ok === false && result.problems[0]).toMatchObject({ line: 12, column: 4 });
+  });
+
+  it.each([
+    [['1', 'T'], 'expected 9 fields like the header, found 2'],
+    [[...good, 'extra'], 'expected 9 fields like the header, found 10'],
+    [[''], 'blank line (remove it)'],
+  ])('rejects a record with the wrong field count (%j)', (fields, reason) => {
+    expect(rowToItem(layout, fields, 4)).toEqual({ ok: false, problems: [{ line: 4, reason }] });
+  });
+
+  it('rejects a string key longer than DynamoDB allows (2048 bytes)', () => {
+    const schema = parseDataset({
+      name: 'tags',
+      key: 'id',
+      columns: [{ name: 'id', type: 'string', required: true }],
+    });
+    const stringLayout = layoutOf(['id'], schema);
+    expect(rowToItem(stringLayout, ['é'.repeat(1024)], 2).ok).toBe(true);
+    expect(rowToItem(stringLayout, ['é'.repeat(1025)], 2)).toEqual({
+      ok: false,
+      problems: [
+        expect.objectContaining({ line: 2, column: 1, reason: 'key is longer than 2048 bytes' }),
+      ],
+    });
+  });
+
+  it('rejects an item over the DynamoDB item size limit', () => {
+    const schema = parseDataset({
+      name: 'notes',
+      key: 'id',
+      columns: [
+        { name: 'id', type: 'string', required: true },
+        { name: 'a', type: 'string', required: false },
+        { name: 'b', type: 'string', required: false },
+      ],
+    });
+    const notes = layoutOf(['id', 'a', 'b'], schema);
+    const half = 'x'.repeat(MAX_ITEM_BYTES / 2);
+    expect(rowToItem(notes, ['k', half.slice(10), half.slice(10)], 2).ok).toBe(true);
+    expect(rowToItem(notes, ['k', half, half], 2)).toEqual({
+      ok: false,
+      problems: [
+        {
+          line: 2,
+          reason: `item is ${MAX_ITEM_BYTES + 5} bytes, over DynamoDB's 409600-byte item limit`,
+        },
+      ],
+    });
+  });
+});
+
+describe('keyIdentity', () => {
+  it.each([
+    [{ number: '7' }, { number: '7.0' }],
+    [{ number: '007' }, { number: '7' }],
+    [{ number: '0.7e1' }, { number: '7' }],
+    [{ number: '1234567890123456789' }, { number: '1234567890123456789.000' }],
+    [{ number: '-0' }, { number: '0.0' }],
+    [{ number: '1.50' }, { number: '1.5' }],
+  ])('gives %j and %j the same identity', (a, b) => {
+    expect(keyIdentity(a)).toBe(keyIdentity(b));
+  });
+
+  it.each([
+    [{ number: '1234567890123456789' }, { number: '1234567890123456788' }],
+    [{ number: '0.1' }, { number: '0.10000000000000001' }],
+    [{ number: '9007199254740993' }, { number: '9007199254740992' }],
+  ])('tells %j and %j apart', (a, b) => {
+    expect(keyIdentity(a)).not.toBe(keyIdentity(b));
+  });
+
+  it('uses compact numbers for integer keys up to 15 digits and strings beyond', () => {
+    expect(keyIdentity({ number: '9780306406157' })).toBe(9780306406157);
+    expect(keyIdentity({ number: '1234567890123456' })).toBe('1234567890123456E15');
+    expect(keyIdentity('abc')).toBe('abc');
+  });
+});
+
+describe('excerpt', () => {
+  it('keeps short values and shortens long ones by code points', () => {
+    expect(excerpt('short')).toBe('short');
+    expect(excerpt('😀'.repeat(50))).toBe(`${'😀'.repeat(39)}…`);
+  });
+});
