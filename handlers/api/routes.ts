@@ -13,6 +13,7 @@ import {
   toAlbResult,
   toJson,
 } from './http.js';
+import { jsonSyntaxErrorPosition } from './json-syntax.js';
 import { type ParsedKey, parseKey, quote } from './keys.js';
 import {
   badRequest,
@@ -246,10 +247,10 @@ function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
     body = JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
       typeof value === 'number' ? new JsonNumber(context?.source ?? String(value)) : value,
     );
-  } catch (error) {
+  } catch {
     throw badRequest(
       'invalid-body',
-      `The request body is not valid JSON${jsonErrorLocation(error, text)}.`,
+      `The request body is not valid JSON${jsonErrorLocation(text)}.`,
     );
   }
 
@@ -319,16 +320,11 @@ function isJsonMediaType(value: string): boolean {
   });
 }
 
-/** " (line L, column C)" from V8's JSON.parse message, or "" when it gives no position. */
-function jsonErrorLocation(error: unknown, text: string): string {
-  const message = error instanceof Error ? error.message : '';
-  const lineColumn = /line (\d+) column (\d+)/.exec(message);
-  if (lineColumn) return ` (line ${lineColumn[1]}, column ${lineColumn[2]})`;
-  const position = /position (\d+)/.exec(message);
-  if (!position) return text.trim() === '' ? ' (the body is empty)' : '';
-  const before = text.slice(0, Number(position[1]));
-  const line = before.split('\n').length;
-  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+/** " (line L, column C)" of the first syntax error, or why there is no position. */
+function jsonErrorLocation(text: string): string {
+  if (text.trim() === '') return ' (the body is empty)';
+  const position = jsonSyntaxErrorPosition(text);
+  return position ? ` (line ${position.line}, column ${position.column})` : '';
 }
 
 function escapePointer(name: string): string {

@@ -1,6 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
-import type { JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  SignJWT,
+} from 'jose';
 import { createKeySource, discoverJwksUri } from '../../handlers/api/auth.js';
 import { readApiConfig } from '../../handlers/api/config.js';
 import { createDocumentClient, type RetryPolicy } from '../../handlers/api/records.js';
@@ -74,3 +81,31 @@ export function apiDeps(
     newCorrelationId: () => 'corr-1',
   };
 }
+
+/**
+ * In-memory signing keys for tests that are not about the JWKS fetch: a real
+ * RS256 pair and a local JWKS (no network), and a signer of valid tokens.
+ */
+export async function localAuth(
+  nowSeconds: number,
+): Promise<{ getKey: JWTVerifyGetKey; token: (claims?: JWTPayload) => Promise<string> }> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'local-1', alg: 'RS256' };
+  return {
+    getKey: createLocalJWKSet({ keys: [jwk] }),
+    token: (claims = {}) =>
+      new SignJWT({
+        iss: LOCAL_ISSUER,
+        aud: 'https://api.example.com/books',
+        scope: 'books/read',
+        iat: nowSeconds,
+        exp: nowSeconds + 600,
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'local-1' })
+        .sign(privateKey),
+  };
+}
+
+/** The issuer `localAuth` tokens carry. */
+export const LOCAL_ISSUER = 'https://idp.example.com';
