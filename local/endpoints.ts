@@ -24,7 +24,8 @@ export interface Endpoints {
   readonly dlqUrl: string;
   readonly stateMachineArn: string;
   readonly caCertFile: string;
-  readonly dataset: { readonly name: string; readonly key: string };
+  /** The dataset's resource name, key column and key type (DynamoDB S or N). */
+  readonly dataset: { readonly name: string; readonly key: string; readonly keyType: 'S' | 'N' };
   /** Process id of the running stack. */
   readonly pid: number;
 }

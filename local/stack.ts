@@ -391,7 +391,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dlqUrl,
       stateMachineArn,
       caCertFile: tls.certFile,
-      dataset: { name: config.dataset.name, key: config.dataset.key },
+      dataset: {
+        name: config.dataset.name,
+        key: config.dataset.key,
+        keyType: config.dataset.keyType,
+      },
       pid: process.pid,
     };
     if (options.writeEndpointsFile !== false) {
