@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import {
+  type ColumnSpec,
+  canonicalKey,
+  canonicalNumber,
+  keyColumn,
+  parseCell,
+  parseDataset,
+} from '../../handlers/shared/dataset.js';
+import { ConfigurationError } from '../../handlers/shared/errors.js';
+
+const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: { dataset: Record<string, unknown> };
+};
+
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseDataset(raw);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseDataset', () => {
+  it('returns the books schema of cdk.json with defaults applied', () => {
+    const schema = parseDataset(cdk.context.dataset);
+    expect(schema).toMatchObject({
+      name: 'books',
+      key: 'isbn',
+      keyType: 'N',
+      delimiter: ',',
+      unknownColumns: 'reject',
+    });
+    expect(schema.columns.map((column) => `${column.name}:${column.type}`)).toEqual([
+      'isbn:number',
+      'title:string',
+      'author:string',
+      'year:integer',
+      'language:string',
+      'pages:integer',
+      'price:number',
+      'in_print:boolean',
+      'published:date',
+    ]);
+    expect(keyColumn(schema)).toMatchObject({ name: 'isbn', required: true });
+  });
+
+  it('defaults delimiter to "," , unknownColumns to "reject" and required to false', () => {
+    const schema = parseDataset({
+      name: 'tags',
+      key: 'id',
+      columns: [
+        { name: 'id', type: 'string', required: true },
+        { name: 'label', type: 'string' },
+      ],
+    });
+    expect(schema).toMatchObject({ delimiter: ',', unknownColumns: 'reject', keyType: 'S' });
+    expect(schema.columns[1]).toEqual({ name: 'label', type: 'string', required: false });
+  });
+
+  it('lists every problem in one ConfigurationError', () => {
+    expect(
+      problemsOf({
+        name: 'Books!',
+        key: 'id',
+        delimiter: '"',
+        unknownColumns: 'keep',
+        extra: true,
+        columns: [
+          { name: 'id', type: 'float', required: 'yes' },
+          { name: 'title', type: 'string' },
+          { name: 'title', type: 'string' },
+          { name: 'n', type: 'number', maxLength: 5 },
+          { name: '1bad', type: 'string', colour: 'red' },
+        ],
+      }),
+    ).toEqual([
+      'unknown field "extra"',
+      'name must be lower-case letters, digits and dashes, starting with a letter',
+      'columns[0]: type must be one of string, number, integer, boolean, date',
+      'columns[0]: required must be true or false',
+      'columns[2]: duplicate column "title"',
+      'columns[3]: maxLength applies to string columns only',
+      'columns[4]: unknown field "colour"',
+      'columns[4]: name must start with a letter or _ and use letters, digits, _ . -',
+      'key "id" is not one of the columns',
+      'delimiter must be a single character other than a quote or a line break',
+      'unknownColumns must be "reject" or "ignore"',
+    ]);
+  });
+
+  it.each([
+    [
+      { name: 'x', key: 'b', columns: [{ name: 'b', type: 'boolean', required: true }] },
+      'key column "b" must be of type string, number, integer',
+    ],
+    [
+      { name: 'x', key: 'k', columns: [{ name: 'k', type: 'string' }] },
+      'key column "k" must be required',
+    ],
+    [{ name: 'x', key: 'k', columns: [] }, 'columns must be a non-empty array'],
+  ])('rejects an unusable key or column list (%#)', (raw, problem) => {
+    expect(problemsOf(raw)).toContain(problem);
+  });
+
+  it('rejects a value that is not an object', () => {
+    expect(problemsOf([])).toEqual(['must be an object with name, key and columns']);
+  });
+});
+
+describe('parseCell', () => {
+  const column = (type: ColumnSpec['type'], extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+    name: 'c',
+    type,
+    required: false,
+    ...extra,
+  });
+
+  it.each([
+    ['string', ' keeps spaces ', ' keeps spaces '],
+    ['number', ' 12.50 ', { number: '12.50' }],
+    ['number', '-1.5e-7', { number: '-1.5e-7' }],
+    ['number', '1234567890123456789', { number: '1234567890123456789' }],
+    ['integer', '007', { number: '007' }],
+    ['boolean', 'TRUE', true],
+    ['boolean', 'yes', true],
+    ['boolean', '1', true],
+    ['boolean', 'False', false],
+    ['boolean', 'no', false],
+    ['boolean', '0', false],
+    ['date', '2024-02-29', '2024-02-29'],
+  ] as const)('accepts a %s cell %j', (type, raw, value) => {
+    expect(parseCell(column(type), raw)).toEqual({ ok: true, value });
+  });
+
+  it.each([
+    ['number', '1,5', 'not a number'],
+    ['number', '0x10', 'not a number'],
+    ['number', 'NaN', 'not a number'],
+    [
+      'number',
+      '1e200',
+      "outside DynamoDB's number range (38 significant digits, 1E-130 to 1E+126)",
+    ],
+    [
+      'number',
+      '1'.repeat(39),
+      "outside DynamoDB's number range (38 significant digits, 1E-130 to 1E+126)",
+    ],
+    ['integer', '1.0', 'not an integer'],
+    ['boolean', 'Y', 'not a boolean (true/false, yes/no, 1/0)'],
+    ['date', '2023-02-29', 'not a date (YYYY-MM-DD)'],
+    ['date', '29/02/2024', 'not a date (YYYY-MM-DD)'],
+  ] as const)('rejects a %s cell %j', (type, raw, reason) => {
+    expect(parseCell(column(type), raw)).toEqual({ ok: false, reason });
+  });
+
+  it('treats an empty or blank cell as missing: an error when required, omitted otherwise', () => {
+    expect(parseCell(column('string'), '  ')).toEqual({ ok: true, value: undefined });
+    expect(parseCell(column('number', { required: true }), '')).toEqual({
+      ok: false,
+      reason: 'required value is empty',
+    });
+  });
+
+  it('enforces maxLength in characters, not bytes', () => {
+    const short = column('string', { maxLength: 3 });
+    expect(parseCell(short, 'ééé')).toEqual({ ok: true, value: 'ééé' });
+    expect(parseCell(short, 'éééé')).toEqual({ ok: false, reason: 'longer than 3 characters' });
+  });
+});
+
+describe('canonicalNumber', () => {
+  it.each([
+    ['7', '7E0'],
+    ['007', '7E0'],
+    ['7.0', '7E0'],
+    ['0.7e1', '7E0'],
+    ['-12.50', '-125E1'],
+    ['0.001', '1E-3'],
+    ['0', '0'],
+    ['-0.0', '0'],
+    ['1234567890123456789', '1234567890123456789E18'],
+  ])('returns the canonical form of %s', (text, canonical) => {
+    expect(canonicalNumber(text)).toBe(canonical);
+  });
+
+  it.each(['abc', '1e126', '1e-131', '1'.repeat(39)])('returns undefined for %s', (text) => {
+    expect(canonicalNumber(text)).toBeUndefined();
+  });
+
+  it('makes keys equal exactly when DynamoDB would', () => {
+    expect(canonicalKey({ number: '1.0' })).toBe(canonicalKey({ number: '1' }));
+    expect(canonicalKey({ number: '1.01' })).not.toBe(canonicalKey({ number: '1' }));
+    expect(canonicalKey('a')).toBe('a');
+  });
+});
