@@ -88,7 +88,8 @@ function upload(key: string, body: Buffer): ExecutionInput {
       configurationId: 'file-events',
       bucket: { name: BUCKET, ownerIdentity: { principalId: 'O' }, arn: `arn:aws:s3:::${BUCKET}` },
       object: {
-        key: encodeURIComponent(key).replaceAll('%20', '+'),
+        // S3 form-encodes keys in notifications: '/' stays, a space becomes '+'.
+        key: encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+'),
         size: body.length,
         eTag: eTag.replaceAll('"', ''),
         sequencer: '0066A1B2C3D4E5F601',
