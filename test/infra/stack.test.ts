@@ -1,0 +1,621 @@
+import { readFileSync } from 'node:fs';
+import { Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { DEFAULTS } from '../../infra/config.js';
+import { DEFINITION_FILE } from '../../infra/workflow.js';
+import {
+  type FlatStatement,
+  resourceByPrefix,
+  type Synthesized,
+  statementsOfRole,
+  synthesize,
+} from './synth.js';
+
+// The default deployment (cdk.json as committed): Cognito, dev stage, bundled handlers.
+// Synthesizing bundles four handlers with esbuild, so it happens once for the file.
+let synthesized: Synthesized;
+let template: Template;
+beforeAll(() => {
+  synthesized = synthesize();
+  template = synthesized.template;
+}, 120_000);
+
+const ref = (logicalId: string) => ({ Ref: logicalId });
+const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+const id = (type: string, prefix: string) => resourceByPrefix(template, type, prefix)[0];
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(synthesized.app);
+    const findings = report.violations.map(
+      (violation) =>
+        `${violation.ruleName}: ${violation.violatingResources.map((resource) => resource.constructPath ?? resource.resourceLogicalId).join(', ')}`,
+    );
+
+    expect(findings).toEqual([]);
+  });
+
+  it('gives every acknowledgement a written reason, scoped below the stack', () => {
+    const acknowledgements: { path: string; id: string; reason: string }[] = [];
+    const visit = (construct: IConstruct) => {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
+          // CDK acknowledges some of its own CloudFormation-Validate rules; ours are cdk-nag's.
+          if (rule.includes('AwsSolutions-')) {
+            acknowledgements.push({ path: construct.node.path, id: rule, reason });
+          }
+        }
+      }
+      for (const child of construct.node.children) visit(child);
+    };
+    visit(synthesized.app);
+
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const acknowledgement of acknowledgements) {
+      expect(acknowledgement.reason.length).toBeGreaterThan(40);
+      // Never on the app or the whole stack: on the construct that has the finding.
+      expect(acknowledgement.path).toMatch(/^CsvIngestion-dev\/.+/);
+    }
+  });
+});
+
+describe('storage', () => {
+  it('keeps the data bucket private, encrypted, SSL-only, versioned and access-logged', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      LoggingConfiguration: {
+        DestinationBucketName: ref(id('AWS::S3::Bucket', 'StorageLogBucket')),
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            NoncurrentVersionExpiration: {
+              NoncurrentDays: DEFAULTS.noncurrentVersionExpirationDays,
+            },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: ref(id('AWS::S3::Bucket', 'StorageDataBucket')),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('keys the table by the dataset key, on demand, with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'isbn', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'isbn', AttributeType: 'N' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      Replicas: [
+        Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: false,
+        }),
+      ],
+    });
+  });
+
+  it('lets a dev stage delete its data with the stack', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('file events', () => {
+  it('sends every ObjectCreated event of the data bucket to the file-events queue', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: ref(id('AWS::S3::Bucket', 'StorageDataBucket')),
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            QueueArn: arnOf(id('AWS::SQS::Queue', 'FileEventsQueue')),
+          },
+        ],
+      },
+    });
+  });
+
+  it('gives the queue six times the starter timeout and redrives to the DLQ', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 6 * 30,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(id('AWS::SQS::Queue', 'FileEventsDeadLetterQueue')),
+        maxReceiveCount: DEFAULTS.maxReceiveCount,
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('enforces SSL on both queues', () => {
+    for (const queue of ['FileEventsQueue', 'FileEventsDeadLetterQueue']) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(id('AWS::SQS::Queue', queue))],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('feeds start-ingestion with partial batch responses and bounded concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: arnOf(id('AWS::SQS::Queue', 'FileEventsQueue')),
+      FunctionName: ref(id('AWS::Lambda::Function', 'StartIngestionFunction')),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: DEFAULTS.starterBatchSize,
+      ScalingConfig: { MaximumConcurrency: DEFAULTS.starterMaxConcurrency },
+    });
+  });
+});
+
+describe('handler functions', () => {
+  it.each([
+    ['StartIngestion', 256, 30, ['STATE_MACHINE_ARN']],
+    [
+      'PlanFile',
+      1769,
+      900,
+      ['MAX_FILE_BYTES', 'CHUNK_TARGET_BYTES', 'MAX_CHUNKS', 'MAX_RECORD_BYTES'],
+    ],
+    ['LoadChunk', 1024, 300, ['TABLE_NAME', 'WRITE_CONCURRENCY', 'MAX_RECORD_BYTES']],
+    [
+      'Api',
+      512,
+      15,
+      [
+        'TABLE_NAME',
+        'AUTH_ISSUER',
+        'AUTH_AUDIENCE',
+        'AUTH_AUDIENCE_CLAIM',
+        'AUTH_JWKS_URI',
+        'AUTH_REQUIRED_SCOPE',
+        'AUTH_ALGORITHMS',
+        'AUTH_CLOCK_TOLERANCE_SECONDS',
+      ],
+    ],
+  ])(
+    'runs %s on Node.js 24 arm64 with X-Ray, its own log group and its settings',
+    (name, memory, timeout, variables) => {
+      const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', `${name}Function`);
+      const { Variables: environment } = fn.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: memory,
+        Timeout: timeout,
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: {
+          LogFormat: 'JSON',
+          LogGroup: ref(id('AWS::Logs::LogGroup', `${name}Logs`)),
+        },
+        Role: arnOf(id('AWS::IAM::Role', `${name}Role`)),
+      });
+      expect(Object.keys(environment).sort()).toEqual(
+        [
+          'DATASET',
+          'POWERTOOLS_SERVICE_NAME',
+          'POWERTOOLS_LOG_LEVEL',
+          'NODE_OPTIONS',
+          ...variables,
+        ].sort(),
+      );
+      expect(JSON.parse(environment.DATASET as string)).toMatchObject({
+        name: 'books',
+        key: 'isbn',
+      });
+    },
+  );
+
+  it('keeps every handler log group for the configured retention', () => {
+    for (const name of ['StartIngestion', 'PlanFile', 'LoadChunk', 'Api']) {
+      const [, group] = resourceByPrefix(template, 'AWS::Logs::LogGroup', `${name}Logs`);
+      expect(group.Properties).toMatchObject({ RetentionInDays: DEFAULTS.logRetentionDays });
+    }
+  });
+
+  it('bundles minified ESM with a source map', () => {
+    const outdir = synthesized.app.outdir;
+    const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', 'StartIngestionFunction');
+    const zip = (fn.Properties.Code as { S3Key: string }).S3Key;
+    const bundle = readFileSync(`${outdir}/asset.${zip.replace(/\.zip$/, '')}/index.mjs`, 'utf8');
+
+    expect(bundle).toContain('createRequire');
+    expect(bundle).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+    // Minified: long lines (only template literals keep their line breaks).
+    expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+  });
+});
+
+describe('workflow', () => {
+  it('loads the one ASL file and substitutes ARNs, DLQ URL and Map concurrency', () => {
+    const [, machine] = resourceByPrefix(
+      template,
+      'AWS::StepFunctions::StateMachine',
+      'WorkflowStateMachine',
+    );
+
+    // The definition is shipped as an asset: the very bytes of the ASL file.
+    const { Key } = machine.Properties.DefinitionS3Location as { Key: string };
+    expect(readFileSync(`${synthesized.app.outdir}/asset.${Key}`, 'utf8')).toBe(
+      readFileSync(DEFINITION_FILE, 'utf8'),
+    );
+    expect(machine.Properties.DefinitionSubstitutions).toEqual({
+      PlanFileFunctionArn: arnOf(id('AWS::Lambda::Function', 'PlanFileFunction')),
+      LoadChunkFunctionArn: arnOf(id('AWS::Lambda::Function', 'LoadChunkFunction')),
+      DeadLetterQueueUrl: ref(id('AWS::SQS::Queue', 'FileEventsDeadLetterQueue')),
+      MapMaxConcurrency: String(DEFAULTS.mapMaxConcurrency),
+    });
+  });
+
+  it('logs every event without execution data and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: arnOf(id('AWS::Logs::LogGroup', 'WorkflowLogs')),
+            },
+          },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+  const statements = (role: string) => statementsOfRole(template, id('AWS::IAM::Role', role));
+  const grants = (list: FlatStatement[]) =>
+    list.flatMap((statement) =>
+      statement.actions.map((action) => `${action} → ${statement.resources.join(' | ')}`),
+    );
+  const json = (value: unknown) => JSON.stringify(value);
+  const logsOf = (name: string) => json(arnOf(id('AWS::Logs::LogGroup', `${name}Logs`)));
+  const objects = () =>
+    json({ 'Fn::Join': ['', [arnOf(id('AWS::S3::Bucket', 'StorageDataBucket')), '/*']] });
+  const table = () => json(arnOf(id('AWS::DynamoDB::GlobalTable', 'StorageTable')));
+  const xray = XRAY.map((action) => `${action} → *`);
+
+  it('lets start-ingestion consume the queue and start executions, nothing else', () => {
+    const queue = json(arnOf(id('AWS::SQS::Queue', 'FileEventsQueue')));
+    expect(grants(statements('StartIngestionRole')).sort()).toEqual(
+      [
+        ...xray,
+        `logs:CreateLogStream → ${logsOf('StartIngestion')}`,
+        `logs:PutLogEvents → ${logsOf('StartIngestion')}`,
+        `states:StartExecution → ${json(ref(id('AWS::StepFunctions::StateMachine', 'WorkflowStateMachine')))}`,
+        `sqs:ChangeMessageVisibility → ${queue}`,
+        `sqs:DeleteMessage → ${queue}`,
+        `sqs:GetQueueAttributes → ${queue}`,
+        `sqs:GetQueueUrl → ${queue}`,
+        `sqs:ReceiveMessage → ${queue}`,
+      ].sort(),
+    );
+  });
+
+  it('lets plan-file read objects of the data bucket only', () => {
+    expect(grants(statements('PlanFileRole')).sort()).toEqual(
+      [
+        ...xray,
+        `logs:CreateLogStream → ${logsOf('PlanFile')}`,
+        `logs:PutLogEvents → ${logsOf('PlanFile')}`,
+        `s3:GetObject → ${objects()}`,
+        `s3:GetObjectVersion → ${objects()}`,
+        `s3:ListBucket → ${json(arnOf(id('AWS::S3::Bucket', 'StorageDataBucket')))}`,
+      ].sort(),
+    );
+  });
+
+  it('lets load-chunk read objects and batch-write the table only', () => {
+    expect(grants(statements('LoadChunkRole')).sort()).toEqual(
+      [
+        ...xray,
+        `logs:CreateLogStream → ${logsOf('LoadChunk')}`,
+        `logs:PutLogEvents → ${logsOf('LoadChunk')}`,
+        `s3:GetObject → ${objects()}`,
+        `s3:GetObjectVersion → ${objects()}`,
+        `dynamodb:BatchWriteItem → ${table()}`,
+      ].sort(),
+    );
+  });
+
+  it('lets the API read the table only', () => {
+    expect(grants(statements('ApiRole')).sort()).toEqual(
+      [
+        ...xray,
+        `logs:CreateLogStream → ${logsOf('Api')}`,
+        `logs:PutLogEvents → ${logsOf('Api')}`,
+        `dynamodb:BatchGetItem → ${table()}`,
+        `dynamodb:GetItem → ${table()}`,
+        `dynamodb:Scan → ${table()}`,
+      ].sort(),
+    );
+  });
+
+  it('lets the workflow invoke exactly its two functions and send to the DLQ', () => {
+    const workflow = statements('WorkflowStateMachineRole');
+    const invoke = workflow.find((statement) =>
+      statement.actions.includes('lambda:InvokeFunction'),
+    );
+    const send = workflow.find((statement) => statement.actions.includes('sqs:SendMessage'));
+
+    expect(invoke).toEqual({
+      actions: ['lambda:InvokeFunction'],
+      resources: [
+        json(arnOf(id('AWS::Lambda::Function', 'LoadChunkFunction'))),
+        json(arnOf(id('AWS::Lambda::Function', 'PlanFileFunction'))),
+      ].sort(),
+    });
+    expect(send).toEqual({
+      actions: ['sqs:SendMessage'],
+      resources: [json(arnOf(id('AWS::SQS::Queue', 'FileEventsDeadLetterQueue')))],
+    });
+  });
+
+  it('grants "*" only for actions without resource-level permissions', () => {
+    const noResourceLevel =
+      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;
+    for (const role of [
+      'StartIngestionRole',
+      'PlanFileRole',
+      'LoadChunkRole',
+      'ApiRole',
+      'WorkflowStateMachineRole',
+    ]) {
+      for (const statement of statements(role)) {
+        for (const action of statement.actions) expect(action).not.toContain('*');
+        if (statement.resources.includes('*')) {
+          for (const action of statement.actions) expect(action).toMatch(noResourceLevel);
+        }
+      }
+    }
+  });
+});
+
+describe('load-balanced API', () => {
+  const loadBalancer = () =>
+    ref(id('AWS::ElasticLoadBalancingV2::LoadBalancer', 'PublicApiLoadBalancer'));
+
+  it('serves HTTPS on 443 with the certificate parameter and a TLS 1.2+ policy', () => {
+    template.hasParameter('CertificateArn', { Type: 'String' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      LoadBalancerArn: loadBalancer(),
+      Port: 443,
+      Protocol: 'HTTPS',
+      SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-PQ-2025-09',
+      Certificates: [{ CertificateArn: ref('CertificateArn') }],
+      DefaultActions: [
+        {
+          Type: 'forward',
+          TargetGroupArn: ref(id('AWS::ElasticLoadBalancingV2::TargetGroup', 'PublicApiTarget')),
+        },
+      ],
+    });
+  });
+
+  it('redirects port 80 to HTTPS permanently', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      LoadBalancerArn: loadBalancer(),
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        {
+          Type: 'redirect',
+          RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' },
+        },
+      ],
+    });
+  });
+
+  it('drops invalid header fields and writes access logs to the log bucket', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.bucket', Value: ref(id('AWS::S3::Bucket', 'StorageLogBucket')) },
+      ]),
+    });
+  });
+
+  it('admits 443 and 80 from the allowed CIDR only', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [
+        Match.objectLike({ CidrIp: DEFAULTS.allowedCidr, FromPort: 443, ToPort: 443 }),
+        Match.objectLike({ CidrIp: DEFAULTS.allowedCidr, FromPort: 80, ToPort: 80 }),
+      ],
+    });
+  });
+
+  it('targets the API Lambda with a /health check', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'lambda',
+      HealthCheckEnabled: true,
+      HealthCheckPath: '/health',
+      Targets: [{ Id: arnOf(id('AWS::Lambda::Function', 'ApiFunction')) }],
+    });
+  });
+
+  it('keeps the Lambdas outside the VPC and the VPC without NAT', () => {
+    for (const [, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig).toBeUndefined();
+    }
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+});
+
+describe('identity (Cognito by default)', () => {
+  it('creates a confidential client limited to the client-credentials grant and the read scope', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthScopes: [
+        {
+          'Fn::Join': [
+            '',
+            [
+              ref(id('AWS::Cognito::UserPoolResourceServer', 'IdentityUserPoolResourceServer')),
+              '/read',
+            ],
+          ],
+        },
+      ],
+      ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+      AccessTokenValidity: DEFAULTS.accessTokenValidityMinutes,
+    });
+  });
+
+  it('creates a user pool nobody can sign up to, with a domain and the resource server', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'books-api',
+      Scopes: [Match.objectLike({ ScopeName: 'read' })],
+    });
+  });
+
+  it('wires the pool as issuer and the client id as the client_id audience of the API', () => {
+    const [, api] = resourceByPrefix(template, 'AWS::Lambda::Function', 'ApiFunction');
+    const { Variables: variables } = api.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    const pool = id('AWS::Cognito::UserPool', 'IdentityUserPool');
+
+    expect(variables).toMatchObject({
+      AUTH_AUDIENCE: ref(id('AWS::Cognito::UserPoolClient', 'IdentityUserPoolApiClient')),
+      AUTH_AUDIENCE_CLAIM: 'client_id',
+      AUTH_REQUIRED_SCOPE: 'books-api/read',
+      AUTH_ALGORITHMS: 'RS256',
+    });
+    expect(JSON.stringify(variables.AUTH_ISSUER)).toContain(`"ProviderURL"`);
+    expect(JSON.stringify(variables.AUTH_ISSUER)).toContain(pool);
+  });
+});
+
+describe('operations', () => {
+  const topic = () => ref(id('AWS::SNS::Topic', 'OperationsAlarmTopic'));
+
+  it.each([
+    ['DLQ messages visible', 'ApproximateNumberOfMessagesVisible', 'AWS/SQS'],
+    ['age of the oldest file event', 'ApproximateAgeOfOldestMessage', 'AWS/SQS'],
+    ['failed executions', 'ExecutionsFailed', 'AWS/States'],
+    ['timed-out executions', 'ExecutionsTimedOut', 'AWS/States'],
+    ['Lambda errors', 'Errors', 'AWS/Lambda'],
+    ['Lambda throttles', 'Throttles', 'AWS/Lambda'],
+    ['ALB 5xx', 'HTTPCode_ELB_5XX_Count', 'AWS/ApplicationELB'],
+    ['API 5xx', 'HTTPCode_Target_5XX_Count', 'AWS/ApplicationELB'],
+  ])('alarms on %s and notifies the topic', (_what, metricName, namespace) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: metricName,
+      Namespace: namespace,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [topic()],
+    });
+  });
+
+  it('alarms on DynamoDB read and write throttling', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'ReadThrottleEvents' }),
+          }),
+        }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'WriteThrottleEvents' }),
+          }),
+        }),
+      ]),
+      AlarmActions: [topic()],
+    });
+  });
+
+  it('sends every alarm and its recovery to the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(15);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
+    }
+  });
+
+  it('has an SSL-only topic and a dashboard', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('outputs', () => {
+  it.each([
+    'ApiUrl',
+    'TokenUrl',
+    'ClientId',
+    'ClientSecretCommand',
+    'BucketName',
+    'TableName',
+    'StateMachineArn',
+    'DeadLetterQueueUrl',
+    'FileEventsQueueArn',
+  ])('outputs %s', (name) => {
+    template.hasOutput(name, {});
+  });
+
+  it('prints the client secret with a command instead of an output value', () => {
+    const output = JSON.stringify(template.findOutputs('ClientSecretCommand'));
+    expect(output).toContain('aws cognito-idp describe-user-pool-client');
+    expect(output).toContain('UserPoolClient.ClientSecret');
+  });
+});
