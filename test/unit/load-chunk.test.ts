@@ -228,6 +228,42 @@ describe('loadChunk', () => {
     expect(table.maxInFlight).toBe(config.writeConcurrency);
   });
 
+  it('stops reading the chunk while every write slot is busy (bounded memory)', async () => {
+    const text = csv(Array.from({ length: 20_000 }, (_, i) => row(i + 1)));
+    const [input] = await upload(text, 100_000);
+    const range = Buffer.from(text).subarray(input?.chunk.start, input?.chunk.end);
+    let pulled = 0;
+    s3.on(GetObjectCommand).resolves({
+      Body: Readable.from(
+        (function* () {
+          for (let at = 0; at < range.length; at += 4096) {
+            const piece = range.subarray(at, at + 4096);
+            pulled += piece.length;
+            yield piece;
+          }
+        })(),
+      ) as never,
+    });
+    let release = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    table.latency = () => blocked;
+
+    const loading = loadChunk(input as LoadChunkInput, config, deps());
+    await waitUntil(() => table.calls.length === config.writeConcurrency);
+    // Give the reader every chance to run ahead while the writes are stuck.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const pulledWhileBlocked = pulled;
+    release();
+    await loading;
+
+    expect(range.length).toBeGreaterThan(1_000_000);
+    // Three in-flight batches plus stream buffers: far below the 1.2 MB chunk.
+    expect(pulledWhileBlocked).toBeLessThan(256 * 1024);
+    expect(table.calls).toHaveLength(20_000 / 25);
+  });
+
   describe('UnprocessedItems and throttling', () => {
     it('retries UnprocessedItems with backoff until none are left', async () => {
       const [input] = await upload(csv(Array.from({ length: 10 }, (_, i) => row(i + 1))), 1000);
@@ -471,3 +507,12 @@ describe('isTransient', () => {
     expect(isTransient(Object.assign(new Error('x'), { name, ...extra }))).toBe(expected);
   });
 });
+
+/** Polls `condition` every few milliseconds; fails after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
