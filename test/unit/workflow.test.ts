@@ -188,6 +188,20 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     expect(statesEntered(execution.events)).toEqual(
       expect.arrayContaining(['Configure', 'PlanFile', 'LoadChunks', 'Summarize', 'Succeeded']),
     );
+    // Each LoadChunk returns exactly a ChunkSummary (small, no rows).
+    const summaries = execution.events.flatMap((event) =>
+      event.type === 'StateExited' && event.state.name === 'LoadChunk' ? [event.state.output] : [],
+    );
+    expect(summaries).toHaveLength(plan?.chunks.length ?? -1);
+    for (const summary of summaries) {
+      expect(Object.keys(summary ?? {}).sort()).toEqual([
+        'durationMs',
+        'index',
+        'rows',
+        'skipped',
+        'written',
+      ]);
+    }
   });
 
   it('keeps the last occurrence of a key that repeats in a later chunk', async () => {
