@@ -10,10 +10,9 @@ import { handleAlbEvent } from './routes.js';
 // per container and shared by every invocation it serves.
 const config = readApiConfig(process.env);
 const client = createDocumentClient(new DynamoDBClient({}));
+const { jwksUri } = config.auth;
 const getKey = createKeySource({
-  resolveJwksUri: config.auth.jwksUri
-    ? async () => config.auth.jwksUri as URL
-    : discoverJwksUri(config.auth.issuer),
+  resolveJwksUri: jwksUri ? async () => jwksUri : discoverJwksUri(config.auth.issuer),
   cooldownMs: config.auth.jwksCooldownSeconds * 1000,
 });
 const deps = {

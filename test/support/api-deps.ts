@@ -57,11 +57,12 @@ export function apiDeps(
   options: { getKey?: JWTVerifyGetKey; nowSeconds: number; cooldownMs?: number },
 ): ApiDeps & { logger: ReturnType<typeof testLogger> } {
   const config = readApiConfig(env);
+  const { jwksUri } = config.auth;
   const getKey =
     options.getKey ??
     createKeySource({
-      resolveJwksUri: config.auth.jwksUri
-        ? async () => config.auth.jwksUri as URL
+      resolveJwksUri: jwksUri
+        ? async () => jwksUri
         : discoverJwksUri(config.auth.issuer, { timeoutMs: 2000 }),
       cooldownMs: options.cooldownMs ?? config.auth.jwksCooldownSeconds * 1000,
       timeoutMs: 2000,
