@@ -7,6 +7,7 @@ import { parseDataset } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
 import { createDocumentClient, DEFAULT_LOADER_SETTINGS } from './client.js';
+import { parseLoadChunkEvent } from './event.js';
 import { loadChunk } from './load.js';
 
 const config = readConfig(process.env, (env) => ({
@@ -42,14 +43,15 @@ const s3 = new S3Client({ forcePathStyle: config.forcePathStyle });
 const dynamo = createDocumentClient(new DynamoDBClient({}));
 
 /** Step Functions LoadChunk task: LoadChunkInput → ChunkSummary. */
-export async function handler(event: LoadChunkInput, context: Context): Promise<ChunkSummary> {
+export async function handler(event: unknown, context: Context): Promise<ChunkSummary> {
   logger.addContext(context);
+  const input: LoadChunkInput = parseLoadChunkEvent(event);
   logger.appendKeys({
-    file: `s3://${event.object.bucket}/${event.object.key}`,
-    chunk: event.chunk.index,
+    file: `s3://${input.object.bucket}/${input.object.key}`,
+    chunk: input.chunk.index,
   });
   try {
-    const { stats, ...summary } = await loadChunk(event, config, {
+    const { stats, ...summary } = await loadChunk(input, config, {
       s3,
       dynamo,
       clock: {

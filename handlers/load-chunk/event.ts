@@ -1,0 +1,69 @@
+import type { ChunkPlan, LoadChunkInput, PlannedObject } from '../shared/contracts.js';
+import { InvalidTaskInputError } from '../shared/errors.js';
+
+/**
+ * Validates the LoadChunk task input (built by the Map's ItemSelector from the plan)
+ * and returns it typed. Throws InvalidTaskInputError naming every bad field: a
+ * malformed input is a workflow bug, never retried.
+ */
+export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
+  const problems: string[] = [];
+  const input = isRecord(event) ? event : {};
+  if (!isRecord(event)) problems.push('input must be an object { object, header, chunk }');
+
+  const object = isRecord(input.object) ? input.object : {};
+  if (!isRecord(input.object)) problems.push('object must be an object');
+  for (const field of ['bucket', 'key', 'eTag'] as const) {
+    if (!isNonEmptyString(object[field]))
+      problems.push(`object.${field} must be a non-empty string`);
+  }
+  if (object.versionId !== undefined && !isNonEmptyString(object.versionId)) {
+    problems.push('object.versionId must be a non-empty string when present');
+  }
+  if (!isCount(object.size)) problems.push('object.size must be a non-negative integer');
+
+  const header = input.header;
+  if (!Array.isArray(header) || header.length === 0 || !header.every(isNonEmptyString)) {
+    problems.push('header must be a non-empty array of non-empty strings');
+  }
+
+  const chunk = isRecord(input.chunk) ? input.chunk : {};
+  if (!isRecord(input.chunk)) problems.push('chunk must be an object');
+  for (const field of ['index', 'start', 'end', 'rows'] as const) {
+    if (!isCount(chunk[field])) problems.push(`chunk.${field} must be a non-negative integer`);
+  }
+  if (!isCount(chunk.firstLine) || chunk.firstLine < 1) {
+    problems.push('chunk.firstLine must be a positive integer');
+  }
+  if (isCount(chunk.start) && isCount(chunk.end) && chunk.end < chunk.start) {
+    problems.push(`chunk.end (${chunk.end}) must not be before chunk.start (${chunk.start})`);
+  }
+  const skip = chunk.skip;
+  if (
+    !Array.isArray(skip) ||
+    !skip.every((index) => isCount(index) && (!isCount(chunk.rows) || index < chunk.rows))
+  ) {
+    problems.push('chunk.skip must be an array of row indexes below chunk.rows');
+  }
+
+  if (problems.length > 0) {
+    throw new InvalidTaskInputError(`Invalid LoadChunk input: ${problems.join('; ')}`);
+  }
+  return {
+    object: object as unknown as PlannedObject,
+    header: header as string[],
+    chunk: chunk as unknown as ChunkPlan,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
