@@ -22,6 +22,7 @@ import {
   internalError,
   methodNotAllowed,
   notFound,
+  type ProblemCode,
   unavailable,
 } from './problems.js';
 import {
@@ -63,6 +64,14 @@ export interface ApiDeps {
   readonly newCorrelationId?: () => string;
 }
 
+/** What the request log line says beyond method, path and status. */
+interface RequestLog {
+  /** `client_id` (else `sub`) of the verified token. */
+  clientId?: string | undefined;
+  /** The problem code of an error response. */
+  problem?: ProblemCode;
+}
+
 type RouteName = 'get' | 'batch-get' | 'list';
 interface RouteMatch {
   readonly method: 'GET' | 'POST';
@@ -76,18 +85,22 @@ interface RouteMatch {
 export async function handleAlbEvent(event: ALBEvent, deps: ApiDeps): Promise<ALBResult> {
   const correlationId = (deps.newCorrelationId ?? randomUUID)();
   const started = performance.now();
+  const log: RequestLog = {};
   let response: ApiResponse;
   try {
-    response = await handleRequest(parseAlbEvent(event), deps);
+    response = await handleRequest(parseAlbEvent(event), deps, log);
   } catch (error) {
+    if (error instanceof HttpProblemError) log.problem = error.code;
     response = errorResponse(error, correlationId, deps.logger);
   }
+  // One line per request: who, what, the outcome. Never the token.
   deps.logger.info('request', {
     correlationId,
     method: event.httpMethod,
     path: event.path,
     status: response.status,
     durationMs: Math.round(performance.now() - started),
+    ...log,
   });
   return toAlbResult(
     { ...response, headers: { ...response.headers, 'X-Correlation-Id': correlationId } },
@@ -95,27 +108,36 @@ export async function handleAlbEvent(event: ALBEvent, deps: ApiDeps): Promise<AL
   );
 }
 
-async function handleRequest(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+async function handleRequest(
+  request: ApiRequest,
+  deps: ApiDeps,
+  log: RequestLog,
+): Promise<ApiResponse> {
   // The ALB health check carries no token; everything else is authenticated before routing,
   // so an anonymous caller learns nothing about which paths exist.
   if (request.path === '/health') {
     if (request.method !== 'GET') throw methodNotAllowed(request.method, ['GET']);
     return jsonResponse(200, { status: 'ok' });
   }
-  await authenticate(headerValues(request, 'authorization'), deps.config.auth, deps.auth);
+  const principal = await authenticate(
+    headerValues(request, 'authorization'),
+    deps.config.auth,
+    deps.auth,
+  );
+  log.clientId = principal.clientId ?? principal.subject;
 
   const segments = pathSegments(request.path);
   const matches = segments ? routesFor(segments) : [];
   if (!segments || matches.length === 0) throw notFound(`No resource at ${quote(request.path)}.`);
-  const route = matches.find((candidate) => candidate.method === request.method);
-  if (!route) {
-    throw methodNotAllowed(request.method, [...new Set(matches.map((match) => match.method))]);
-  }
   const schema = deps.config.dataset;
   if (segments[0] !== schema.name) {
     throw notFound(
       `There is no dataset ${quote(segments[0] ?? '')}; this API serves "${schema.name}".`,
     );
+  }
+  const route = matches.find((candidate) => candidate.method === request.method);
+  if (!route) {
+    throw methodNotAllowed(request.method, [...new Set(matches.map((match) => match.method))]);
   }
 
   switch (route.name) {

@@ -99,6 +99,7 @@ export async function localAuth(
         iss: LOCAL_ISSUER,
         aud: 'https://api.example.com/books',
         scope: 'books/read',
+        client_id: 'client-1',
         iat: nowSeconds,
         exp: nowSeconds + 600,
         ...claims,

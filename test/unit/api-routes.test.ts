@@ -211,6 +211,7 @@ describe('GET /{dataset}/{key}', () => {
 describe('routing', () => {
   it.each([
     ['an unknown dataset', 'GET', '/films/1'],
+    ['an unknown dataset, whatever the method', 'DELETE', '/films/1'],
     ['a path too deep', 'GET', '/books/1/2'],
     ['the root', 'GET', '/'],
     ['an empty segment', 'GET', '/books//1'],
@@ -622,21 +623,27 @@ describe('failures', () => {
     expect(result.body).not.toContain('Rate exceeded');
   });
 
-  it('logs every request once with its status and correlation id', async () => {
-    const dependencies = deps();
+  it.each([
+    ['/health', 200, {}],
+    ['/books/abc', 400, { clientId: 'client-1', problem: 'invalid-key' }],
+  ])(
+    'logs %s once with its status, correlation id, client and problem',
+    async (path, status, extra) => {
+      const dependencies = deps();
 
-    await call('/health', {}, dependencies);
+      await call(path, {}, dependencies);
 
-    expect(dependencies.logger.info).toHaveBeenCalledWith(
-      'request',
-      expect.objectContaining({
+      expect(dependencies.logger.info).toHaveBeenCalledTimes(1);
+      expect(dependencies.logger.info).toHaveBeenCalledWith('request', {
         correlationId: 'corr-1',
         method: 'GET',
-        path: '/health',
-        status: 200,
-      }),
-    );
-  });
+        path,
+        status,
+        durationMs: expect.any(Number),
+        ...extra,
+      });
+    },
+  );
 });
 
 /** Changes one character of the payload part of a cursor. */
