@@ -1,0 +1,669 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/core/serde';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
+import {
+  checkObject,
+  KeyIndex,
+  type PlanConfig,
+  planFile,
+  planRecords,
+} from '../../handlers/plan-file/plan.js';
+import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
+import { readCsvRecords } from '../../handlers/shared/csv.js';
+import { parseDataset } from '../../handlers/shared/dataset.js';
+import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
+import { generateCsv } from '../../local/generate-csv.js';
+
+const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: { dataset: unknown };
+};
+const schema = parseDataset(cdk.context.dataset);
+const SAMPLES = new URL('../../sample-files/', import.meta.url);
+
+const CONFIG: PlanConfig = {
+  schema,
+  maxFileBytes: 5 * 1024 ** 3,
+  chunkTargetBytes: 4 * 1024 ** 2,
+  maxChunks: 1000,
+  maxRecordBytes: 400 * 1024,
+  maxReportedErrors: 20,
+  maxPlanBytes: 160 * 1024,
+};
+
+const HEADER = 'isbn,title,author,year,language,pages,price,in_print,published';
+
+/** A books row with the given key and title (other columns fixed). */
+function row(isbn: number | string, title = `Title ${isbn}`): string {
+  return `${isbn},${title},Author,2001,en,100,9.99,true,2001-01-01`;
+}
+
+function objectOf(bytes: Buffer, key = 'books.csv'): PlannedObject {
+  return { bucket: 'uploads', key, eTag: '"etag"', size: bytes.length };
+}
+
+/** Plans `text` as if it were a whole object, fed to the parser in `chunkSize`-byte pieces. */
+function plan(
+  text: string | Buffer,
+  config: Partial<PlanConfig> = {},
+  chunkSize = 64 * 1024,
+): Promise<FilePlan> {
+  const bytes = Buffer.from(text);
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize)
+    pieces.push(bytes.subarray(at, at + chunkSize));
+  const records = readCsvRecords(Readable.from(pieces), {
+    delimiter: schema.delimiter,
+    maxRecordBytes: CONFIG.maxRecordBytes,
+  });
+  return planRecords(records, objectOf(bytes), { ...CONFIG, ...config });
+}
+
+/** Every data record of a whole file, with its line: what loading the file must see. */
+async function dataRecords(bytes: Buffer): Promise<{ fields: string[]; line: number }[]> {
+  const all = [];
+  for await (const record of readCsvRecords(Readable.from([bytes]), {
+    delimiter: ',',
+    maxRecordBytes: CONFIG.maxRecordBytes,
+  })) {
+    all.push({ fields: record.fields, line: record.line });
+  }
+  return all.slice(1);
+}
+
+/** Reads each planned byte range back, as a loader does, parsing it with the known header. */
+async function loadRanges(
+  bytes: Buffer,
+  planned: FilePlan,
+): Promise<{ fields: string[]; line: number; chunk: number; index: number }[]> {
+  const rows = [];
+  for (const chunk of planned.chunks) {
+    const range = bytes.subarray(chunk.start, chunk.end);
+    let index = 0;
+    for await (const record of readCsvRecords(Readable.from([range]), {
+      delimiter: ',',
+      maxRecordBytes: CONFIG.maxRecordBytes,
+      offset: chunk.start,
+      firstLine: chunk.firstLine,
+    })) {
+      rows.push({ fields: record.fields, line: record.line, chunk: chunk.index, index: index++ });
+    }
+    expect(index).toBe(chunk.rows);
+  }
+  return rows;
+}
+
+async function generated(rows: number, options: { duplicateEvery?: number; seed?: number } = {}) {
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      parts.push(chunk);
+      callback();
+    },
+  });
+  await generateCsv({ rows, ...options }, sink);
+  return Buffer.concat(parts);
+}
+
+/** The message of the error `promise` rejects with. */
+async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return { name: error.name, message: error.message };
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('planRecords', () => {
+  describe('chunk boundaries', () => {
+    it('returns one chunk from the first data record to the end of a small file', async () => {
+      const text = `${HEADER}\r\n${row(1)}\r\n${row(2)}\r\n`;
+      expect(await plan(text)).toEqual({
+        object: objectOf(Buffer.from(text)),
+        header: HEADER.split(','),
+        chunks: [
+          { index: 0, start: HEADER.length + 2, end: text.length, firstLine: 2, rows: 2, skip: [] },
+        ],
+        totalRows: 2,
+        duplicateRows: 0,
+        chunkBytes: CONFIG.chunkTargetBytes,
+      });
+    });
+
+    it('places every boundary exactly at a record start, and the ranges read back to every row in order', async () => {
+      const bytes = await generated(3000, { seed: 11 });
+      const planned = await plan(bytes, { chunkTargetBytes: 4096 }, 1000);
+      expect(planned.chunks.length).toBeGreaterThan(20);
+      const starts = new Set<number>();
+      for await (const record of readCsvRecords(Readable.from([bytes]), {
+        delimiter: ',',
+        maxRecordBytes: CONFIG.maxRecordBytes,
+      })) {
+        starts.add(record.start);
+      }
+      planned.chunks.forEach((chunk, index) => {
+        expect(starts.has(chunk.start)).toBe(true);
+        expect(chunk.end).toBe(planned.chunks[index + 1]?.start ?? bytes.length);
+        expect(chunk.index).toBe(index);
+      });
+      const loaded = await loadRanges(bytes, planned);
+      expect(loaded.map(({ fields, line }) => ({ fields, line }))).toEqual(
+        await dataRecords(bytes),
+      );
+      expect(planned.totalRows).toBe(3000);
+    });
+
+    it('ends a chunk at the first record end at or past the target', async () => {
+      // Rows of equal length; a target of 2.5 rows closes each chunk after its third row.
+      const text = `${HEADER}\r\n${[1, 2, 3, 4, 5, 6, 7].map((n) => row(n)).join('\r\n')}\r\n`;
+      const target = Math.floor(2.5 * (row(1).length + 2));
+      const planned = await plan(text, { chunkTargetBytes: target });
+      expect(planned.chunks.map((chunk) => [chunk.rows, chunk.firstLine])).toEqual([
+        [3, 2],
+        [3, 5],
+        [1, 8],
+      ]);
+    });
+
+    it('keeps a record with a quoted newline whole when the target falls inside it', async () => {
+      const long = `"first line of the title,\r\nsecond line\nthird"`;
+      const text = `${HEADER}\r\n${row(1)}\r\n${row(2, long)}\r\n${row(3)}\r\n${row(4)}\r\n`;
+      const headerEnd = HEADER.length + 2;
+      // The target boundary lands in the middle of record 2's quoted field.
+      const target = Buffer.byteLength(`${row(1)}\r\n${row(2, '"first line')}`);
+      const planned = await plan(text, { chunkTargetBytes: target }, 7);
+      const first = planned.chunks[0];
+      expect(first).toMatchObject({ start: headerEnd, rows: 2, firstLine: 2 });
+      expect(planned.chunks[1]).toMatchObject({ start: first?.end, firstLine: 6, rows: 2 });
+      const loaded = await loadRanges(Buffer.from(text), planned);
+      expect(loaded[1]?.fields[1]).toBe('first line of the title,\r\nsecond line\nthird');
+      expect(loaded.map((r) => r.line)).toEqual([2, 3, 6, 7]);
+    });
+
+    it('counts a BOM in the byte offsets and strips it from the header', async () => {
+      const text = `\uFEFF${HEADER}\n${row(1)}\n`;
+      const planned = await plan(text, {}, 1);
+      expect(planned.header[0]).toBe('isbn');
+      expect(planned.chunks[0]).toMatchObject({
+        start: 3 + HEADER.length + 1,
+        end: Buffer.byteLength(text),
+      });
+    });
+
+    it('counts multi-byte UTF-8 in bytes, not characters', async () => {
+      const text = `${HEADER}\n${row(1, 'Война и мир')}\n${row(2, '吾輩は猫である')}\n${row(3)}\n`;
+      const planned = await plan(text, { chunkTargetBytes: 60 }, 3);
+      expect(planned.chunks.map((chunk) => chunk.rows)).toEqual([1, 1, 1]);
+      const loaded = await loadRanges(Buffer.from(text), planned);
+      expect(loaded.map((r) => r.fields[1])).toEqual(['Война и мир', '吾輩は猫である', 'Title 3']);
+    });
+
+    it('plans a last row without a line break up to the end of the file', async () => {
+      const text = `${HEADER}\r\n${row(1)}\r\n${row(2)}`;
+      const planned = await plan(text, { chunkTargetBytes: 40 });
+      expect(planned.chunks.map((c) => [c.start, c.end])).toEqual([
+        [HEADER.length + 2, HEADER.length + 2 + row(1).length + 2],
+        [HEADER.length + 2 + row(1).length + 2, text.length],
+      ]);
+      expect((await loadRanges(Buffer.from(text), planned)).map((r) => r.fields[0])).toEqual([
+        '1',
+        '2',
+      ]);
+    });
+
+    it.each([
+      ['with a line break', `${HEADER}\r\n`],
+      ['without a line break', HEADER],
+    ])('returns no chunks for a header-only file (%s)', async (_case, text) => {
+      expect(await plan(text)).toMatchObject({ chunks: [], totalRows: 0, duplicateRows: 0 });
+    });
+
+    it.each([1, 25, 26])('plans a file of exactly %i rows', async (rows) => {
+      const text = `${HEADER}\n${Array.from({ length: rows }, (_, n) => row(n + 1)).join('\n')}\n`;
+      const whole = await plan(text);
+      expect(whole.chunks).toHaveLength(1);
+      expect(whole).toMatchObject({ totalRows: rows, chunks: [{ rows, firstLine: 2, skip: [] }] });
+      const small = await plan(text, { chunkTargetBytes: 1000 });
+      expect(small.chunks.reduce((sum, chunk) => sum + chunk.rows, 0)).toBe(rows);
+      expect(await loadRanges(Buffer.from(text), small)).toHaveLength(rows);
+    });
+
+    it('grows the chunk size so a huge file never exceeds MAX_CHUNKS', async () => {
+      const bytes = await generated(2000, { seed: 3 });
+      const planned = await plan(bytes, { chunkTargetBytes: 1024, maxChunks: 7 });
+      expect(planned.chunkBytes).toBe(Math.ceil(bytes.length / 7));
+      expect(planned.chunks.length).toBeLessThanOrEqual(7);
+      expect(await loadRanges(bytes, planned)).toHaveLength(2000);
+    });
+  });
+
+  describe('duplicate keys', () => {
+    it('skips every earlier occurrence so the last one wins, also across chunks', async () => {
+      const lines = [
+        row(1, 'one v1'),
+        row(2, 'two v1'),
+        row(3),
+        row(1, 'one v2'),
+        row(4),
+        row(2, 'two v2'),
+        row(1, 'one v3'),
+      ];
+      const text = `${HEADER}\n${lines.join('\n')}\n`;
+      const planned = await plan(text, { chunkTargetBytes: 80 });
+      expect(planned.chunks.length).toBeGreaterThan(2);
+      expect(planned.duplicateRows).toBe(3);
+
+      // Load the chunks in reverse order, as a parallel Map may: skipped rows never write.
+      const layout = validateHeader(planned.header, schema);
+      if (!layout.ok) throw new Error('header');
+      const written = new Map<string | number, string>();
+      const loaded = await loadRanges(Buffer.from(text), planned);
+      for (const chunk of [...planned.chunks].reverse()) {
+        for (const record of loaded.filter((r) => r.chunk === chunk.index)) {
+          if (chunk.skip.includes(record.index)) continue;
+          const converted = rowToItem(layout.layout, record.fields, record.line);
+          if (!converted.ok) throw new Error('row');
+          expect(written.has(converted.row.key)).toBe(false);
+          written.set(converted.row.key, String(converted.row.item.title));
+        }
+      }
+      expect(Object.fromEntries(written)).toEqual({
+        1: 'one v3',
+        2: 'two v2',
+        3: 'Title 3',
+        4: 'Title 4',
+      });
+    });
+
+    it('treats number keys that DynamoDB sees as equal as duplicates (7, 7.0, 007)', async () => {
+      const text = `${HEADER}\n${row('7')}\n${row('7.0')}\n${row('007')}\n`;
+      const planned = await plan(text);
+      expect(planned).toMatchObject({ duplicateRows: 2, chunks: [{ skip: [0, 1] }] });
+    });
+
+    it('lists skips chunk-relative and sorted', async () => {
+      const bytes = await generated(5000, { duplicateEvery: 50, seed: 5 });
+      const planned = await plan(bytes, { chunkTargetBytes: 8192 });
+      expect(planned.duplicateRows).toBe(99);
+      for (const chunk of planned.chunks) {
+        expect([...chunk.skip].sort((a, b) => a - b)).toEqual(chunk.skip);
+        for (const index of chunk.skip) expect(index).toBeLessThan(chunk.rows);
+      }
+      expect(planned.chunks.reduce((sum, chunk) => sum + chunk.skip.length, 0)).toBe(99);
+    });
+
+    it('throws PlanTooLargeError when the skip lists would not fit the plan budget', async () => {
+      const text = `${HEADER}\n${Array.from({ length: 600 }, () => row(1)).join('\n')}\n`;
+      expect(await failure(plan(text, { maxPlanBytes: 4096 }))).toEqual({
+        name: 'PlanTooLargeError',
+        message:
+          's3://uploads/books.csv has 599 rows whose key occurs again later in the file; at most 512 fit in a plan (MAX_PLAN_BYTES 4096). Remove the duplicate rows or split the file',
+      });
+    });
+  });
+
+  describe('validation', () => {
+    it('lists problems with physical line numbers that count quoted line breaks', async () => {
+      const text = [
+        HEADER,
+        row(1, '"A title\r\nover two lines"'),
+        row('x2'),
+        `3,"Three\nlines\nhere",Author,MMI,en,100,9.99,true,2001-01-01`,
+        row(4),
+        '5,T,A',
+      ].join('\r\n');
+      expect((await failure(plan(text, {}, 5))).message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: 3 errors',
+          '  line 4, column 1 (isbn), value "x2": not a number',
+          '  line 7, column 4 (year), value "MMI": not an integer',
+          '  line 9: expected 9 fields like the header, found 3',
+        ].join('\n'),
+      );
+    });
+
+    it('lists the first MAX_REPORTED_ERRORS problems and counts them all', async () => {
+      const text = `${HEADER}\n${Array.from({ length: 30 }, (_, n) => row(`bad${n}`)).join('\n')}\n`;
+      const { name, message } = await failure(plan(text, { maxReportedErrors: 2 }));
+      expect(name).toBe('InvalidFileError');
+      expect(message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: 30 errors (the first 2 are listed)',
+          '  line 2, column 1 (isbn), value "bad0": not a number',
+          '  line 3, column 1 (isbn), value "bad1": not a number',
+        ].join('\n'),
+      );
+    });
+
+    it('reports the problems before a malformed line and stops there', async () => {
+      const text = `${HEADER}\n${row('x')}\n${row(2)}\n3,"open,A,1,en,1,1,true,2001-01-01\n${row(4)}\n`;
+      expect((await failure(plan(text, {}, 4))).message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: at least 2 errors; validation stopped at the malformed line',
+          '  line 2, column 1 (isbn), value "x": not a number',
+          '  line 4: a quoted field starting in this record is never closed (missing closing quote)',
+        ].join('\n'),
+      );
+    });
+
+    it('rejects a header problem without reading the rows', async () => {
+      expect((await failure(plan(`isbn,title\n${row(1)}\n`))).message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: 1 error',
+          '  line 1 (author): required column is missing',
+        ].join('\n'),
+      );
+    });
+
+    it.each([
+      ['only a BOM', '\uFEFF'],
+      ['nothing', ''],
+    ])('throws EmptyFileError for a file holding %s', async (_case, text) => {
+      expect(await failure(plan(text))).toEqual({
+        name: 'EmptyFileError',
+        message: 's3://uploads/books.csv has no header row',
+      });
+    });
+
+    it('rejects invalid UTF-8 with its line', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from(`${HEADER}\n${row(1)}\n2,Caf`),
+        Buffer.from([0xe9]),
+        Buffer.from(`,A,2001,en,1,1,true,2001-01-01\n`),
+      ]);
+      expect((await failure(plan(bytes, {}, 16))).message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+          `  line 3: invalid UTF-8 (byte 0xE9 at byte offset ${HEADER.length + row(1).length + 7}); save the file as UTF-8`,
+        ].join('\n'),
+      );
+    });
+  });
+});
+
+describe('sample-files', () => {
+  async function planSample(name: string): Promise<FilePlan> {
+    const bytes = readFileSync(new URL(name, SAMPLES));
+    const records = readCsvRecords(Readable.from([bytes]), {
+      delimiter: ',',
+      maxRecordBytes: CONFIG.maxRecordBytes,
+    });
+    return planRecords(records, objectOf(bytes, name), CONFIG);
+  }
+
+  it('plans books.csv: 100 rows with quoted commas, newlines, escaped quotes, non-ASCII, CRLF', async () => {
+    const planned = await planSample('books.csv');
+    expect(planned).toMatchObject({
+      totalRows: 100,
+      duplicateRows: 0,
+      chunks: [{ rows: 100, firstLine: 2 }],
+    });
+    const text = readFileSync(new URL('books.csv', SAMPLES), 'utf8');
+    expect(text).toContain('\r\n');
+    expect(text).toContain('""');
+    expect(text).toMatch(/"[^"]*,[^"]*"/);
+  });
+
+  it('plans books-update.csv (BOM, LF): a repeated key is skipped in favour of its last row', async () => {
+    expect(await planSample('books-update.csv')).toMatchObject({
+      totalRows: 14,
+      duplicateRows: 1,
+      chunks: [{ rows: 14, skip: [0] }],
+    });
+  });
+
+  const bad: [string, string][] = [
+    [
+      'bad-key-not-a-number.csv',
+      [
+        's3://uploads/bad-key-not-a-number.csv is invalid, nothing was written: 3 errors',
+        '  line 7, column 1 (isbn), value "97801400X3962": not a number',
+        '  line 10, column 4 (year), value "MDCCCXL": not an integer',
+        '  line 12, column 9 (published), value "2021-02-30": not a date (YYYY-MM-DD)',
+      ].join('\n'),
+    ],
+    [
+      'bad-header.csv',
+      [
+        's3://uploads/bad-header.csv is invalid, nothing was written: 6 errors',
+        '  line 1, column 1 (ISBN): not a column of dataset "books" (did you mean "isbn"?); expected isbn, title, author, year, language, pages, price, in_print, published',
+        '  line 1, column 2 (titel): not a column of dataset "books"; expected isbn, title, author, year, language, pages, price, in_print, published',
+        '  line 1, column 9 (rating): not a column of dataset "books"; expected isbn, title, author, year, language, pages, price, in_print, published',
+        '  line 1 (isbn): required column is missing',
+        '  line 1 (title): required column is missing',
+        '  line 1 (author): required column is missing',
+      ].join('\n'),
+    ],
+    [
+      'bad-unclosed-quote.csv',
+      [
+        's3://uploads/bad-unclosed-quote.csv is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+        '  line 8: a quoted field starting in this record is never closed (missing closing quote)',
+      ].join('\n'),
+    ],
+    [
+      'bad-not-utf8.csv',
+      [
+        's3://uploads/bad-not-utf8.csv is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+        '  line 5: invalid UTF-8 (byte 0xE9 at byte offset 357); save the file as UTF-8',
+      ].join('\n'),
+    ],
+    [
+      'bad-missing-values.csv',
+      [
+        's3://uploads/bad-missing-values.csv is invalid, nothing was written: 2 errors',
+        '  line 3, column 3 (author), value "": required value is empty',
+        '  line 6: expected 9 fields like the header, found 7',
+      ].join('\n'),
+    ],
+  ];
+
+  it('has a test for every bad sample file', () => {
+    const files = readdirSync(SAMPLES).filter((name) => name.startsWith('bad-'));
+    expect(files.sort()).toEqual(bad.map(([name]) => name).sort());
+  });
+
+  it.each(bad)(
+    'rejects %s with the error documented in sample-files/README.md',
+    async (name, message) => {
+      expect(await failure(planSample(name))).toEqual({ name: 'InvalidFileError', message });
+      const readme = readFileSync(new URL('README.md', SAMPLES), 'utf8');
+      for (const line of message.split('\n')) {
+        expect(readme).toContain(line.trim().replace('s3://uploads/', 's3://<bucket>/'));
+      }
+    },
+  );
+});
+
+describe('planFile', () => {
+  const s3 = mockClient(S3Client);
+  const client = new S3Client({ region: 'us-east-1' });
+  const text = `${HEADER}\r\n${row(1)}\r\n${row(2)}\r\n`;
+  const file = { bucket: 'uploads', key: 'incoming/books.csv', versionId: 'v1', eTag: 'abc' };
+
+  function s3Error(name: string, status: number): S3ServiceException {
+    return new S3ServiceException({
+      name,
+      $fault: 'client',
+      $metadata: { httpStatusCode: status },
+      message: name,
+    });
+  }
+
+  function body(bytes: string | Buffer) {
+    return sdkStreamMixin(Readable.from([Buffer.from(bytes)]));
+  }
+
+  beforeEach(() => {
+    s3.reset();
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: text.length,
+      ETag: '"abc"',
+      ContentType: 'text/csv',
+    });
+    s3.on(GetObjectCommand).resolves({ Body: body(text) });
+  });
+
+  it('heads, then reads the exact version once with IfMatch, and returns the plan', async () => {
+    const planned = await planFile(client, file, CONFIG);
+    expect(planned).toMatchObject({
+      object: {
+        bucket: 'uploads',
+        key: 'incoming/books.csv',
+        versionId: 'v1',
+        eTag: '"abc"',
+        size: text.length,
+      },
+      totalRows: 2,
+      chunks: [{ start: HEADER.length + 2, end: text.length, rows: 2 }],
+    });
+    expect(s3.commandCalls(HeadObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'uploads',
+      Key: 'incoming/books.csv',
+      VersionId: 'v1',
+    });
+    expect(s3.commandCalls(GetObjectCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: 'uploads', Key: 'incoming/books.csv', VersionId: 'v1', IfMatch: '"abc"' },
+    ]);
+  });
+
+  it.each([
+    [
+      'NotFound',
+      404,
+      'ObjectNotFoundError',
+      's3://uploads/incoming/books.csv version v1 no longer exists; nothing to ingest (upload the file again to ingest it)',
+    ],
+  ])('maps a HeadObject %s (HTTP %i) to %s (terminal)', async (code, status, name, message) => {
+    s3.on(HeadObjectCommand).rejects(s3Error(code, status));
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({ name, message });
+  });
+
+  it('passes other S3 errors through unchanged (AccessDenied)', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403));
+    expect((await failure(planFile(client, file, CONFIG))).name).toBe('AccessDenied');
+  });
+
+  it.each([
+    [
+      'NoSuchKey',
+      404,
+      'ObjectNotFoundError',
+      's3://uploads/incoming/books.csv was deleted while it was being planned',
+    ],
+    [
+      'PreconditionFailed',
+      412,
+      'ObjectChangedError',
+      's3://uploads/incoming/books.csv was overwritten while it was being planned; the new version is ingested by its own execution',
+    ],
+  ])('maps a GetObject %s (HTTP %i) to %s', async (code, status, name, message) => {
+    s3.on(GetObjectCommand).rejects(s3Error(code, status));
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({ name, message });
+  });
+
+  it('rejects before reading when HeadObject shows the object cannot be loaded', async () => {
+    s3.on(HeadObjectCommand).resolves({ ContentLength: 0, ETag: '"e"' });
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({
+      name: 'EmptyFileError',
+      message: 's3://uploads/incoming/books.csv is empty (0 bytes)',
+    });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe('checkObject', () => {
+  const label = 's3://uploads/data/books.csv';
+  const ok = { ContentLength: 10 };
+
+  it.each([
+    [{ ContentLength: 0 }, label, 'EmptyFileError', `${label} is empty (0 bytes)`],
+    [
+      { ContentLength: 101 },
+      label,
+      'FileTooLargeError',
+      `${label} is 101 bytes, over the 100-byte limit (MAX_FILE_BYTES); split it into smaller files`,
+    ],
+    [
+      ok,
+      's3://uploads/data/books.xlsx',
+      'UnsupportedFileTypeError',
+      's3://uploads/data/books.xlsx is not a CSV file: only names ending in .csv are ingested',
+    ],
+    [
+      { ...ok, ContentType: 'application/json' },
+      label,
+      'UnsupportedFileTypeError',
+      `${label} has content type "application/json"; expected one of text/csv, text/plain, application/csv, text/comma-separated-values, application/vnd.ms-excel, application/octet-stream, binary/octet-stream`,
+    ],
+    [
+      { ...ok, ContentType: 'text/csv; charset=ISO-8859-1' },
+      label,
+      'UnsupportedFileTypeError',
+      `${label} declares charset iso-8859-1; save the file as UTF-8 and upload it again`,
+    ],
+    [
+      { ...ok, ContentEncoding: 'gzip' },
+      label,
+      'UnsupportedFileTypeError',
+      `${label} is stored with Content-Encoding "gzip"; upload the plain, uncompressed CSV`,
+    ],
+  ])('rejects %j at %s with %s', (head, where, name, message) => {
+    expect(() => checkObject(where, head, { maxFileBytes: 100 })).toThrow(
+      expect.objectContaining({ name, message }),
+    );
+  });
+
+  it.each([
+    ['no content type', {}],
+    ['text/csv with UTF-8', { ContentType: 'text/csv; charset=utf-8' }],
+    ['S3 default type', { ContentType: 'binary/octet-stream' }],
+    ['upper-case extension', {}, 's3://uploads/BOOKS.CSV'],
+  ])('accepts %s', (_case, head, where = label) => {
+    expect(() =>
+      checkObject(where, { ContentLength: 100, ...head }, { maxFileBytes: 100 }),
+    ).not.toThrow();
+  });
+});
+
+describe('parsePlanFileEvent', () => {
+  it('returns the FileRef of the task input', () => {
+    expect(
+      parsePlanFileEvent({
+        file: { bucket: 'b', key: 'a b.csv', versionId: 'v', eTag: 'e', size: 3, sequencer: '0A' },
+      }),
+    ).toEqual({ bucket: 'b', key: 'a b.csv', versionId: 'v', eTag: 'e', size: 3, sequencer: '0A' });
+  });
+
+  it.each([
+    [undefined, 'PlanFile input must be { "file": { "bucket", "key", ... } }'],
+    [{ file: 'x' }, 'PlanFile input must be { "file": { "bucket", "key", ... } }'],
+    [
+      { file: { key: 1, size: -1 } },
+      'Invalid PlanFile input: file.bucket is required; file.key must be a non-empty string; file.size must be a non-negative integer',
+    ],
+  ])('throws InvalidTaskInputError for %j', (event, message) => {
+    expect(() => parsePlanFileEvent(event)).toThrow(
+      expect.objectContaining({ name: 'InvalidTaskInputError', message }),
+    );
+  });
+});
+
+describe('KeyIndex', () => {
+  it('returns the previous row of a key across number and string identities', () => {
+    const index = new KeyIndex();
+    expect(index.set(9780306406157, 0)).toBeUndefined();
+    expect(index.set('1234567890123456789E18', 1)).toBeUndefined();
+    expect(index.set(9780306406157, 2)).toBe(0);
+    expect(index.set('1234567890123456789E18', 3)).toBe(1);
+    expect(index.size).toBe(2);
+  });
+});
