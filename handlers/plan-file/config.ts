@@ -1,0 +1,57 @@
+import { parseDataset } from '../shared/dataset.js';
+import { readConfig } from '../shared/env.js';
+import type { PlanConfig } from './plan.js';
+
+/** Defaults of the planner's settings (the same as infra/config.ts). */
+export const PLAN_DEFAULTS = {
+  maxFileBytes: 5 * 1024 ** 3,
+  chunkTargetBytes: 4 * 1024 ** 2,
+  maxChunks: 1000,
+  maxRecordBytes: 400 * 1024,
+  maxReportedErrors: 20,
+  maxPlanBytes: 160 * 1024,
+} as const;
+
+/**
+ * Reads the planner's configuration from the environment, throwing one
+ * ConfigurationError that lists every bad variable.
+ */
+export function readPlanConfig(env: Readonly<Record<string, string | undefined>>): PlanConfig {
+  return readConfig(env, (read) => {
+    const config: PlanConfig = {
+      schema: read.json('DATASET', (raw) => parseDataset(raw, 'DATASET')),
+      maxFileBytes: read.integer('MAX_FILE_BYTES', { default: PLAN_DEFAULTS.maxFileBytes, min: 1 }),
+      chunkTargetBytes: read.integer('CHUNK_TARGET_BYTES', {
+        default: PLAN_DEFAULTS.chunkTargetBytes,
+        min: 1024,
+      }),
+      // Each Map iteration costs a handful of history events: 2,000 chunks stay far below 25,000.
+      maxChunks: read.integer('MAX_CHUNKS', {
+        default: PLAN_DEFAULTS.maxChunks,
+        min: 1,
+        max: 2000,
+      }),
+      maxRecordBytes: read.integer('MAX_RECORD_BYTES', {
+        default: PLAN_DEFAULTS.maxRecordBytes,
+        min: 64,
+      }),
+      maxReportedErrors: read.integer('MAX_REPORTED_ERRORS', {
+        default: PLAN_DEFAULTS.maxReportedErrors,
+        min: 1,
+        max: 100,
+      }),
+      // The plan is state in the workflow, whose payloads are capped at 256 KiB.
+      maxPlanBytes: read.integer('MAX_PLAN_BYTES', {
+        default: PLAN_DEFAULTS.maxPlanBytes,
+        min: 4 * 1024,
+        max: 200 * 1024,
+      }),
+    };
+    if (config.maxRecordBytes > config.chunkTargetBytes) {
+      read.problem(
+        `MAX_RECORD_BYTES (${config.maxRecordBytes}) must not exceed CHUNK_TARGET_BYTES (${config.chunkTargetBytes})`,
+      );
+    }
+    return config;
+  });
+}
