@@ -1,0 +1,79 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { streamOf } from './data.js';
+
+/**
+ * Stand-ins for the SDK clients when a suite measures the handlers' own work with no
+ * I/O: they answer the few commands the planner and loader send, from memory or a
+ * local file, and fail loudly on anything else so a changed handler cannot be
+ * measured against a silently wrong double.
+ */
+
+/** Where an object's bytes come from. */
+export type ObjectSource =
+  | { readonly kind: 'memory'; readonly bytes: Buffer }
+  | { readonly kind: 'file'; readonly path: string; readonly size: number };
+
+/** The ETag every double object reports (the loader sends it back as IfMatch). */
+export const DOUBLE_ETAG = '"bench"';
+
+/** An S3 client serving one object for HeadObject and (ranged) GetObject. */
+export function objectS3(source: ObjectSource): S3Client {
+  const size = source.kind === 'memory' ? source.bytes.length : source.size;
+  const send = async (command: unknown) => {
+    if (command instanceof HeadObjectCommand) {
+      return { ContentLength: size, ETag: DOUBLE_ETAG, ContentType: 'text/csv' };
+    }
+    if (command instanceof GetObjectCommand) {
+      const { start, end } = range(command.input.Range, size);
+      return { Body: body(source, start, end), ETag: DOUBLE_ETAG };
+    }
+    throw new Error(`the bench S3 double does not answer ${describe(command)}`);
+  };
+  return { send } as unknown as S3Client;
+}
+
+/** Counts of what the DynamoDB double accepted. */
+export interface WriteCounter {
+  calls: number;
+  items: number;
+}
+
+/**
+ * A DocumentClient that accepts every BatchWriteItem at once (on the next turn of the
+ * event loop, as a real response would arrive) and counts the items.
+ */
+export function acceptingDynamo(counter: WriteCounter): DynamoDBDocumentClient {
+  const send = async (command: unknown) => {
+    if (!(command instanceof BatchWriteCommand)) {
+      throw new Error(`the bench DynamoDB double does not answer ${describe(command)}`);
+    }
+    await nextTurn();
+    counter.calls += 1;
+    for (const requests of Object.values(command.input.RequestItems ?? {})) {
+      counter.items += requests.length;
+    }
+    return { UnprocessedItems: {} };
+  };
+  return { send } as unknown as DynamoDBDocumentClient;
+}
+
+function body(source: ObjectSource, start: number, end: number): Readable {
+  if (source.kind === 'memory') return streamOf(source.bytes.subarray(start, end + 1));
+  return createReadStream(source.path, { start, end, highWaterMark: 64 * 1024 });
+}
+
+/** Parses `bytes=a-b` (inclusive) into a range within the object. */
+function range(header: string | undefined, size: number): { start: number; end: number } {
+  if (header === undefined) return { start: 0, end: size - 1 };
+  const match = /^bytes=(\d+)-(\d+)$/.exec(header);
+  if (!match) throw new Error(`the bench S3 double cannot serve Range "${header}"`);
+  return { start: Number(match[1]), end: Math.min(Number(match[2]), size - 1) };
+}
+
+function describe(command: unknown): string {
+  return (command as { constructor?: { name?: string } })?.constructor?.name ?? String(command);
+}

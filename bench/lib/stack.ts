@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  ListExecutionsCommand,
+} from '@aws-sdk/client-sfn';
+import { PORTS, type PortName } from '../../local/config.js';
+import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import type { BenchContext } from './options.js';
+
+/**
+ * The local stack of one bench run: started once (on free ports, in memory, under
+ * bench/results/) by the first suite that needs it, shared by the ingest and API
+ * suites (handler modules load once per process), and stopped by run.ts.
+ */
+let running: Promise<LocalStack> | undefined;
+
+/** The bench run's local stack, starting it on first use. */
+export function benchStack(context: BenchContext): Promise<LocalStack> {
+  running ??= (async () => {
+    context.log('starting the local stack (free ports, in memory)');
+    const ports = Object.fromEntries(Object.keys(PORTS).map((name) => [name, 0])) as Record<
+      PortName,
+      number
+    >;
+    return startLocalStack({
+      ports,
+      dataDir: fileURLToPath(new URL('stack/', context.workDir)),
+      inMemory: true,
+      writeEndpointsFile: false,
+      // Short polls: the measured time must not include a 20 s long-poll wait.
+      pollWaitSeconds: 1,
+      // One log line per request or chunk would flood the table's terminal; both
+      // sides of every comparison run at the same level.
+      logLevel: 'WARN',
+      onLog: (message) => context.log(`stack: ${message}`),
+    });
+  })();
+  return running;
+}
+
+/** Stops the stack if a suite started it. */
+export async function stopBenchStack(): Promise<void> {
+  if (!running) return;
+  const stack = await running.catch(() => undefined);
+  running = undefined;
+  await stack?.stop();
+}
+
+/** An ingestion through the pipeline, timed from the start of the upload. */
+export interface Ingestion {
+  readonly key: string;
+  readonly executionArn: string;
+  /** Upload start → the execution's stop date, in milliseconds. */
+  readonly elapsedMs: number;
+  readonly output: { readonly rows: number; readonly written: number; readonly chunks: number };
+}
+
+/**
+ * Uploads `file` as `key` and waits until the execution that ingests it succeeds:
+ * the whole path a user's upload takes (S3 → notification → SQS → start-ingestion →
+ * Step Functions → PlanFile → LoadChunks → Summarize), observed through the public
+ * Step Functions API. A failed execution or the timeout throws.
+ */
+export async function ingestThroughPipeline(
+  stack: LocalStack,
+  file: URL,
+  key: string,
+  timeoutMs: number,
+): Promise<Ingestion> {
+  const { s3, sfn } = stack.clients;
+  const { bucket, stateMachineArn } = stack.endpoints;
+  const body = await readFile(file);
+  const seen = new Set<string>();
+  const before = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
+  for (const execution of before.executions ?? []) {
+    if (execution.executionArn) seen.add(execution.executionArn);
+  }
+
+  const uploadStart = Date.now();
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }),
+  );
+  const deadline = uploadStart + timeoutMs;
+  let executionArn: string | undefined;
+  while (Date.now() < deadline) {
+    if (!executionArn) executionArn = await findExecution(stack, key, seen);
+    if (executionArn) {
+      const described: DescribeExecutionCommandOutput = await sfn.send(
+        new DescribeExecutionCommand({ executionArn }),
+      );
+      if (described.status === 'SUCCEEDED') {
+        const stop = described.stopDate?.getTime() ?? Date.now();
+        const output = JSON.parse(described.output ?? '{}') as Ingestion['output'];
+        return { key, executionArn, elapsedMs: stop - uploadStart, output };
+      }
+      if (described.status !== 'RUNNING') {
+        throw new Error(
+          `ingesting ${key} ended ${described.status}: ${described.error ?? ''} ${described.cause ?? ''}`,
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `ingesting ${key} did not succeed within ${Math.round(timeoutMs / 1000)} s${executionArn ? ` (${executionArn})` : ' (no execution started)'}`,
+  );
+}
+
+async function findExecution(
+  stack: LocalStack,
+  key: string,
+  seen: Set<string>,
+): Promise<string | undefined> {
+  const { sfn } = stack.clients;
+  const listed = await sfn.send(
+    new ListExecutionsCommand({
+      stateMachineArn: stack.endpoints.stateMachineArn,
+      maxResults: 1000,
+    }),
+  );
+  for (const execution of listed.executions ?? []) {
+    const arn = execution.executionArn;
+    if (!arn || seen.has(arn)) continue;
+    seen.add(arn);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    const input = JSON.parse(described.input ?? '{}') as { file?: { key?: string } };
+    if (input.file?.key === key) return arn;
+  }
+  return undefined;
+}
