@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -42,6 +43,7 @@ import {
 } from './emulators/dynamodb-faults.js';
 import { startS3AndSqs } from './emulators/fauxqs.js';
 import type { Endpoints } from './endpoints.js';
+import { importWithLogsTo } from './lambda/log-capture.js';
 import {
   applyFunctionEnvironment,
   type InvokeInterceptor,
@@ -87,6 +89,8 @@ export interface LocalStackOptions {
   /** Powertools log level of the handlers. @default the configured logLevel */
   readonly logLevel?: string;
   readonly faults?: LocalStackFaults;
+  /** Where the handlers' structured logs go (like CloudWatch Logs). @default the process's stdout */
+  readonly handlerLogs?: Writable;
   /** Receives the stack's own diagnostics (poll errors, failed batches). */
   readonly onLog?: (message: string) => void;
 }
@@ -321,7 +325,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_SERVICE_NAME: `${config.dataset.name}-local`,
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? config.logLevel,
     });
-    await runtime.warmUp();
+    if (options.handlerLogs) {
+      await importWithLogsTo(options.handlerLogs, () => runtime.warmUp());
+    } else {
+      await runtime.warmUp();
+    }
 
     const sfn = new SFNClient({ region, endpoint: stepfunctions, credentials: CREDENTIALS });
 

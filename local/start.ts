@@ -1,10 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
 import { curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
-import { PORTS, type PortName, PROJECT_ROOT } from './config.js';
+import { DEFAULT_DATA_DIR, PORTS, type PortName, PROJECT_ROOT } from './config.js';
 import { PortInUseError } from './ports.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 import type { Execution } from './stepfunctions/executions.js';
@@ -19,7 +20,8 @@ Options:
   --no-samples              do not upload sample-files/*.csv at start
   --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
   --data-dir <dir>          where data, certificate and endpoints.json live (default: .local)
-  --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: WARN)
+  --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: INFO)
+  --handler-logs <file>     where handler logs go, or "-" for this terminal (default: .local/handlers.log)
   --wait-seconds <n>        how long to wait for the samples' executions (default: 300)
   --aws-port <port>         S3 + SQS (fauxqs)            env LOCAL_AWS_PORT            default 4566
   --dynamodb-port <port>    DynamoDB (dynalite)          env LOCAL_DYNAMODB_PORT       default 4567
@@ -43,6 +45,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv, [
     'data-dir',
     'log-level',
+    'handler-logs',
     'wait-seconds',
     ...Object.values(PORT_FLAGS).map(([flag]) => flag),
   ]);
@@ -63,22 +66,35 @@ async function main(argv: readonly string[]): Promise<void> {
     throw new UsageError('--wait-seconds must be a number');
   const dataDir = args.flags.get('data-dir');
 
+  const logTarget = String(
+    args.flags.get('handler-logs') ?? join(String(dataDir ?? DEFAULT_DATA_DIR), 'handlers.log'),
+  );
+  await mkdir(dirname(resolve(logTarget)), { recursive: true });
+  const handlerLogs = logTarget === '-' ? undefined : createWriteStream(logTarget, { flags: 'a' });
   out('Starting the local stack…');
   const started = Date.now();
   const stack = await startLocalStack({
     ports,
     ...(typeof dataDir === 'string' ? { dataDir } : {}),
     inMemory: args.flags.get('in-memory') === true,
-    logLevel: String(args.flags.get('log-level') ?? 'WARN'),
+    logLevel: String(args.flags.get('log-level') ?? 'INFO'),
+    ...(handlerLogs ? { handlerLogs } : {}),
     onLog: (message) => out(`  ! ${message}`),
   });
   installShutdown(stack);
   printEndpoints(stack, Date.now() - started, args.flags.get('in-memory') === true);
+  if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
   if (args.flags.get('samples') !== false) {
-    const keys = await uploadSamples(stack);
-    if (keys.length > 0) {
-      const executions = await watch(stack, keys, waitSeconds * 1000);
+    const files = await sampleFiles();
+    // Updates go second, once the files they update are loaded, so they visibly win.
+    const waves = [files.filter((file) => !isUpdate(file)), files.filter(isUpdate)];
+    const executions: Execution[] = [];
+    for (const wave of waves.filter((files) => files.length > 0)) {
+      const keys = await uploadSamples(stack, wave);
+      executions.push(...(await watch(stack, keys, waitSeconds * 1000)));
+    }
+    if (executions.length > 0) {
       out();
       out('Summary');
       out(summaryTable(executions));
@@ -117,23 +133,31 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean): void 
   for (const [name, value] of rows) out(`  ${name.padEnd(width)}  ${value}`);
 }
 
-async function uploadSamples(stack: LocalStack): Promise<string[]> {
-  const dir = join(PROJECT_ROOT, 'sample-files');
-  let files: string[];
+const SAMPLES_DIR = join(PROJECT_ROOT, 'sample-files');
+
+/** The sample CSV files, or none when the directory is missing. */
+async function sampleFiles(): Promise<string[]> {
   try {
-    files = (await readdir(dir)).filter((file) => file.endsWith('.csv')).sort();
+    return (await readdir(SAMPLES_DIR)).filter((file) => file.endsWith('.csv')).sort();
   } catch {
     out('No sample-files/ directory: nothing to upload.');
     return [];
   }
+}
+
+function isUpdate(file: string): boolean {
+  return /update/i.test(file);
+}
+
+async function uploadSamples(stack: LocalStack, files: readonly string[]): Promise<string[]> {
   out();
-  out(`Uploading ${files.length} sample file(s) to s3://${stack.names.bucket}/`);
+  out(`Uploading ${files.join(', ')} to s3://${stack.names.bucket}/`);
   for (const file of files) {
     await stack.clients.s3.send(
       new PutObjectCommand({
         Bucket: stack.names.bucket,
         Key: file,
-        Body: await readFile(join(dir, file)),
+        Body: await readFile(join(SAMPLES_DIR, file)),
         ContentType: 'text/csv',
       }),
     );

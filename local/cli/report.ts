@@ -48,9 +48,14 @@ export function progressLine(
 ): string {
   const progress = progressFromHistory(execution.events);
   const chunks =
-    progress.chunks === undefined ? 'planning' : `${progress.chunksDone}/${progress.chunks} chunks`;
+    progress.chunks !== undefined
+      ? `${progress.chunksDone}/${progress.chunks} chunks`
+      : execution.status === 'RUNNING'
+        ? 'planning'
+        : 'not planned';
   const elapsed = (execution.stopDate?.getTime() ?? now) - execution.startDate.getTime();
-  const retries = progress.taskFailures > 0 ? `  ${progress.taskFailures} retried` : '';
+  const retries =
+    progress.taskFailures > 0 ? `  ${progress.taskFailures} failed task attempt(s)` : '';
   return (
     [
       truncate(fileOf(execution), fileWidth).padEnd(fileWidth),
