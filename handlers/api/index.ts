@@ -9,11 +9,19 @@ import { handleAlbEvent } from './routes.js';
 // Cold start: configuration, the DynamoDB client and the JWKS cache are created once
 // per container and shared by every invocation it serves.
 const config = readApiConfig(process.env);
-const client = createDocumentClient(new DynamoDBClient({}));
+// Bounded waits keep the IdP calls, the reads and their retries well inside the function
+// timeout, so a slow dependency becomes a 503/500 answer instead of a Lambda timeout.
+const client = createDocumentClient(
+  new DynamoDBClient({ requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 } }),
+);
+const IDP_TIMEOUT_MS = 3000;
 const { jwksUri } = config.auth;
 const getKey = createKeySource({
-  resolveJwksUri: jwksUri ? async () => jwksUri : discoverJwksUri(config.auth.issuer),
+  resolveJwksUri: jwksUri
+    ? async () => jwksUri
+    : discoverJwksUri(config.auth.issuer, { timeoutMs: IDP_TIMEOUT_MS }),
   cooldownMs: config.auth.jwksCooldownSeconds * 1000,
+  timeoutMs: IDP_TIMEOUT_MS,
 });
 const deps = {
   config,
