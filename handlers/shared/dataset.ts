@@ -183,6 +183,7 @@ export type CellResult =
 
 const NUMBER_PATTERN = /^-?(?:\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const INTEGER_PATTERN = /^-?\d+$/;
+const PLAIN_INTEGER_PATTERN = /^-?\d{1,38}$/;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
@@ -208,7 +209,8 @@ export function parseCell(column: ColumnSpec, raw: string): CellResult {
       const pattern = column.type === 'integer' ? INTEGER_PATTERN : NUMBER_PATTERN;
       if (!pattern.test(trimmed))
         return fail(`not ${column.type === 'integer' ? 'an integer' : 'a number'}`);
-      const canonical = canonicalNumber(trimmed);
+      // Plain integers of up to 38 digits always fit; only others need the full check.
+      const canonical = PLAIN_INTEGER_PATTERN.test(trimmed) ? trimmed : canonicalNumber(trimmed);
       if (canonical === undefined) {
         return fail(
           `outside DynamoDB's number range (${MAX_NUMBER_DIGITS} significant digits, 1E-130 to 1E+126)`,

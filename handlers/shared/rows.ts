@@ -32,6 +32,8 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 /** Longest value excerpt quoted in a problem, in characters. */
 const EXCERPT_CHARS = 40;
 
+const SMALL_INTEGER_PATTERN = /^-?\d{1,15}$/;
+
 /** A validated header mapped onto the schema. */
 export interface HeaderLayout {
   /** Header names after BOM strip and trim, in file order. */
@@ -184,6 +186,9 @@ export function rowToItem(
 /** The identity of a key value: equal exactly when DynamoDB would see the same key. */
 export function keyIdentity(value: CellValue): KeyIdentity {
   if (typeof value !== 'object') return String(value);
+  // Fast path for the common key: a plain integer below 10^15 is exact as a double
+  // (leading zeros and -0 compare equal, as in DynamoDB).
+  if (SMALL_INTEGER_PATTERN.test(value.number)) return Number(value.number) || 0;
   const canonical = canonicalNumber(value.number) ?? value.number;
   // "dE<exp>" with d the significant digits: an integer below 10^15 is exact as a double.
   const match = /^(-?)(\d+)E(\d+)$/.exec(canonical);
@@ -227,9 +232,15 @@ function toAttribute(value: CellValue): string | boolean | NumberValue {
 function valueSize(value: CellValue): number {
   if (typeof value === 'string') return byteLength(value);
   if (typeof value === 'boolean') return 1;
-  // DynamoDB: about one byte per two significant digits, plus one.
-  const canonical = canonicalNumber(value.number) ?? value.number;
-  const digits = canonical.replace(/^-/, '').replace(/E.*$/, '').length;
+  // DynamoDB: about one byte per two significant digits, plus one. Counting every
+  // digit of the text (leading and trailing zeros too) errs on the large side.
+  let digits = 0;
+  const text = value.number;
+  for (let at = 0; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 0x65 || code === 0x45) break; // e, E: the exponent does not count
+    if (code >= 0x30 && code <= 0x39) digits++;
+  }
   return Math.ceil(digits / 2) + 1;
 }
 
