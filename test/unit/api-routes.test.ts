@@ -387,6 +387,16 @@ describe('POST /{dataset}/batch-get', () => {
     expect(body(result)).toMatchObject({ code: 'invalid-body', detail });
   });
 
+  it.each([
+    ['unterminated', '['.repeat(60_000)],
+    ['valid but nested 30,000 deep', `${'['.repeat(30_000)}${']'.repeat(30_000)}`],
+  ])('returns 400, not 500, for deeply nested JSON (%s)', async (_case, text) => {
+    const result = await batch(text);
+
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toMatchObject({ code: 'invalid-body' });
+  });
+
   it('returns 400 for a body that is not UTF-8', async () => {
     const result = await handleAlbEvent(
       {
