@@ -583,6 +583,21 @@ export interface ResolvedAuth {
 export const HANDLERS = ['start-ingestion', 'plan-file', 'load-chunk', 'api'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
+/** Memory and timeout of each handler Lambda (the local stack applies the same timeouts). */
+export const HANDLER_SIZING: Readonly<
+  Record<HandlerName, { readonly memoryMb: number; readonly timeoutSeconds: number }>
+> = {
+  'start-ingestion': { memoryMb: 256, timeoutSeconds: 30 },
+  // One CPU-bound streaming pass over the file: 1,769 MB buys a full vCPU; 15 minutes bounds the size.
+  'plan-file': { memoryMb: 1769, timeoutSeconds: 900 },
+  'load-chunk': { memoryMb: 1024, timeoutSeconds: 300 },
+  api: { memoryMb: 512, timeoutSeconds: 15 },
+};
+
+/** Visibility timeout of the file-events queue: six times the starter's timeout, as AWS advises. */
+export const FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS =
+  6 * HANDLER_SIZING['start-ingestion'].timeoutSeconds;
+
 /** Environment every handler gets: the dataset and the Powertools settings. */
 export function commonEnvironment(config: AppConfig, handler: HandlerName): Record<string, string> {
   return {

@@ -8,8 +8,8 @@ import { Construct } from 'constructs';
 export interface FileEventsProps {
   /** The bucket whose ObjectCreated events start ingestions. */
   readonly bucket: s3.Bucket;
-  /** The consumer's (start-ingestion's) timeout; the visibility timeout is six times it. */
-  readonly consumerTimeout: Duration;
+  /** Visibility timeout of the queue: at least six times the consumer's (start-ingestion's) timeout. */
+  readonly visibilityTimeout: Duration;
   /** Deliveries before a message moves to the DLQ. */
   readonly maxReceiveCount: number;
 }
@@ -36,8 +36,7 @@ export class FileEvents extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS's guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
+      visibilityTimeout: props.visibilityTimeout,
       // Shorter than the DLQ's: a standard queue's DLQ keeps the original enqueue time.
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },

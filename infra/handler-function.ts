@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { HANDLER_BUNDLING } from './bundling.js';
 import type { HandlerName } from './config.js';
 
 /** The repository root: entries, the lock file and esbuild are resolved from here. */
@@ -97,19 +98,14 @@ export class HandlerFunction extends Construct {
       ...(props.vpc === undefined ? {} : { vpc: props.vpc, vpcSubnets: props.vpcSubnets }),
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
+        target: HANDLER_BUNDLING.target,
+        minify: HANDLER_BUNDLING.minify,
+        sourceMap: HANDLER_BUNDLING.sourcemap,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-        // Sources stay out of the map: smaller bundles, stack traces still map to files and lines.
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the SDK too: the versions we test are the versions we run.
-        externalModules: [],
-        // CommonJS dependencies inside an ESM bundle still call require().
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        metafile: false,
+        sourcesContent: HANDLER_BUNDLING.sourcesContent,
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        externalModules: [...HANDLER_BUNDLING.external],
+        banner: HANDLER_BUNDLING.banner,
       },
     });
   }

@@ -17,6 +17,9 @@ import { LoadBalancedApi } from './api.js';
 import {
   type AppConfig,
   apiEnvironment,
+  FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS,
+  HANDLER_SIZING,
+  type HandlerName,
   loadChunkEnvironment,
   planFileEnvironment,
   startIngestionEnvironment,
@@ -35,14 +38,11 @@ export interface IngestionStackProps extends StackProps {
   readonly config: AppConfig;
 }
 
-/** Timeouts and memory of the handlers; the queue's visibility timeout derives from the starter's. */
-export const FUNCTION_SIZING = {
-  'start-ingestion': { memorySize: 256, timeout: Duration.seconds(30) },
-  // Planning is one CPU-bound streaming pass; memory buys CPU, and 15 minutes bounds the file size.
-  'plan-file': { memorySize: 1769, timeout: Duration.minutes(15) },
-  'load-chunk': { memorySize: 1024, timeout: Duration.minutes(5) },
-  api: { memorySize: 512, timeout: Duration.seconds(15) },
-} as const;
+/** Memory and timeout of one handler, from HANDLER_SIZING. */
+function sizing(handler: HandlerName): { memorySize: number; timeout: Duration } {
+  const { memoryMb, timeoutSeconds } = HANDLER_SIZING[handler];
+  return { memorySize: memoryMb, timeout: Duration.seconds(timeoutSeconds) };
+}
 
 /**
  * The whole system in one stack: storage, file events, the four handlers, the
@@ -69,7 +69,7 @@ export class IngestionStack extends Stack {
 
     const events = new FileEvents(this, 'FileEvents', {
       bucket: storage.dataBucket,
-      consumerTimeout: FUNCTION_SIZING['start-ingestion'].timeout,
+      visibilityTimeout: Duration.seconds(FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS),
       maxReceiveCount: config.maxReceiveCount,
     });
 
@@ -96,14 +96,14 @@ export class IngestionStack extends Stack {
     };
     const planFile = new HandlerFunction(this, 'PlanFile', {
       ...common,
-      ...FUNCTION_SIZING['plan-file'],
+      ...sizing('plan-file'),
       handler: 'plan-file',
       description: 'Validates a whole CSV object and plans its chunks',
       environment: planFileEnvironment(config),
     });
     const loadChunk = new HandlerFunction(this, 'LoadChunk', {
       ...common,
-      ...FUNCTION_SIZING['load-chunk'],
+      ...sizing('load-chunk'),
       handler: 'load-chunk',
       description: 'Loads one planned chunk into DynamoDB',
       environment: loadChunkEnvironment(config, { tableName: storage.table.tableName }),
@@ -122,7 +122,7 @@ export class IngestionStack extends Stack {
 
     const starter = new HandlerFunction(this, 'StartIngestion', {
       ...common,
-      ...FUNCTION_SIZING['start-ingestion'],
+      ...sizing('start-ingestion'),
       handler: 'start-ingestion',
       description: 'Starts one ingest-file execution per uploaded object version',
       environment: startIngestionEnvironment(config, {
@@ -140,7 +140,7 @@ export class IngestionStack extends Stack {
 
     const api = new HandlerFunction(this, 'Api', {
       ...common,
-      ...FUNCTION_SIZING.api,
+      ...sizing('api'),
       handler: 'api',
       description: 'Read API behind the load balancer',
       environment: apiEnvironment(config, {

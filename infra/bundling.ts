@@ -1,0 +1,21 @@
+/**
+ * How every handler is bundled for Lambda, as plain esbuild settings with no
+ * aws-cdk-lib import: the CDK app maps them onto NodejsFunction, and tools
+ * that must measure the deployed bundles (bench/) can build with the same ones.
+ */
+export const HANDLER_BUNDLING = {
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  /** External `.map` files; stack traces map back through NODE_OPTIONS=--enable-source-maps. */
+  sourcemap: true,
+  /** Sources stay out of the map: smaller artifacts, traces still name files and lines. */
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  /** Nothing external: the AWS SDK is bundled, so the versions we test are the versions we run. */
+  external: [] as readonly string[],
+  /** CommonJS dependencies inside an ESM bundle still call require(). */
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+} as const;
