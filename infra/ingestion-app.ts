@@ -17,7 +17,7 @@ export function addIngestionStack(app: App): IngestionStack {
   const config = parseAppConfig(app.node.getAllContext() as Record<string, unknown>);
   const stack = new IngestionStack(app, stackName(config.stage), {
     config,
-    description: `CSV ingestion (${config.dataset.name}, ${config.stage}): S3 → Step Functions → DynamoDB, with an OAuth-protected read API`,
+    description: `CSV ingestion (${config.dataset.name}, ${config.stage}): S3 to Step Functions to DynamoDB, with an OAuth-protected read API`,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;

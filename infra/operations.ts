@@ -116,7 +116,7 @@ export class Operations extends Construct {
       }),
       threshold: 0,
       description:
-        'DynamoDB throttled requests: lower writeConcurrency × mapMaxConcurrency or raise maxWriteThroughput.',
+        'DynamoDB throttled requests: lower writeConcurrency x mapMaxConcurrency or raise maxWriteThroughput.',
     });
     this.alarm('LoadBalancer5xx', {
       metric: props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {

@@ -458,6 +458,34 @@ describe('load-balanced API', () => {
     });
   });
 
+  it('lets only the ELB log delivery write, and only under alb/AWSLogs/<account>/', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: ref(id('AWS::S3::Bucket', 'StorageLogBucket')),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Principal: Match.objectLike({
+              Service: 'logdelivery.elasticloadbalancing.amazonaws.com',
+            }),
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  arnOf(id('AWS::S3::Bucket', 'StorageLogBucket')),
+                  '/alb/AWSLogs/',
+                  { Ref: 'AWS::AccountId' },
+                  '/*',
+                ],
+              ],
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
   it('admits 443 and 80 from the allowed CIDR only', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupIngress: [
