@@ -329,11 +329,11 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
       1000,
     ),
     starterBatchSize: read.integer('starterBatchSize', DEFAULTS.starterBatchSize, 1, 10),
-    // A distributed-map-free inline Map: keep it well under the 40 parallel iterations AWS advises.
+    // An inline Map runs at most 40 iterations at once.
     mapMaxConcurrency: read.integer('mapMaxConcurrency', DEFAULTS.mapMaxConcurrency, 1, 40),
     writeConcurrency: read.integer('writeConcurrency', DEFAULTS.writeConcurrency, 1, 64),
     chunkTargetBytes,
-    // Each Map iteration costs about five history events; 2,000 chunks stay far below 25,000.
+    // Each Map iteration adds about seven history events; 2,000 chunks stay below 25,000.
     maxChunks: read.integer('maxChunks', DEFAULTS.maxChunks, 1, 2000),
     maxFileBytes: read.integer('maxFileBytes', DEFAULTS.maxFileBytes, 1, 5 * 1024 ** 4),
     maxRecordBytes,
