@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
+import { KeyIndex, type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import { defaultSchema } from '../../local/generate-csv.js';
 
@@ -11,6 +11,10 @@ import { defaultSchema } from '../../local/generate-csv.js';
  *
  *   npm run generate -- 1000000 /tmp/books-1m.csv
  *   npx tsx --expose-gc test/support/plan-memory.ts /tmp/books-1m.csv
+ *
+ * and the retained size of the duplicate-key index alone, per million keys:
+ *
+ *   npx tsx --expose-gc test/support/plan-memory.ts --key-index 1000000
  */
 export async function measurePlanner(file: string, config: PlanConfig) {
   globalThis.gc?.();
@@ -50,7 +54,34 @@ export async function measurePlanner(file: string, config: PlanConfig) {
   };
 }
 
+/** Heap retained by a KeyIndex of `count` ISBN-like number keys and of `count` string keys. */
+export function measureKeyIndex(count: number): { numberKeysMiB: number; stringKeysMiB: number } {
+  const retained = (key: (row: number) => number | string) => {
+    const gc = globalThis.gc;
+    if (!gc) throw new Error('run with --expose-gc');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const index = new KeyIndex();
+    for (let row = 0; row < count; row++) index.set(key(row), row);
+    gc();
+    const after = process.memoryUsage().heapUsed;
+    if (index.size !== count) throw new Error('keys lost');
+    return (after - before) / 2 ** 20;
+  };
+  return {
+    numberKeysMiB: retained((row) => 9780000000000 + row),
+    stringKeysMiB: retained((row) => `key-${String(row).padStart(9, '0')}`),
+  };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--key-index') {
+    const count = Number(process.argv[3] ?? 1_000_000);
+    process.stdout.write(
+      `${JSON.stringify({ keys: count, ...measureKeyIndex(count) }, null, 2)}\n`,
+    );
+    process.exit(0);
+  }
   const file = process.argv[2];
   if (!file) throw new Error('usage: npx tsx --expose-gc test/support/plan-memory.ts <file.csv>');
   const result = await measurePlanner(file, {
