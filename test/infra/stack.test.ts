@@ -6,6 +6,7 @@ import type { IConstruct } from 'constructs';
 import { DEFAULTS } from '../../infra/config.js';
 import { DEFINITION_FILE } from '../../infra/workflow.js';
 import {
+  dispose,
   type FlatStatement,
   resourceByPrefix,
   type Synthesized,
@@ -21,6 +22,7 @@ beforeAll(() => {
   synthesized = synthesize();
   template = synthesized.template;
 }, 120_000);
+afterAll(() => dispose(synthesized));
 
 const ref = (logicalId: string) => ({ Ref: logicalId });
 const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -25,9 +25,20 @@ export function synthesize(
 ): Synthesized {
   const context: Record<string, unknown> = { ...readCdkContext(undefined, overrides) };
   if (options.bundle === false) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({ context, outdir: mkdtempSync(join(tmpdir(), 'cdk-test-')) });
-  const stack = addIngestionStack(app);
-  return { app, stack, template: Template.fromStack(stack) };
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk-test-'));
+  try {
+    const app = new App({ context, outdir });
+    const stack = addIngestionStack(app);
+    return { app, stack, template: Template.fromStack(stack) };
+  } catch (error) {
+    rmSync(outdir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Removes the synthesized cloud assembly (bundles included) from the temp directory. */
+export function dispose(synthesized: Synthesized | undefined): void {
+  if (synthesized !== undefined) rmSync(synthesized.app.outdir, { recursive: true, force: true });
 }
 
 /** A CloudFormation resource as the template holds it. */

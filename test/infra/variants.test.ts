@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
-import { resourceByPrefix, type Synthesized, synthesize } from './synth.js';
+import { dispose, resourceByPrefix, type Synthesized, synthesize } from './synth.js';
 
 // Variants only change resources around the handlers, so these skip esbuild bundling.
 const noBundling = { bundle: false } as const;
@@ -33,6 +33,7 @@ describe('external identity provider', () => {
   beforeAll(() => {
     synthesized = synthesize({ auth: externalAuth, albJwtVerification: true }, noBundling);
   }, 60_000);
+  afterAll(() => dispose(synthesized));
 
   it('creates no Cognito resource', () => {
     const cognito = Object.values(
@@ -104,6 +105,7 @@ describe('a production stage', () => {
       noBundling,
     );
   }, 60_000);
+  afterAll(() => dispose(synthesized));
 
   it('names the stack after the stage', () => {
     expect(synthesized.stack.stackName).toBe('CsvIngestion-prod');
@@ -196,16 +198,18 @@ describe('an invalid configuration', () => {
 
   it('makes the CDK app print that message, without a stack trace, and exit 1', () => {
     // What `cdk synth -c stage=Prod!` runs: the app with the context in CDK_CONTEXT_JSON.
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-invalid-'));
     const run = spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['infra/app.ts'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
         CDK_CONTEXT_JSON: JSON.stringify({ stage: 'Prod!', maxReceiveCount: 0 }),
-        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'cdk-invalid-')),
+        CDK_OUTDIR: outdir,
       },
       encoding: 'utf8',
       timeout: 60_000,
     });
+    rmSync(outdir, { recursive: true, force: true });
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('Invalid cdk.json context:');
