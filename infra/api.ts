@@ -23,7 +23,7 @@ export interface LoadBalancedApiProps {
   readonly apiFunction: lambda.IFunction;
   /** ACM certificate ARN of the HTTPS listener (may be a stack parameter). */
   readonly certificateArn: string;
-  /** Source CIDR allowed on ports 443 and 80. */
+  /** Source IPv4 CIDR allowed on ports 443 and 80. */
   readonly allowedCidr: string;
   /** Receives the ALB access logs (SSE-S3 encrypted). */
   readonly accessLogBucket: s3.IBucket;
@@ -50,15 +50,13 @@ export class LoadBalancedApi extends Construct {
       // A Lambda target needs no egress; ALB JWT verification fetches the JWKS over HTTPS.
       allowAllOutbound: false,
     });
-    const peer = props.allowedCidr.includes(':')
-      ? ec2.Peer.ipv6(props.allowedCidr)
-      : ec2.Peer.ipv4(props.allowedCidr);
+    const peer = ec2.Peer.ipv4(props.allowedCidr);
     securityGroup.addIngressRule(peer, ec2.Port.tcp(443), 'HTTPS from the allowed CIDR');
     securityGroup.addIngressRule(peer, ec2.Port.tcp(80), 'HTTP (redirected) from the allowed CIDR');
     if (props.jwtVerification !== undefined) {
       securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'JWKS of the IdP');
     }
-    if (props.allowedCidr === '0.0.0.0/0' || props.allowedCidr === '::/0') {
+    if (props.allowedCidr === '0.0.0.0/0') {
       Validations.of(securityGroup).acknowledge({
         id: 'AwsSolutions-EC23',
         reason:

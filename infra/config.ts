@@ -252,9 +252,10 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
   }
 
   const allowedCidr = read.string('allowedCidr', DEFAULTS.allowedCidr);
-  if (!isCidr(allowedCidr)) {
+  // The load balancer is IPv4-only, so an IPv6 block would admit nobody.
+  if (!isIpv4Cidr(allowedCidr)) {
     problems.push(
-      `allowedCidr must be an IPv4 or IPv6 CIDR block such as 203.0.113.0/24, got "${allowedCidr}"`,
+      `allowedCidr must be an IPv4 CIDR block such as 203.0.113.0/24, got "${allowedCidr}"`,
     );
   }
 
@@ -517,21 +518,11 @@ function isHttpsUrl(text: string): boolean {
   }
 }
 
-function isCidr(text: string): boolean {
-  const [address = '', prefix, ...rest] = text.split('/');
-  if (prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
-  const bits = Number(prefix);
-  const octets = address.split('.');
-  if (octets.length === 4) {
-    return bits <= 32 && octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255);
-  }
-  // IPv6: hex groups with at most one "::"; URL parsing is a strict validator for the address.
-  if (bits > 128 || !/^[0-9a-fA-F:]+$/.test(address)) return false;
-  try {
-    return new URL(`http://[${address}]/`).hostname !== '';
-  } catch {
-    return false;
-  }
+function isIpv4Cidr(text: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!match) return false;
+  const [, a, b, c, d, bits] = match.map(Number);
+  return [a, b, c, d].every((octet) => octet !== undefined && octet <= 255) && (bits ?? 99) <= 32;
 }
 
 /** The path of the project's cdk.json. */

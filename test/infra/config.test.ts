@@ -87,6 +87,12 @@ describe('parseAppConfig', () => {
     ['an upper-case stage', { stage: 'Prod' }, 'stage must be'],
     ['a bad certificate ARN', { certificateArn: 'arn:aws:iam::1:x' }, 'certificateArn must be'],
     ['a bad CIDR', { allowedCidr: '10.0.0.0/33' }, 'allowedCidr must be'],
+    [
+      'an IPv6 CIDR (the ALB is IPv4-only)',
+      { allowedCidr: '2001:db8::/32' },
+      'allowedCidr must be an IPv4',
+    ],
+    ['an octet above 255', { allowedCidr: '10.0.0.256/32' }, 'allowedCidr must be'],
     ['an IPv4 address without prefix', { allowedCidr: '10.0.0.1' }, 'allowedCidr must be'],
     ['a starter concurrency of 1', { starterMaxConcurrency: 1 }, 'starterMaxConcurrency must be'],
     ['a fractional Map concurrency', { mapMaxConcurrency: 2.5 }, 'mapMaxConcurrency must be'],
