@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Events, OAuth2Server } from 'oauth2-mock-server';
@@ -165,10 +165,18 @@ async function loadOrCreateKey(server: OAuth2Server, keyFile: string | undefined
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  const key = await server.issuer.keys.generate('RS256');
+  // Generated with node:crypto and copied into a plain object: the store checks for a
+  // plain object, which a JWK exported by WebCrypto is not under a VM-sandboxed runner.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = {
+    ...privateKey.export({ format: 'jwk' }),
+    kid: randomUUID(),
+    alg: 'RS256',
+    use: 'sig',
+  };
+  await server.issuer.keys.add(jwk);
   if (keyFile) {
     await mkdir(dirname(keyFile), { recursive: true });
-    const [withPrivate] = server.issuer.keys.toJSON(true).filter((jwk) => jwk.kid === key.kid);
-    await writeFile(keyFile, JSON.stringify(withPrivate), { mode: 0o600 });
+    await writeFile(keyFile, JSON.stringify(jwk), { mode: 0o600 });
   }
 }

@@ -67,9 +67,13 @@ export async function prepareDefinition(
         `(local values exist for: ${Object.keys(substitutions).join(', ')})`,
     );
   }
-  let parsed: JsonObject;
+  // The runner executes its own parsed copy (not a structuredClone of one: under a
+  // VM-sandboxed runner that creates objects of another realm, which JSONPath
+  // templates do not treat as objects). AWS-equivalent defaults are filled in
+  // there, while DescribeStateMachine returns the substituted text unchanged.
+  let runnable: JsonObject;
   try {
-    parsed = JSON.parse(text) as JsonObject;
+    runnable = JSON.parse(text) as JsonObject;
   } catch (error) {
     throw new DefinitionError(
       file,
@@ -78,9 +82,6 @@ export async function prepareDefinition(
   }
   const tasks: TaskState[] = [];
   const maps = new Map<string, { itemsPath: string }>();
-  // The runner executes a private copy: AWS-equivalent defaults are filled in there,
-  // while DescribeStateMachine returns the substituted text unchanged.
-  const runnable = structuredClone(parsed);
   visitStates(runnable, (name, state) => {
     if (state.Type === 'Task') {
       if (typeof state.Resource !== 'string') {

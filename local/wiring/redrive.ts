@@ -1,4 +1,6 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
@@ -8,7 +10,8 @@ import {
 
 /**
  * Reads every message of a queue without consuming it: each is received with a
- * short visibility timeout and left in place. For the DLQ listing.
+ * short visibility timeout (so one listing never sees a message twice), then
+ * made visible again at once. For the DLQ listing.
  */
 export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
   const seen = new Map<string, Message>();
@@ -17,27 +20,42 @@ export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Me
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        // Invisible long enough that one listing never sees a message twice.
-        VisibilityTimeout: 2,
+        VisibilityTimeout: 30,
         WaitTimeSeconds: 0,
         MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
       }),
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) break;
     for (const message of messages) seen.set(message.MessageId ?? '', message);
   }
-  return [...seen.values()];
+  const all = [...seen.values()];
+  for (let start = 0; start < all.length; start += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: all.slice(start, start + 10).map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        })),
+      }),
+    );
+  }
+  return all;
 }
 
 /**
- * Moves every message of the DLQ back to the source queue (what SQS's
- * "start DLQ redrive" does): sent first, deleted after, so nothing is lost.
- * Returns the number of messages moved.
+ * Moves the messages that are in the DLQ now back to the source queue (what
+ * SQS's DLQ redrive does): each is sent first and deleted after, so nothing is
+ * lost. Failure records that arrive while it runs (a redriven file failing
+ * again) stay for the next redrive. Returns the number of messages moved.
  */
 export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string): Promise<number> {
+  const pending = new Set((await peekMessages(sqs, dlqUrl)).map((message) => message.MessageId));
   let moved = 0;
-  for (;;) {
+  for (let round = 0; pending.size > 0 && round < 1000; round += 1) {
     const received = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl,
@@ -48,8 +66,19 @@ export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string):
       }),
     );
     const messages = received.Messages ?? [];
-    if (messages.length === 0) return moved;
+    if (messages.length === 0) break;
     for (const message of messages) {
+      if (!pending.has(message.MessageId)) {
+        // Arrived after the redrive started: leave it visible in the DLQ.
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: dlqUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
+        continue;
+      }
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
@@ -60,7 +89,9 @@ export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string):
       await sqs.send(
         new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }),
       );
+      pending.delete(message.MessageId);
       moved += 1;
     }
   }
+  return moved;
 }

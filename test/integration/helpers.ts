@@ -1,0 +1,159 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse/sync';
+import type { FailureRecord } from '../../handlers/shared/contracts.js';
+import type { ColumnSpec, DatasetSchema } from '../../handlers/shared/dataset.js';
+import { ApiClient, fetchToken } from '../../local/cli/api-client.js';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
+import type { Execution } from '../../local/stepfunctions/executions.js';
+import { peekMessages } from '../../local/wiring/redrive.js';
+
+/** Where the sample files live. */
+export const SAMPLES = join(import.meta.dirname, '..', '..', 'sample-files');
+
+/** Starts an in-memory stack on free ports, its handler logs in a temp file. */
+export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<{
+  stack: LocalStack;
+  api: ApiClient;
+  dir: string;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'local-stack-'));
+  const stack = await startLocalStack({
+    ports: { aws: 0, dynamodb: 0, stepfunctions: 0, auth: 0, api: 0 },
+    dataDir: dir,
+    inMemory: true,
+    writeEndpointsFile: false,
+    pollWaitSeconds: 1,
+    logLevel: 'INFO',
+    handlerLogs: createWriteStream(join(dir, 'handlers.log')),
+    ...options,
+  });
+  return { stack, api: await ApiClient.create(stack.endpoints), dir };
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what it waited for. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The S3 key an execution ingests. */
+export function keyOf(execution: Execution): string | undefined {
+  return (JSON.parse(execution.input) as { file?: { key?: string } }).file?.key;
+}
+
+/** Executions of `key` started at or after `since`. */
+export function executionsOf(stack: LocalStack, key: string, since = 0): Execution[] {
+  return stack.executions
+    .list()
+    .filter((execution) => keyOf(execution) === key && execution.startDate.getTime() >= since);
+}
+
+/** Uploads a body and waits for the (one) execution it starts to close. */
+export async function uploadAndWait(
+  stack: LocalStack,
+  key: string,
+  body: string | Buffer,
+  timeoutMs = 60_000,
+): Promise<Execution> {
+  const since = Date.now() - 5;
+  await stack.clients.s3.send(
+    new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: body }),
+  );
+  return waitFor(
+    `the execution of ${key} to close`,
+    () => executionsOf(stack, key, since).find((execution) => execution.status !== 'RUNNING'),
+    timeoutMs,
+  );
+}
+
+/** Reads a sample file. */
+export function sample(name: string): Promise<Buffer> {
+  return readFile(join(SAMPLES, name));
+}
+
+/** The failure records in the DLQ for a key (left in the queue). */
+export async function dlqRecordsFor(stack: LocalStack, key: string): Promise<FailureRecord[]> {
+  const messages = await peekMessages(stack.clients.sqs, stack.endpoints.dlqUrl);
+  return messages
+    .map((message) => JSON.parse(message.Body ?? '{}') as FailureRecord)
+    .filter((record) => record.Records?.[0]?.s3.object.key === key);
+}
+
+/** Every item of the table, by key (as DynamoDB JSON). */
+export async function scanAll(stack: LocalStack): Promise<Map<string, Record<string, unknown>>> {
+  const items = new Map<string, Record<string, unknown>>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await stack.clients.dynamodb.send(
+      new ScanCommand({
+        TableName: stack.names.table,
+        ...(start ? { ExclusiveStartKey: start as never } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const key = item[stack.config.dataset.key];
+      const text = key?.N ?? key?.S ?? '';
+      if (items.has(text)) throw new Error(`key ${text} appears twice in a scan`);
+      items.set(text, item);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** A bearer token from the local issuer. */
+export async function token(stack: LocalStack): Promise<string> {
+  return (await fetchToken(stack.endpoints)).access_token;
+}
+
+/**
+ * The records a CSV file should leave in the table: one per key, the last
+ * occurrence winning, each cell typed by the schema (empty optional cells absent).
+ */
+export function expectedItems(
+  csv: Buffer,
+  schema: DatasetSchema,
+): Map<string, Record<string, unknown>> {
+  const rows = parse(csv, { bom: true, columns: true, skip_empty_lines: true }) as Record<
+    string,
+    string
+  >[];
+  const items = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const item: Record<string, unknown> = {};
+    for (const column of schema.columns) {
+      const cell = row[column.name] ?? '';
+      if (cell.trim() === '') continue;
+      item[column.name] = typed(column, cell);
+    }
+    items.set(String(Number(row[schema.key])), item);
+  }
+  return items;
+}
+
+function typed(column: ColumnSpec, cell: string): unknown {
+  switch (column.type) {
+    case 'number':
+    case 'integer':
+      return Number(cell.trim());
+    case 'boolean':
+      return ['true', 'yes', '1'].includes(cell.trim().toLowerCase());
+    default:
+      return column.type === 'date' ? cell.trim() : cell;
+  }
+}

@@ -1,0 +1,247 @@
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { ApiClient } from '../../local/cli/api-client.js';
+import type { LocalStack } from '../../local/stack.js';
+import { redrive } from '../../local/wiring/redrive.js';
+import {
+  dlqRecordsFor,
+  executionsOf,
+  expectedItems,
+  sample,
+  scanAll,
+  startTestStack,
+  token,
+  uploadAndWait,
+  waitFor,
+} from './helpers.js';
+
+// One stack for the file: the handlers read their configuration once per process.
+let stack: LocalStack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  ({ stack, api } = await startTestStack());
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await stack?.stop();
+}, 30_000);
+
+/** Reads items through the HTTPS API, 100 keys per batch-get. */
+async function readThroughApi(
+  keys: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const bearer = await token(stack);
+  const found = new Map<string, Record<string, unknown>>();
+  for (let start = 0; start < keys.length; start += 100) {
+    const batch = keys.slice(start, start + 100);
+    const response = await api.send('POST', `/${stack.config.dataset.name}/batch-get`, {
+      token: bearer,
+      body: `{"keys":[${batch.join(',')}]}`,
+    });
+    expect(response.status).toBe(200);
+    const body = JSON.parse(response.body) as { items: Record<string, unknown>[] };
+    for (const item of body.items) found.set(String(item[stack.config.dataset.key]), item);
+  }
+  return found;
+}
+
+async function queueDrained(queueUrl: string): Promise<true | undefined> {
+  const attributes = await stack.clients.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  const pending =
+    Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return pending === 0 ? true : undefined;
+}
+
+describe('local stack: bad files', () => {
+  // The first error line of each bad sample, as sample-files/README.md documents it.
+  it.each([
+    ['bad-header.csv', 'line 1'],
+    ['bad-key-not-a-number.csv', 'line 7'],
+    ['bad-missing-values.csv', 'line 3'],
+    ['bad-not-utf8.csv', 'line 5'],
+    ['bad-unclosed-quote.csv', 'line 8'],
+  ])(
+    'sends %s to the DLQ with InvalidFileError at %s and writes nothing',
+    async (file, firstErrorLine) => {
+      const execution = await uploadAndWait(stack, file, await sample(file));
+
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('InvalidFileError');
+      const [record, ...others] = await waitFor(`the DLQ record of ${file}`, async () => {
+        const records = await dlqRecordsFor(stack, file);
+        return records.length > 0 ? records : undefined;
+      });
+      expect(others).toHaveLength(0);
+      expect(record?.failure).toMatchObject({
+        error: 'InvalidFileError',
+        executionArn: execution.executionArn,
+        state: 'PlanFile',
+      });
+      expect(record?.failure.cause).toContain(firstErrorLine);
+      expect(record?.Records[0]?.eventName).toBe('ObjectCreated:Put');
+      // Bad files run before any good one: the table must still be empty.
+      expect((await scanAll(stack)).size).toBe(0);
+    },
+    60_000,
+  );
+});
+
+describe('local stack: loading', () => {
+  it('loads the good sample exactly, every row readable through the HTTPS API', async () => {
+    const csv = await sample('books.csv');
+    const expected = expectedItems(csv, stack.config.dataset);
+
+    const execution = await uploadAndWait(stack, 'books.csv', csv);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({ written: expected.size });
+    expect([...(await scanAll(stack)).keys()].sort()).toEqual([...expected.keys()].sort());
+    const read = await readThroughApi([...expected.keys()]);
+    expect(read).toEqual(expected);
+  }, 60_000);
+
+  it('updates existing items from a later file', async () => {
+    const before = expectedItems(await sample('books.csv'), stack.config.dataset);
+    const update = await sample('books-update.csv');
+    const changed = expectedItems(update, stack.config.dataset);
+
+    const execution = await uploadAndWait(stack, 'books-update.csv', update);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    const read = await readThroughApi([...new Set([...before.keys(), ...changed.keys()])]);
+    for (const [key, item] of changed) expect(read.get(key)).toEqual(item);
+    for (const [key, item] of before) if (!changed.has(key)) expect(read.get(key)).toEqual(item);
+  }, 60_000);
+
+  it('starts one execution for a duplicate notification', async () => {
+    const execution = await uploadAndWait(stack, 'dup/books.csv', await sample('books.csv'));
+    const { Records } = JSON.parse(execution.input) as { Records: unknown[] };
+
+    // S3 delivers at least once: the very same event again.
+    await stack.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.endpoints.queueUrl,
+        MessageBody: JSON.stringify({ Records }),
+      }),
+    );
+    await waitFor('the file-events queue to drain', () => queueDrained(stack.endpoints.queueUrl));
+
+    expect(executionsOf(stack, 'dup/books.csv')).toHaveLength(1);
+  }, 60_000);
+
+  it('runs one new, successful execution for a fixed file redriven from the DLQ', async () => {
+    const key = 'fix/books.csv';
+    const failed = await uploadAndWait(stack, key, await sample('bad-missing-values.csv'));
+    expect(failed.status).toBe('FAILED');
+    await waitFor('the failure record', async () =>
+      (await dlqRecordsFor(stack, key)).length > 0 ? true : undefined,
+    );
+    // The user fixes the file; its upload is ingested as a new version on its own.
+    const fixed = await uploadAndWait(stack, key, await sample('books.csv'));
+    expect(fixed.status).toBe('SUCCEEDED');
+    const since = Date.now();
+
+    const moved = await redrive(
+      stack.clients.sqs,
+      stack.endpoints.dlqUrl,
+      stack.endpoints.queueUrl,
+    );
+
+    expect(moved).toBeGreaterThanOrEqual(1);
+    const redriven = await waitFor('the redriven execution to close', () =>
+      executionsOf(stack, key, since).find((execution) => execution.status !== 'RUNNING'),
+    );
+    await waitFor('the file-events queue to drain', () => queueDrained(stack.endpoints.queueUrl));
+    const started = executionsOf(stack, key, since);
+    expect(started).toHaveLength(1);
+    expect(redriven.name).toMatch(/^redrive-/);
+    expect(JSON.parse(redriven.input)).toMatchObject({ redriveOf: failed.executionArn });
+    expect(redriven.status).toBe('SUCCEEDED');
+    expect(await dlqRecordsFor(stack, key)).toHaveLength(0);
+  }, 90_000);
+});
+
+describe('local stack: HTTPS API', () => {
+  const itemPath = () => `/${stack.config.dataset.name}/9781400000005`;
+
+  it('answers 401 without a token', async () => {
+    const response = await api.send('GET', itemPath());
+    expect(response.status).toBe(401);
+    expect(String(response.headers['www-authenticate'])).toMatch(/^Bearer/);
+  });
+
+  it.each([
+    ['a malformed token', 'not-a-jwt'],
+    ['a token with a forged signature', 'FORGE'],
+  ])('answers 401 with %s', async (_what, kind) => {
+    let bearer = kind;
+    if (kind === 'FORGE') {
+      const [header, payload] = (await token(stack)).split('.');
+      bearer = `${header}.${payload}.${Buffer.from('forged signature').toString('base64url')}`;
+    }
+    const response = await api.send('GET', itemPath(), { token: bearer });
+    expect(response.status).toBe(401);
+  });
+
+  it('answers 200 with a token from the local issuer', async () => {
+    const response = await api.send('GET', itemPath(), { token: await token(stack) });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ isbn: 9781400000005 });
+  });
+
+  it('refuses a token request with a wrong client secret (invalid_client)', async () => {
+    const response = await fetch(stack.endpoints.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: stack.endpoints.clientId,
+        client_secret: 'wrong',
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('answers 413 to a body over 1 MB, as the ALB does', async () => {
+    const response = await api.send('POST', `/${stack.config.dataset.name}/batch-get`, {
+      token: await token(stack),
+      body: `{"keys":["${'x'.repeat(1024 * 1024)}"]}`,
+    });
+    expect(response.status).toBe(413);
+  });
+});
+
+describe('local stack: Step Functions endpoint', () => {
+  it('returns the running execution for the same name and input, ExecutionAlreadyExists once closed', async () => {
+    const { SFNClient: _unused, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
+    const input = JSON.stringify({
+      file: { bucket: stack.names.bucket, key: 'missing.csv' },
+      Records: [],
+    });
+    const start = (body: string) =>
+      stack.clients.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: stack.endpoints.stateMachineArn,
+          name: 'idempotency',
+          input: body,
+        }),
+      );
+
+    const [first, second] = await Promise.all([start(input), start(input)]);
+    expect(second.executionArn).toBe(first.executionArn);
+    await expect(start('{"other":true}')).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    await waitFor('the execution to close', () =>
+      stack.executions.get(first.executionArn ?? '').status === 'RUNNING' ? undefined : true,
+    );
+    await expect(start(input)).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+  }, 30_000);
+});
