@@ -6,6 +6,7 @@ import {
   dlqRecordsFor,
   executionsOf,
   expectedItems,
+  readThroughApi,
   sample,
   scanAll,
   startTestStack,
@@ -26,25 +27,6 @@ afterAll(async () => {
   await api?.close();
   await stack?.stop();
 }, 30_000);
-
-/** Reads items through the HTTPS API, 100 keys per batch-get. */
-async function readThroughApi(
-  keys: readonly string[],
-): Promise<Map<string, Record<string, unknown>>> {
-  const bearer = await token(stack);
-  const found = new Map<string, Record<string, unknown>>();
-  for (let start = 0; start < keys.length; start += 100) {
-    const batch = keys.slice(start, start + 100);
-    const response = await api.send('POST', `/${stack.config.dataset.name}/batch-get`, {
-      token: bearer,
-      body: `{"keys":[${batch.join(',')}]}`,
-    });
-    expect(response.status).toBe(200);
-    const body = JSON.parse(response.body) as { items: Record<string, unknown>[] };
-    for (const item of body.items) found.set(String(item[stack.config.dataset.key]), item);
-  }
-  return found;
-}
 
 async function queueDrained(queueUrl: string): Promise<true | undefined> {
   const attributes = await stack.clients.sqs.send(
@@ -103,7 +85,7 @@ describe('local stack: loading', () => {
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output ?? '{}')).toMatchObject({ written: expected.size });
     expect([...(await scanAll(stack)).keys()].sort()).toEqual([...expected.keys()].sort());
-    const read = await readThroughApi([...expected.keys()]);
+    const read = await readThroughApi(stack, api, [...expected.keys()]);
     expect(read).toEqual(expected);
   }, 60_000);
 
@@ -115,7 +97,9 @@ describe('local stack: loading', () => {
     const execution = await uploadAndWait(stack, 'books-update.csv', update);
 
     expect(execution.status).toBe('SUCCEEDED');
-    const read = await readThroughApi([...new Set([...before.keys(), ...changed.keys()])]);
+    const read = await readThroughApi(stack, api, [
+      ...new Set([...before.keys(), ...changed.keys()]),
+    ]);
     for (const [key, item] of changed) expect(read.get(key)).toEqual(item);
     for (const [key, item] of before) if (!changed.has(key)) expect(read.get(key)).toEqual(item);
   }, 60_000);
