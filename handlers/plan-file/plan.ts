@@ -18,7 +18,8 @@ import {
   PlanTooLargeError,
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
-import { type KeyIdentity, rowToItem, validateHeader } from '../shared/rows.js';
+import { rowToItem, validateHeader } from '../shared/rows.js';
+import { KeyIndex } from './key-index.js';
 
 /** Planner settings, read once from the environment by the handler. */
 export interface PlanConfig {
@@ -327,43 +328,6 @@ function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): Chu
       skip,
     };
   });
-}
-
-/** The number of Map shards: each V8 Map holds at most 2^24 entries. */
-const KEY_SHARDS = 16;
-
-/**
- * Last row index per key. Sharded so a file can hold more distinct keys than one
- * V8 Map allows (2^24); integer keys are stored as numbers, which costs less
- * memory than strings (see docs/ingestion-files.md for measured figures).
- */
-export class KeyIndex {
-  private readonly shards = Array.from(
-    { length: KEY_SHARDS },
-    () => new Map<KeyIdentity, number>(),
-  );
-
-  /** Records `index` as the key's latest row and returns the previous one, if any. */
-  set(key: KeyIdentity, index: number): number | undefined {
-    const shard = this.shards[shardOf(key)] as Map<KeyIdentity, number>;
-    const previous = shard.get(key);
-    shard.set(key, index);
-    return previous;
-  }
-
-  /** Distinct keys recorded. */
-  get size(): number {
-    return this.shards.reduce((total, shard) => total + shard.size, 0);
-  }
-}
-
-function shardOf(key: KeyIdentity): number {
-  if (typeof key === 'number') return Math.abs(key) % KEY_SHARDS;
-  let hash = 0;
-  for (let at = Math.max(0, key.length - 8); at < key.length; at++) {
-    hash = (hash * 31 + key.charCodeAt(at)) | 0;
-  }
-  return Math.abs(hash) % KEY_SHARDS;
 }
 
 function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {

@@ -1,7 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyIndex, type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
+import { KeyIndex } from '../../handlers/plan-file/key-index.js';
+import { type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import { defaultSchema } from '../../local/generate-csv.js';
 
@@ -54,17 +55,19 @@ export async function measurePlanner(file: string, config: PlanConfig) {
   };
 }
 
-/** Heap retained by a KeyIndex of `count` ISBN-like number keys and of `count` string keys. */
+/** Memory (V8 heap and array buffers) retained by a KeyIndex of `count` ISBN-like number keys and of `count` string keys. */
 export function measureKeyIndex(count: number): { numberKeysMiB: number; stringKeysMiB: number } {
   const retained = (key: (row: number) => number | string) => {
     const gc = globalThis.gc;
     if (!gc) throw new Error('run with --expose-gc');
     gc();
-    const before = process.memoryUsage().heapUsed;
+    // Typed arrays live outside the V8 heap: count both.
+    const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    const before = used();
     const index = new KeyIndex();
     for (let row = 0; row < count; row++) index.set(key(row), row);
     gc();
-    const after = process.memoryUsage().heapUsed;
+    const after = used();
     if (index.size !== count) throw new Error('keys lost');
     return (after - before) / 2 ** 20;
   };

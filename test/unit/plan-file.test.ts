@@ -9,9 +9,9 @@ import {
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
+import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
 import {
   checkObject,
-  KeyIndex,
   type PlanConfig,
   planFile,
   planRecords,
@@ -662,8 +662,42 @@ describe('KeyIndex', () => {
     const index = new KeyIndex();
     expect(index.set(9780306406157, 0)).toBeUndefined();
     expect(index.set('1234567890123456789E18', 1)).toBeUndefined();
-    expect(index.set(9780306406157, 2)).toBe(0);
-    expect(index.set('1234567890123456789E18', 3)).toBe(1);
-    expect(index.size).toBe(2);
+    expect(index.set('abc', 2)).toBeUndefined();
+    expect(index.set(9780306406157, 3)).toBe(0);
+    expect(index.set('1234567890123456789E18', 4)).toBe(1);
+    expect(index.set(9780306406157, 5)).toBe(3);
+    expect(index.size).toBe(3);
+  });
+
+  it('keeps numbers and their string spellings apart (one key column has one type)', () => {
+    const index = new KeyIndex();
+    index.set(7, 0);
+    expect(index.set('7', 1)).toBeUndefined();
+  });
+});
+
+describe('IntegerKeyTable', () => {
+  it('matches a Map through growth, collisions, negative and large keys', () => {
+    const table = new IntegerKeyTable(16);
+    const reference = new Map<number, number>();
+    let seed = 42;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let row = 0; row < 50_000; row++) {
+      // Few distinct values so keys repeat often; spread across sign and magnitude.
+      const base = Math.floor(random() * 20_000);
+      const key = [
+        base,
+        -base,
+        9780000000000 + base,
+        base * 2 ** 32,
+        Number.MAX_SAFE_INTEGER - base,
+      ][row % 5] as number;
+      expect(table.set(key, row)).toBe(reference.get(key));
+      reference.set(key, row);
+    }
+    expect(table.size).toBe(reference.size);
   });
 });

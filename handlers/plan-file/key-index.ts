@@ -1,0 +1,106 @@
+import type { KeyIdentity } from '../shared/rows.js';
+
+/**
+ * The last row index of every key seen so far: the planner's only memory that grows
+ * with the file. Integer keys (the common case, `keyIdentity` makes every integer
+ * key below 10^15 a number) live in an open-addressing hash table of typed arrays,
+ * about 12 bytes per slot instead of the ~43 bytes per entry of a Map. Other keys
+ * live in Maps, sharded because one V8 Map holds at most 2^24 entries.
+ */
+export class KeyIndex {
+  private readonly integers = new IntegerKeyTable();
+  private readonly others = Array.from(
+    { length: STRING_SHARDS },
+    () => new Map<string | number, number>(),
+  );
+
+  /** Records `row` as the key's latest row and returns the previous one, if any. */
+  set(key: KeyIdentity, row: number): number | undefined {
+    if (typeof key === 'number' && Number.isSafeInteger(key)) return this.integers.set(key, row);
+    const shard = this.others[shardOf(key)] as Map<string | number, number>;
+    const previous = shard.get(key);
+    shard.set(key, row);
+    return previous;
+  }
+
+  /** Distinct keys recorded. */
+  get size(): number {
+    return this.others.reduce((total, shard) => total + shard.size, this.integers.size);
+  }
+}
+
+const STRING_SHARDS = 16;
+
+function shardOf(key: string | number): number {
+  const text = String(key);
+  let hash = 0;
+  for (let at = Math.max(0, text.length - 8); at < text.length; at++) {
+    hash = (Math.imul(hash, 31) + text.charCodeAt(at)) | 0;
+  }
+  return (hash >>> 0) % STRING_SHARDS;
+}
+
+/** Linear-probing hash table from safe integers to row indexes (rows below 2^31). */
+export class IntegerKeyTable {
+  private keys: Float64Array;
+  private rows: Int32Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(capacity = 1 << 12) {
+    const slots = 2 ** Math.ceil(Math.log2(Math.max(16, capacity)));
+    this.keys = new Float64Array(slots).fill(Number.NaN);
+    this.rows = new Int32Array(slots);
+    this.mask = slots - 1;
+  }
+
+  /** Records `row` for `key` and returns the key's previous row, if any. */
+  set(key: number, row: number): number | undefined {
+    if (row > 0x7fffffff) throw new RangeError('row index beyond 2^31');
+    // Keep the load factor at most 0.7 so probe sequences stay short.
+    if ((this.count + 1) * 10 > this.keys.length * 7) this.grow();
+    let slot = hashInteger(key) & this.mask;
+    for (;;) {
+      const existing = this.keys[slot] as number;
+      if (Number.isNaN(existing)) {
+        this.keys[slot] = key;
+        this.rows[slot] = row;
+        this.count++;
+        return undefined;
+      }
+      if (existing === key) {
+        const previous = this.rows[slot];
+        this.rows[slot] = row;
+        return previous;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private grow(): void {
+    const { keys, rows } = this;
+    this.keys = new Float64Array(keys.length * 2).fill(Number.NaN);
+    this.rows = new Int32Array(keys.length * 2);
+    this.mask = this.keys.length - 1;
+    this.count = 0;
+    for (let slot = 0; slot < keys.length; slot++) {
+      const key = keys[slot] as number;
+      if (!Number.isNaN(key)) this.set(key, rows[slot] as number);
+    }
+  }
+}
+
+/** A well-mixed 32-bit hash of a safe integer (both halves count: ISBNs differ in low digits). */
+function hashInteger(key: number): number {
+  const low = (key % 0x100000000) | 0;
+  const high = Math.floor(key / 0x100000000) | 0;
+  let hash = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
