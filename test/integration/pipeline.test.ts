@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ApiClient } from '../../local/cli/api-client.js';
+import { readableCause } from '../../local/cli/format.js';
 import type { LocalStack } from '../../local/stack.js';
 import { redrive } from '../../local/wiring/redrive.js';
 import {
@@ -41,17 +42,58 @@ async function queueDrained(queueUrl: string): Promise<true | undefined> {
   return pending === 0 ? true : undefined;
 }
 
+const ALL_COLUMNS =
+  'expected isbn, title, author, year, language, pages, price, in_print, published';
+
 describe('local stack: bad files', () => {
-  // The first error line of each bad sample, as sample-files/README.md documents it.
+  // The InvalidFileError messages sample-files/README.md documents, line by line.
   it.each([
-    ['bad-header.csv', 'line 1'],
-    ['bad-key-not-a-number.csv', 'line 7'],
-    ['bad-missing-values.csv', 'line 3'],
-    ['bad-not-utf8.csv', 'line 5'],
-    ['bad-unclosed-quote.csv', 'line 8'],
+    [
+      'bad-key-not-a-number.csv',
+      [
+        'is invalid, nothing was written: 3 errors',
+        'line 7, column 1 (isbn), value "97801400X3962": not a number',
+        'line 10, column 4 (year), value "MDCCCXL": not an integer',
+        'line 12, column 9 (published), value "2021-02-30": not a date (YYYY-MM-DD)',
+      ],
+    ],
+    [
+      'bad-header.csv',
+      [
+        'is invalid, nothing was written: 6 errors',
+        `line 1, column 1 (ISBN): not a column of dataset "books" (did you mean "isbn"?); ${ALL_COLUMNS}`,
+        `line 1, column 2 (titel): not a column of dataset "books"; ${ALL_COLUMNS}`,
+        `line 1, column 9 (rating): not a column of dataset "books"; ${ALL_COLUMNS}`,
+        'line 1 (isbn): required column is missing',
+        'line 1 (title): required column is missing',
+        'line 1 (author): required column is missing',
+      ],
+    ],
+    [
+      'bad-unclosed-quote.csv',
+      [
+        'is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+        'line 8: a quoted field starting in this record is never closed (missing closing quote)',
+      ],
+    ],
+    [
+      'bad-not-utf8.csv',
+      [
+        'is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+        'line 5: invalid UTF-8 (byte 0xE9 at byte offset 357); save the file as UTF-8',
+      ],
+    ],
+    [
+      'bad-missing-values.csv',
+      [
+        'is invalid, nothing was written: 2 errors',
+        'line 3, column 3 (author), value "": required value is empty',
+        'line 6: expected 9 fields like the header, found 7',
+      ],
+    ],
   ])(
-    'sends %s to the DLQ with InvalidFileError at %s and writes nothing',
-    async (file, firstErrorLine) => {
+    'sends %s to the DLQ with its documented InvalidFileError and writes nothing',
+    async (file, [summary, ...problems]) => {
       const execution = await uploadAndWait(stack, file, await sample(file));
 
       expect(execution.status).toBe('FAILED');
@@ -66,7 +108,11 @@ describe('local stack: bad files', () => {
         executionArn: execution.executionArn,
         state: 'PlanFile',
       });
-      expect(record?.failure.cause).toContain(firstErrorLine);
+      const message = readableCause(record?.failure.cause);
+      expect(message.split('\n').map((line) => line.trim())).toEqual([
+        `s3://${stack.names.bucket}/${file} ${summary}`,
+        ...problems,
+      ]);
       expect(record?.Records[0]?.eventName).toBe('ObjectCreated:Put');
       // Bad files run before any good one: the table must still be empty.
       expect((await scanAll(stack)).size).toBe(0);
@@ -102,6 +148,8 @@ describe('local stack: loading', () => {
     ]);
     for (const [key, item] of changed) expect(read.get(key)).toEqual(item);
     for (const [key, item] of before) if (!changed.has(key)) expect(read.get(key)).toEqual(item);
+    // sample-files/README.md: books.csv then books-update.csv leaves 103 items.
+    expect((await scanAll(stack)).size).toBe(103);
   }, 60_000);
 
   it('starts one execution for a duplicate notification', async () => {
