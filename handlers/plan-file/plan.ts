@@ -10,6 +10,7 @@ import type { DatasetSchema } from '../shared/dataset.js';
 import {
   EmptyFileError,
   type FileProblem,
+  FileReadError,
   FileTooLargeError,
   InvalidFileError,
   MalformedCsvError,
@@ -69,13 +70,29 @@ export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig):
   const object = await headObject(s3, file, config);
   const body = await getObjectBody(s3, object);
   return planRecords(
-    readCsvRecords(body, {
+    readCsvRecords(readErrorsAreRetryable(body, fileLabel(object)), {
       delimiter: config.schema.delimiter,
       maxRecordBytes: config.maxRecordBytes,
     }),
     object,
     config,
   );
+}
+
+/**
+ * Passes the body through, turning a failure of the stream itself (a broken
+ * connection, a timeout) into the retryable FileReadError. Errors of the consumer
+ * (validation) never pass through here: they end the iteration from the other side.
+ */
+async function* readErrorsAreRetryable(
+  body: AsyncIterable<Uint8Array>,
+  label: string,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw new FileReadError(`reading ${label} failed: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Promise<PlannedObject> {
@@ -96,7 +113,7 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
         { cause: error },
       );
     }
-    throw error;
+    throw transient(error, label);
   }
   const size = head.ContentLength ?? 0;
   checkObject(label, { ...head, ContentLength: size }, config);
@@ -187,8 +204,21 @@ async function getObjectBody(
         { cause: error },
       );
     }
-    throw error;
+    throw transient(error, label);
   }
+}
+
+/** S3 server errors (after the SDK's own retries) become the retryable FileReadError. */
+function transient(error: unknown, label: string): unknown {
+  const status = httpStatus(error);
+  if (status !== undefined && status >= 500) {
+    return new FileReadError(`reading ${label} failed: ${messageOf(error)}`, { cause: error });
+  }
+  return error;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

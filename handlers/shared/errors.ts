@@ -86,12 +86,18 @@ export class MalformedCsvError extends NamedError {
   }
 }
 
+/** Longest list of problems in an InvalidFileError message, in characters. */
+export const MAX_MESSAGE_CHARS = 16_000;
+
 /**
  * The file failed validation, so nothing was written. The message lists the first
  * problems (line, column, value, reason) and the total count. Never retried: fix the
  * file and upload it again.
  */
 export class InvalidFileError extends NamedError {
+  /** The problems the message lists: the first ones, as many as fit MAX_MESSAGE_CHARS. */
+  readonly listed: readonly FileProblem[];
+
   constructor(
     readonly file: string,
     readonly problems: readonly FileProblem[],
@@ -100,15 +106,23 @@ export class InvalidFileError extends NamedError {
     /** False when a malformed line stopped validation, so more problems may follow it. */
     readonly complete = true,
   ) {
+    // Step Functions keeps at most 32,768 characters of an error cause, and the cause
+    // also wraps this message in JSON: list only as many problems as fit well below.
+    const lines: string[] = [];
+    let length = 0;
+    for (const problem of problems) {
+      const line = formatProblem(problem);
+      if (length + line.length > MAX_MESSAGE_CHARS && lines.length > 0) break;
+      lines.push(line);
+      length += line.length + 3;
+    }
     const count = `${complete ? '' : 'at least '}${totalProblems} error${totalProblems === 1 ? '' : 's'}`;
-    const shown =
-      problems.length < totalProblems ? ` (the first ${problems.length} are listed)` : '';
+    const shown = lines.length < totalProblems ? ` (the first ${lines.length} are listed)` : '';
     const stop = complete ? '' : '; validation stopped at the malformed line';
     super(
-      `${file} is invalid, nothing was written: ${count}${shown}${stop}\n  ${problems
-        .map(formatProblem)
-        .join('\n  ')}`,
+      `${file} is invalid, nothing was written: ${count}${shown}${stop}\n  ${lines.join('\n  ')}`,
     );
+    this.listed = problems.slice(0, lines.length);
   }
 }
 
@@ -135,3 +149,9 @@ export class PlanTooLargeError extends NamedError {}
 
 /** A Lambda task got input that does not match its contract (a workflow bug). Never retried. */
 export class InvalidTaskInputError extends NamedError {}
+
+/**
+ * Reading the object failed for a transient reason (the stream broke, S3 answered
+ * 5xx after the SDK's own retries). Retryable: planning again reads the same version.
+ */
+export class FileReadError extends NamedError {}

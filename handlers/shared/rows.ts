@@ -82,6 +82,7 @@ export function validateHeader(
   const byName = new Map(schema.columns.map((column) => [column.name, column]));
   const problems: FileProblem[] = [];
   const firstPosition = new Map<string, number>();
+  let listedExpected = false;
   const columns = header.map((name, index): ColumnSpec | undefined => {
     const column = index + 1;
     if (name === '') {
@@ -97,11 +98,16 @@ export function validateHeader(
     const spec = byName.get(name);
     if (spec === undefined && schema.unknownColumns === 'reject') {
       const near = schema.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+      // The list of expected names is said once, on the first unknown column.
+      const expected = listedExpected
+        ? ''
+        : `; expected ${schema.columns.map((c) => c.name).join(', ')}`;
+      listedExpected = true;
       problems.push({
         line,
         column,
         field: name,
-        reason: `not a column of dataset "${schema.name}"${near ? ` (did you mean "${near.name}"?)` : ''}; expected ${schema.columns.map((c) => c.name).join(', ')}`,
+        reason: `not a column of dataset "${schema.name}"${near ? ` (did you mean "${near.name}"?)` : ''}${expected}`,
       });
     }
     return spec;

@@ -19,6 +19,7 @@ import {
 import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import { parseDataset } from '../../handlers/shared/dataset.js';
+import { InvalidFileError, MAX_MESSAGE_CHARS } from '../../handlers/shared/errors.js';
 import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
 
@@ -343,6 +344,19 @@ describe('planRecords', () => {
       );
     });
 
+    it('lists only as many problems as fit a Step Functions error cause (32,768 characters)', () => {
+      const problems = Array.from({ length: 100 }, (_, n) => ({
+        line: n + 2,
+        reason: 'r'.repeat(1000),
+      }));
+      const error = new InvalidFileError('s3://uploads/books.csv', problems, 250);
+      expect(error.message.length).toBeLessThan(MAX_MESSAGE_CHARS + 1200);
+      expect(error.listed).toHaveLength(15);
+      expect(error.message).toMatch(
+        /^s3:\/\/uploads\/books.csv is invalid, nothing was written: 250 errors \(the first 15 are listed\)\n {2}line 2: r+\n/,
+      );
+    });
+
     it('reports the problems before a malformed line and stops there', async () => {
       const text = `${HEADER}\n${row('x')}\n${row(2)}\n3,"open,A,1,en,1,1,true,2001-01-01\n${row(4)}\n`;
       expect((await failure(plan(text, {}, 4))).message).toBe(
@@ -435,8 +449,8 @@ describe('sample-files', () => {
       [
         's3://uploads/bad-header.csv is invalid, nothing was written: 6 errors',
         '  line 1, column 1 (ISBN): not a column of dataset "books" (did you mean "isbn"?); expected isbn, title, author, year, language, pages, price, in_print, published',
-        '  line 1, column 2 (titel): not a column of dataset "books"; expected isbn, title, author, year, language, pages, price, in_print, published',
-        '  line 1, column 9 (rating): not a column of dataset "books"; expected isbn, title, author, year, language, pages, price, in_print, published',
+        '  line 1, column 2 (titel): not a column of dataset "books"',
+        '  line 1, column 9 (rating): not a column of dataset "books"',
         '  line 1 (isbn): required column is missing',
         '  line 1 (title): required column is missing',
         '  line 1 (author): required column is missing',
@@ -545,6 +559,34 @@ describe('planFile', () => {
   ])('maps a HeadObject %s (HTTP %i) to %s (terminal)', async (code, status, name, message) => {
     s3.on(HeadObjectCommand).rejects(s3Error(code, status));
     expect(await failure(planFile(client, file, CONFIG))).toEqual({ name, message });
+  });
+
+  it.each([
+    [HeadObjectCommand, 'InternalError', 500],
+    [GetObjectCommand, 'SlowDown', 503],
+  ])('maps a %p server error to the retryable FileReadError', async (command, code, status) => {
+    s3.on(command).rejects(s3Error(code, status));
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({
+      name: 'FileReadError',
+      message: `reading s3://uploads/incoming/books.csv failed: ${code}: ${code}`,
+    });
+  });
+
+  it('throws the retryable FileReadError when the body stream breaks mid-file', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: sdkStreamMixin(
+        Readable.from(
+          (async function* () {
+            yield Buffer.from(`${HEADER}\r\n${row(1)}\r\n`);
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          })(),
+        ),
+      ),
+    });
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({
+      name: 'FileReadError',
+      message: 'reading s3://uploads/incoming/books.csv failed: Error: socket hang up',
+    });
   });
 
   it('passes other S3 errors through unchanged (AccessDenied)', async () => {

@@ -61,7 +61,7 @@ describe('validateHeader', () => {
         line: 1,
         column: 5,
         field: 'rating',
-        reason: expect.stringMatching(/^not a column of dataset "books"; expected/),
+        reason: 'not a column of dataset "books"',
       },
       { line: 1, field: 'isbn', reason: 'required column is missing' },
       { line: 1, field: 'author', reason: 'required column is missing' },
