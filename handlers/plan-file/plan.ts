@@ -244,8 +244,6 @@ export async function planRecords(
     }
   };
 
-  const iterator = records[Symbol.asyncIterator]();
-  let header: readonly string[] = [];
   let layout: Parameters<typeof rowToItem>[0] | undefined;
   const chunks: MutableChunk[] = [];
   let open: MutableChunk | undefined;
@@ -257,18 +255,17 @@ export async function planRecords(
   let totalRows = 0;
 
   try {
-    const first = await iterator.next();
-    if (first.done) throw new EmptyFileError(`${label} has no header row`);
-    const checked = validateHeader(first.value.fields, config.schema, first.value.line);
-    if (!checked.ok) {
-      report(checked.problems);
-      throw new InvalidFileError(label, problems, totalProblems);
-    }
-    ({ layout } = checked);
-    header = layout.header;
-
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const record = next.value;
+    // for-await closes the records (and so the S3 stream) whenever planning stops early.
+    for await (const record of records) {
+      if (layout === undefined) {
+        const checked = validateHeader(record.fields, config.schema, record.line);
+        if (!checked.ok) {
+          report(checked.problems);
+          throw new InvalidFileError(label, problems, totalProblems);
+        }
+        ({ layout } = checked);
+        continue;
+      }
       const index = totalRows++;
       const row = rowToItem(layout, record.fields, record.line);
       if (!row.ok) {
@@ -304,6 +301,7 @@ export async function planRecords(
     problems.push(error.problem);
     throw new InvalidFileError(label, problems, totalProblems, false);
   }
+  if (layout === undefined) throw new EmptyFileError(`${label} has no header row`);
   if (totalProblems > 0) throw new InvalidFileError(label, problems, totalProblems);
   if (open !== undefined) chunks.push(open);
 
@@ -314,7 +312,7 @@ export async function planRecords(
   }
   const plan: FilePlan = {
     object,
-    header,
+    header: layout.header,
     chunks: assignSkips(chunks, superseded),
     totalRows,
     duplicateRows,

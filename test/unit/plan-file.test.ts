@@ -368,6 +368,19 @@ describe('planRecords', () => {
       );
     });
 
+    it('releases the source stream when planning stops early', async () => {
+      const source = Readable.from(
+        (function* () {
+          yield Buffer.from('isbn,title\n');
+          for (let n = 0; n < 1000; n++) yield Buffer.from(`${row(n)}\n`);
+        })(),
+      );
+      const records = readCsvRecords(source, { delimiter: ',', maxRecordBytes: 1000 });
+      const { name } = await failure(planRecords(records, objectOf(Buffer.alloc(10)), CONFIG));
+      expect(name).toBe('InvalidFileError');
+      expect(source.destroyed).toBe(true);
+    });
+
     it('rejects a header problem without reading the rows', async () => {
       expect((await failure(plan(`isbn,title\n${row(1)}\n`))).message).toBe(
         [
