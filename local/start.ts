@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
@@ -82,7 +82,12 @@ async function main(argv: readonly string[]): Promise<void> {
     onLog: (message) => out(`  ! ${message}`),
   });
   installShutdown(stack);
-  printEndpoints(stack, Date.now() - started, args.flags.get('in-memory') === true);
+  printEndpoints(
+    stack,
+    Date.now() - started,
+    args.flags.get('in-memory') === true,
+    relative(process.cwd(), resolve(String(dataDir ?? DEFAULT_DATA_DIR))) || '.',
+  );
   if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
   if (args.flags.get('samples') !== false) {
@@ -115,11 +120,10 @@ async function main(argv: readonly string[]): Promise<void> {
   followNewExecutions(stack);
 }
 
-function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean): void {
+function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDir: string): void {
   const e = stack.endpoints;
-  out(
-    `Ready in ${(ms / 1000).toFixed(1)}s (${inMemory ? 'in memory' : 'data persisted under .local/'})`,
-  );
+  const storage = inMemory ? 'in memory' : `data persisted under ${dataDir}`;
+  out(`Ready in ${(ms / 1000).toFixed(1)}s (${storage})`);
   const rows: [string, string][] = [
     [PORTS.aws.service, `${e.s3}  bucket ${e.bucket}`],
     ['', `queue ${e.queueUrl}`],

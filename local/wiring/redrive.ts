@@ -9,9 +9,16 @@ import {
 } from '@aws-sdk/client-sqs';
 
 /**
+ * Seconds until a listed message is visible again. Not 0: fauxqs 2.4 fails a
+ * visibility change to 0 on a persisted queue (its SQLite row loses the
+ * receive count, a NOT NULL column).
+ */
+const RESHOW_SECONDS = 1;
+
+/**
  * Reads every message of a queue without consuming it: each is received with a
- * short visibility timeout (so one listing never sees a message twice), then
- * made visible again at once. For the DLQ listing.
+ * visibility timeout (so one listing never sees a message twice), then made
+ * visible again after one second. For the DLQ listing.
  */
 export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
   const seen = new Map<string, Message>();
@@ -38,7 +45,7 @@ export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Me
         Entries: all.slice(start, start + 10).map((message, index) => ({
           Id: String(index),
           ReceiptHandle: message.ReceiptHandle,
-          VisibilityTimeout: 0,
+          VisibilityTimeout: RESHOW_SECONDS,
         })),
       }),
     );
@@ -61,7 +68,8 @@ export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string):
         QueueUrl: dlqUrl,
         MaxNumberOfMessages: 10,
         VisibilityTimeout: 30,
-        WaitTimeSeconds: 0,
+        // Long-poll: messages just listed reappear after RESHOW_SECONDS.
+        WaitTimeSeconds: RESHOW_SECONDS + 1,
         MessageAttributeNames: ['All'],
       }),
     );
@@ -74,7 +82,7 @@ export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string):
           new ChangeMessageVisibilityCommand({
             QueueUrl: dlqUrl,
             ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
+            VisibilityTimeout: RESHOW_SECONDS,
           }),
         );
         continue;
