@@ -19,7 +19,7 @@ import {
   PlanTooLargeError,
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
-import { rowToItem, validateHeader } from '../shared/rows.js';
+import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
 import { KeyIndex } from './key-index.js';
 
 /** Planner settings, read once from the environment by the handler. */
@@ -244,7 +244,7 @@ export async function planRecords(
     }
   };
 
-  let layout: Parameters<typeof rowToItem>[0] | undefined;
+  let layout: HeaderLayout | undefined;
   const chunks: MutableChunk[] = [];
   let open: MutableChunk | undefined;
   const keys = new KeyIndex();
@@ -267,7 +267,7 @@ export async function planRecords(
         continue;
       }
       const index = totalRows++;
-      const row = rowToItem(layout, record.fields, record.line);
+      const row = checkRow(layout, record.fields, record.line);
       if (!row.ok) {
         report(row.problems);
         continue;
@@ -275,7 +275,7 @@ export async function planRecords(
       // Once the file is known to be invalid, only problems matter: no plan will be made.
       if (totalProblems > 0) continue;
 
-      const previous = keys.set(row.row.key, index);
+      const previous = keys.set(row.key, index);
       if (previous !== undefined) {
         duplicateRows++;
         if (superseded.length < skipBudget) superseded.push(previous);

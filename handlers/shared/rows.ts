@@ -43,6 +43,8 @@ export interface HeaderLayout {
   /** Position of the key column in the header. */
   readonly keyPosition: number;
   readonly keyType: DatasetSchema['keyType'];
+  /** UTF-8 byte length of each column's attribute name (it counts towards the item size). */
+  readonly nameBytes: readonly number[];
 }
 
 export type HeaderResult =
@@ -125,6 +127,7 @@ export function validateHeader(
       columns,
       keyPosition: header.indexOf(schema.key),
       keyType: schema.keyType,
+      nameBytes: header.map(byteLength),
     },
   };
 }
@@ -140,6 +143,38 @@ export function rowToItem(
   line: number,
   maxItemBytes = MAX_ITEM_BYTES,
 ): RowResult {
+  const item: Item = {};
+  const checked = convertRow(layout, fields, line, maxItemBytes, item);
+  if (!checked.ok) return checked;
+  return { ok: true, row: { item, key: checked.key, size: checked.size } };
+}
+
+/** The outcome of checking a row without building its item. */
+export type RowCheck =
+  | { readonly ok: true; readonly key: KeyIdentity; readonly size: number }
+  | { readonly ok: false; readonly problems: readonly FileProblem[] };
+
+/**
+ * Validates a row exactly as rowToItem does and returns its key and item size,
+ * without building the item: the planner checks every row of a file this way.
+ */
+export function checkRow(
+  layout: HeaderLayout,
+  fields: readonly string[],
+  line: number,
+  maxItemBytes = MAX_ITEM_BYTES,
+): RowCheck {
+  return convertRow(layout, fields, line, maxItemBytes, undefined);
+}
+
+/** Checks a row and, when `item` is given, fills it. */
+function convertRow(
+  layout: HeaderLayout,
+  fields: readonly string[],
+  line: number,
+  maxItemBytes: number,
+  item: Item | undefined,
+): RowCheck {
   if (fields.length !== layout.header.length) {
     const blank = fields.length === 1 && fields[0] === '';
     return {
@@ -154,39 +189,41 @@ export function rowToItem(
       ],
     };
   }
-  const problems: FileProblem[] = [];
-  const item: Item = {};
+  let problems: FileProblem[] | undefined;
   let size = 0;
   let key: KeyIdentity | undefined;
-  layout.columns.forEach((spec, position) => {
-    if (spec === undefined) return;
-    const raw = fields[position] ?? '';
-    const result = parseCell(spec, raw);
+  const { columns } = layout;
+  for (let position = 0; position < columns.length; position++) {
+    const spec = columns[position];
+    if (spec === undefined) continue;
+    const result = parseCell(spec, fields[position] ?? '');
     if (!result.ok) {
+      problems ??= [];
       problems.push(cellProblem(line, fields, position, spec, result.reason));
-      return;
+      continue;
     }
-    if (result.value === undefined) return;
+    const { value } = result;
+    if (value === undefined) continue;
     if (position === layout.keyPosition) {
-      if (typeof result.value === 'string' && byteLength(result.value) > MAX_KEY_BYTES) {
+      if (typeof value === 'string' && byteLength(value) > MAX_KEY_BYTES) {
+        problems ??= [];
         problems.push(
           cellProblem(line, fields, position, spec, `key is longer than ${MAX_KEY_BYTES} bytes`),
         );
-        return;
+        continue;
       }
-      key = keyIdentity(result.value);
+      key = keyIdentity(value);
     }
-    item[spec.name] = toAttribute(result.value);
-    size += byteLength(spec.name) + valueSize(result.value);
-  });
-  if (problems.length === 0 && size > maxItemBytes) {
-    problems.push({
-      line,
-      reason: `item is ${size} bytes, over DynamoDB's ${maxItemBytes}-byte item limit`,
-    });
+    if (item !== undefined) item[spec.name] = toAttribute(value);
+    size += (layout.nameBytes[position] ?? 0) + valueSize(value);
   }
-  if (problems.length > 0 || key === undefined) return { ok: false, problems };
-  return { ok: true, row: { item, key, size } };
+  if (problems === undefined && size > maxItemBytes) {
+    problems = [
+      { line, reason: `item is ${size} bytes, over DynamoDB's ${maxItemBytes}-byte item limit` },
+    ];
+  }
+  if (problems !== undefined || key === undefined) return { ok: false, problems: problems ?? [] };
+  return { ok: true, key, size };
 }
 
 /** The identity of a key value: equal exactly when DynamoDB would see the same key. */

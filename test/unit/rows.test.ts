@@ -3,6 +3,7 @@ import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
 import {
+  checkRow,
   excerpt,
   type HeaderLayout,
   keyIdentity,
@@ -236,6 +237,22 @@ describe('rowToItem', () => {
         },
       ],
     });
+  });
+});
+
+describe('checkRow', () => {
+  const layout = layoutOf(HEADER);
+
+  it.each([
+    [['9780306406157', 'T', 'A', '1999', 'en', '320', '12.50', 'yes', '1999-12-31']],
+    [['1', 'T', 'A', '', '', '', '', '', '']],
+    [['x', '', 'A', 'MMI', '', '', '', '', '']],
+    [['1', 'T']],
+  ])('agrees with rowToItem on key, size and problems for %j', (fields) => {
+    const full = rowToItem(layout, fields, 3);
+    const checked = checkRow(layout, fields, 3);
+    if (full.ok) expect(checked).toEqual({ ok: true, key: full.row.key, size: full.row.size });
+    else expect(checked).toEqual(full);
   });
 });
 
