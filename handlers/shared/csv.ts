@@ -154,8 +154,8 @@ export async function* readCsvRecords(
 }
 
 function* drain(ready: CsvRecord[]): Generator<CsvRecord> {
-  // Hand records out without keeping them: the queue holds one source chunk's worth.
-  for (let record = ready.shift(); record !== undefined; record = ready.shift()) yield record;
+  // Take the batch out first: the queue then only ever holds one source chunk's records.
+  yield* ready.splice(0);
 }
 
 /** Runs one write/end on the parser and resolves with its error, if any. */

@@ -23,6 +23,8 @@ import type { FileProblem } from './errors.js';
  * if (row.ok) row.item  // Record<string, string | boolean | NumberValue>, for lib-dynamodb
  *             row.key   // identity of the key: equal exactly when DynamoDB sees the same key
  * else row.problems     // FileProblem[]: line, column, field, value excerpt, reason
+ *
+ * const check = checkRow(header.layout, record.fields, record.line); // same checks, no item
  * ```
  */
 
