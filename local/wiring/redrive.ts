@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -22,6 +23,8 @@ const RESHOW_SECONDS = 1;
  */
 export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
   const seen = new Map<string, Message>();
+  // Messages another listing made invisible for a moment are waited for, twice at most.
+  let waits = 2;
   for (let round = 0; round < 100; round += 1) {
     const received = await sqs.send(
       new ReceiveMessageCommand({
@@ -34,7 +37,12 @@ export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Me
       }),
     );
     const messages = received.Messages ?? [];
-    if (messages.length === 0) break;
+    if (messages.length === 0) {
+      if (waits === 0 || (await inFlight(sqs, queueUrl)) <= seen.size) break;
+      waits -= 1;
+      await new Promise((resolve) => setTimeout(resolve, RESHOW_SECONDS * 1000 + 100));
+      continue;
+    }
     for (const message of messages) seen.set(message.MessageId ?? '', message);
   }
   const all = [...seen.values()];
@@ -102,4 +110,14 @@ export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string):
     }
   }
   return moved;
+}
+
+async function inFlight(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }

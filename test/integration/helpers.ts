@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,4 +178,22 @@ export async function readThroughApi(
     for (const item of body.items) found.set(String(item[stack.config.dataset.key]), item);
   }
   return found;
+}
+
+/**
+ * The bad sample files and, line by line, the InvalidFileError message that
+ * sample-files/README.md documents for each (its "Bad files" table).
+ */
+export function documentedBadFiles(): Array<[string, string[]]> {
+  const readme = readFileSync(join(SAMPLES, 'README.md'), 'utf8');
+  const rows: Array<[string, string[]]> = [];
+  for (const line of readme.split('\n')) {
+    const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
+    const file = /^`(bad-[^`]+\.csv)`$/.exec(cells[1] ?? '')?.[1];
+    if (!file) continue;
+    const message = (cells[3] ?? '').split('<br>').map((part) => part.replace(/^`|`$/g, ''));
+    rows.push([file, message]);
+  }
+  if (rows.length === 0) throw new Error('sample-files/README.md documents no bad files');
+  return rows;
 }

@@ -5,6 +5,7 @@ import type { LocalStack } from '../../local/stack.js';
 import { redrive } from '../../local/wiring/redrive.js';
 import {
   dlqRecordsFor,
+  documentedBadFiles,
   executionsOf,
   expectedItems,
   readThroughApi,
@@ -42,58 +43,11 @@ async function queueDrained(queueUrl: string): Promise<true | undefined> {
   return pending === 0 ? true : undefined;
 }
 
-const ALL_COLUMNS =
-  'expected isbn, title, author, year, language, pages, price, in_print, published';
-
 describe('local stack: bad files', () => {
-  // The InvalidFileError messages sample-files/README.md documents, line by line.
-  it.each([
-    [
-      'bad-key-not-a-number.csv',
-      [
-        'is invalid, nothing was written: 3 errors',
-        'line 7, column 1 (isbn), value "97801400X3962": not a number',
-        'line 10, column 4 (year), value "MDCCCXL": not an integer',
-        'line 12, column 9 (published), value "2021-02-30": not a date (YYYY-MM-DD)',
-      ],
-    ],
-    [
-      'bad-header.csv',
-      [
-        'is invalid, nothing was written: 6 errors',
-        `line 1, column 1 (ISBN): not a column of dataset "books" (did you mean "isbn"?); ${ALL_COLUMNS}`,
-        `line 1, column 2 (titel): not a column of dataset "books"; ${ALL_COLUMNS}`,
-        `line 1, column 9 (rating): not a column of dataset "books"; ${ALL_COLUMNS}`,
-        'line 1 (isbn): required column is missing',
-        'line 1 (title): required column is missing',
-        'line 1 (author): required column is missing',
-      ],
-    ],
-    [
-      'bad-unclosed-quote.csv',
-      [
-        'is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
-        'line 8: a quoted field starting in this record is never closed (missing closing quote)',
-      ],
-    ],
-    [
-      'bad-not-utf8.csv',
-      [
-        'is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
-        'line 5: invalid UTF-8 (byte 0xE9 at byte offset 357); save the file as UTF-8',
-      ],
-    ],
-    [
-      'bad-missing-values.csv',
-      [
-        'is invalid, nothing was written: 2 errors',
-        'line 3, column 3 (author), value "": required value is empty',
-        'line 6: expected 9 fields like the header, found 7',
-      ],
-    ],
-  ])(
+  // Every bad sample with the InvalidFileError message sample-files/README.md documents.
+  it.each(documentedBadFiles())(
     'sends %s to the DLQ with its documented InvalidFileError and writes nothing',
-    async (file, [summary, ...problems]) => {
+    async (file, documented) => {
       const execution = await uploadAndWait(stack, file, await sample(file));
 
       expect(execution.status).toBe('FAILED');
@@ -109,10 +63,9 @@ describe('local stack: bad files', () => {
         state: 'PlanFile',
       });
       const message = readableCause(record?.failure.cause);
-      expect(message.split('\n').map((line) => line.trim())).toEqual([
-        `s3://${stack.names.bucket}/${file} ${summary}`,
-        ...problems,
-      ]);
+      expect(message.split('\n').map((line) => line.trim())).toEqual(
+        documented.map((line) => line.replace('<bucket>', stack.names.bucket)),
+      );
       expect(record?.Records[0]?.eventName).toBe('ObjectCreated:Put');
       // Bad files run before any good one: the table must still be empty.
       expect((await scanAll(stack)).size).toBe(0);
