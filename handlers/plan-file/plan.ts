@@ -117,7 +117,7 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
   }
   const size = head.ContentLength ?? 0;
   checkObject(label, { ...head, ContentLength: size }, config);
-  if (!head.ETag) throw new Error(`HeadObject returned no ETag for ${label}`);
+  if (!head.ETag) throw new FileReadError(`HeadObject returned no ETag for ${label}`);
   return {
     bucket: file.bucket,
     key: file.key,
@@ -189,7 +189,9 @@ async function getObjectBody(
       }),
     );
     const body: unknown = response.Body;
-    if (!isByteStream(body)) throw new Error(`GetObject returned no readable body for ${label}`);
+    if (!isByteStream(body)) {
+      throw new FileReadError(`GetObject returned no readable body for ${label}`);
+    }
     return body;
   } catch (error) {
     const status = httpStatus(error);
