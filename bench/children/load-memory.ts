@@ -11,12 +11,14 @@ import { reportToParent } from '../lib/child.js';
 import { acceptingDynamo, objectS3, type WriteCounter } from '../lib/doubles.js';
 import { deployedLoadConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { peakRssMb, rssMb } from '../lib/memory.js';
+import { heapAfterGcMb, peakRssMb, rssMb } from '../lib/memory.js';
 
 /** What the parent receives. */
 export interface LoadMemoryResult {
   readonly startRssMb: number;
   readonly peakRssMb: number;
+  /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
+  readonly heapAfterGcMb: number;
   readonly seconds: number;
   readonly chunks: number;
   readonly written: number;
@@ -48,6 +50,7 @@ await reportToParent(async (): Promise<LoadMemoryResult> => {
     startRssMb,
     peakRssMb: peakRssMb(),
     seconds: (performance.now() - start) / 1000,
+    heapAfterGcMb: heapAfterGcMb(),
     chunks: plan.chunks.length,
     written,
   };

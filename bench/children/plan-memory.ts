@@ -10,12 +10,14 @@ import { reportToParent } from '../lib/child.js';
 import { DOUBLE_ETAG, objectS3 } from '../lib/doubles.js';
 import { deployedPlanConfig } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { peakRssMb, rssMb } from '../lib/memory.js';
+import { heapAfterGcMb, peakRssMb, rssMb } from '../lib/memory.js';
 
 /** What the parent receives. */
 export interface PlanMemoryResult {
   readonly startRssMb: number;
   readonly peakRssMb: number;
+  /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
+  readonly heapAfterGcMb: number;
   readonly seconds: number;
   readonly plan: FilePlan;
 }
@@ -36,6 +38,7 @@ await reportToParent(async (): Promise<PlanMemoryResult> => {
     startRssMb,
     peakRssMb: peakRssMb(),
     seconds: (performance.now() - start) / 1000,
+    heapAfterGcMb: heapAfterGcMb(),
     plan,
   };
 });

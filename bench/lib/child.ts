@@ -14,6 +14,8 @@ export interface ChildOptions {
   readonly timeoutMs: number;
   /** Run plain JavaScript without the TypeScript loader (import-time measurements). */
   readonly plain?: boolean;
+  /** Extra Node.js flags, e.g. `--expose-gc`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -29,7 +31,7 @@ export function runChild<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const child = fork(fileURLToPath(module), [...args], {
-      execArgv: options.plain ? [] : ['--import', 'tsx'],
+      execArgv: [...(options.plain ? [] : ['--import', 'tsx']), ...(options.nodeArgs ?? [])],
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

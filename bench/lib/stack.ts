@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   ListExecutionsCommand,
 } from '@aws-sdk/client-sfn';
+import { Upload } from '@aws-sdk/lib-storage';
 import { PORTS, type PortName } from '../../local/config.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import type { BenchContext } from './options.js';
@@ -72,7 +72,6 @@ export async function ingestThroughPipeline(
 ): Promise<Ingestion> {
   const { s3, sfn } = stack.clients;
   const { bucket, stateMachineArn } = stack.endpoints;
-  const body = await readFile(file);
   const seen = new Set<string>();
   const before = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
   for (const execution of before.executions ?? []) {
@@ -80,9 +79,19 @@ export async function ingestThroughPipeline(
   }
 
   const uploadStart = Date.now();
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }),
-  );
+  // As `aws s3 cp` does: a multipart upload in 8 MiB parts above 8 MiB (fauxqs, like
+  // an S3 proxy, caps a single request body, so a large PutObject would be refused).
+  await new Upload({
+    client: s3,
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(fileURLToPath(file)),
+      ContentType: 'text/csv',
+    },
+    partSize: 8 * 1024 * 1024,
+    queueSize: 4,
+  }).done();
   const deadline = uploadStart + timeoutMs;
   let executionArn: string | undefined;
   while (Date.now() < deadline) {

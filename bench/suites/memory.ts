@@ -36,14 +36,14 @@ export async function runMemory(context: BenchContext): Promise<SuiteReport<Memo
     const planned = await runChild<PlanMemoryResult>(
       new URL('../children/plan-memory.ts', import.meta.url),
       [fileURLToPath(file)],
-      { timeoutMs },
+      { timeoutMs, nodeArgs: ['--expose-gc'] },
     );
     const planFile = new URL(`plan-${rows}.json`, context.workDir);
     await writeFile(planFile, JSON.stringify(planned.plan));
     const loaded = await runChild<LoadMemoryResult>(
       new URL('../children/load-memory.ts', import.meta.url),
       [fileURLToPath(file), fileURLToPath(planFile)],
-      { timeoutMs },
+      { timeoutMs, nodeArgs: ['--expose-gc'] },
     );
     const { plan, ...planner } = planned;
     readings.push({
@@ -53,7 +53,7 @@ export async function runMemory(context: BenchContext): Promise<SuiteReport<Memo
       loader: loaded,
     });
     context.log(
-      `memory: ${formatNumber(rows)} rows: planner peak ${planner.peakRssMb.toFixed(0)} MB, loader peak ${loaded.peakRssMb.toFixed(0)} MB (${loaded.chunks} chunks)`,
+      `memory: ${formatNumber(rows)} rows: planner peak ${planner.peakRssMb.toFixed(0)} MB, loader peak ${loaded.peakRssMb.toFixed(0)} MB (${loaded.chunks} chunks; heap after GC ${loaded.heapAfterGcMb.toFixed(0)} MB)`,
     );
   }
   const [base, large] = readings as [SizeReading, SizeReading];
