@@ -41,6 +41,14 @@ export async function handler(event: unknown, context?: Context): Promise<FilePl
   logger.appendKeys({ file: fileLabel(file), versionId: file.versionId });
   try {
     const plan = await planFile(s3, file, config);
+    if (file.eTag !== undefined && plan.object.eTag.replaceAll('"', '') !== file.eTag) {
+      // Unversioned bucket, overwritten since the notification: the newest content is
+      // planned (its own notification plans it again; loads are idempotent).
+      logger.info('Object changed since its notification; planning the current version', {
+        notifiedETag: file.eTag,
+        plannedETag: plan.object.eTag,
+      });
+    }
     logger.info('Planned file', {
       size: plan.object.size,
       totalRows: plan.totalRows,
