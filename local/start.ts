@@ -95,9 +95,10 @@ async function main(argv: readonly string[]): Promise<void> {
     // Updates go second, once the files they update are loaded, so they visibly win.
     const waves = [files.filter((file) => !isUpdate(file)), files.filter(isUpdate)];
     const executions: Execution[] = [];
+    const width = Math.min(40, Math.max(0, ...files.map((file) => file.length)));
     for (const wave of waves.filter((files) => files.length > 0)) {
       const keys = await uploadSamples(stack, wave);
-      executions.push(...(await watch(stack, keys, waitSeconds * 1000)));
+      executions.push(...(await watch(stack, keys, width, waitSeconds * 1000)));
     }
     if (executions.length > 0) {
       out();
@@ -173,12 +174,12 @@ async function uploadSamples(stack: LocalStack, files: readonly string[]): Promi
 async function watch(
   stack: LocalStack,
   keys: readonly string[],
+  width: number,
   timeoutMs: number,
 ): Promise<Execution[]> {
   const since = Date.now() - 1000;
   const wanted = new Set(keys);
   const tty = process.stdout.isTTY === true;
-  const width = Math.min(40, Math.max(...keys.map((key) => key.length)));
   let drawn = 0;
   const relevant = () =>
     stack.executions

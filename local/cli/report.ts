@@ -81,7 +81,7 @@ export function summaryTable(executions: readonly ExecutionView[]): string {
           ? execution.stopDate.getTime() - execution.startDate.getTime()
           : undefined,
       ),
-      execution.error ? truncate(`${execution.error}: ${readableCause(execution.cause)}`, 90) : '',
+      execution.error ? truncate(`${execution.error}: ${firstProblem(execution.cause)}`, 100) : '',
     ]),
   );
 }
@@ -97,10 +97,24 @@ export function dlqTable(messages: readonly Message[]): string {
       return [
         key ? decodeURIComponent(key.replaceAll('+', ' ')) : '(not a failure record)',
         record?.failure?.error ?? 'never started (maxReceiveCount reached)',
-        truncate(readableCause(record?.failure?.cause), 100),
+        truncate(firstProblem(record?.failure?.cause), 100),
       ];
     }),
   );
+}
+
+/**
+ * The most useful line of a failure's cause: the first problem an
+ * InvalidFileError lists (with how many more follow), else the message.
+ */
+export function firstProblem(cause: string | undefined): string {
+  const lines = readableCause(cause)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  if (lines.length <= 1) return lines[0] ?? '';
+  const more = lines.length - 2;
+  return `${lines[1]}${more > 0 ? ` (+${more} more)` : ''}`;
 }
 
 /** Parses a DLQ message body as a failure record (or an S3 event that failed in the starter). */
