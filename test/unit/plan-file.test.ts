@@ -101,7 +101,10 @@ async function loadRanges(
   return rows;
 }
 
-async function generated(rows: number, options: { duplicateEvery?: number; seed?: number } = {}) {
+async function generated(
+  rows: number,
+  options: Omit<Parameters<typeof generateCsv>[0], 'rows'> = {},
+) {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -161,6 +164,29 @@ describe('planRecords', () => {
       );
       expect(planned.totalRows).toBe(3000);
     });
+
+    it.each([
+      ['CRLF', 300, 1, {}],
+      ['LF with a BOM', 777, 13, { lineEnding: '\n', bom: true }],
+      ['no final line break', 2048, 4096, { noFinalLineBreak: true }],
+      ['LF, duplicates', 500, 64, { lineEnding: '\n', duplicateEvery: 7 }],
+    ] as const)(
+      'reads back every row exactly once across chunks (%s, target %i bytes, parser fed %i-byte pieces)',
+      async (_case, target, pieceSize, options) => {
+        const bytes = await generated(400, { seed: target, ...options });
+        const planned = await plan(bytes, { chunkTargetBytes: target }, pieceSize);
+        expect(planned.chunks[0]?.start).toBe(
+          Buffer.byteLength(
+            `${'bom' in options ? '\uFEFF' : ''}${HEADER}${'lineEnding' in options ? '\n' : '\r\n'}`,
+          ),
+        );
+        expect(planned.chunks.at(-1)?.end).toBe(bytes.length);
+        const loaded = await loadRanges(bytes, planned);
+        expect(loaded.map(({ fields, line }) => ({ fields, line }))).toEqual(
+          await dataRecords(bytes),
+        );
+      },
+    );
 
     it('ends a chunk at the first record end at or past the target', async () => {
       // Rows of equal length; a target of 2.5 rows closes each chunk after its third row.
