@@ -263,7 +263,7 @@ export async function planRecords(
         const checked = validateHeader(record.fields, config.schema, record.line);
         if (!checked.ok) {
           report(checked.problems);
-          throw new InvalidFileError(label, problems, totalProblems);
+          throw new InvalidFileError(label, problems, totalProblems, 'header');
         }
         ({ layout } = checked);
         continue;
@@ -301,7 +301,7 @@ export async function planRecords(
     // Parsing cannot go on past malformed text: list it even when the list is full.
     totalProblems++;
     problems.push(error.problem);
-    throw new InvalidFileError(label, problems, totalProblems, false);
+    throw new InvalidFileError(label, problems, totalProblems, 'malformed');
   }
   if (layout === undefined) throw new EmptyFileError(`${label} has no header row`);
   if (totalProblems > 0) throw new InvalidFileError(label, problems, totalProblems);

@@ -103,8 +103,11 @@ export class InvalidFileError extends NamedError {
     readonly problems: readonly FileProblem[],
     /** Every problem found, including those not listed. */
     readonly totalProblems: number,
-    /** False when a malformed line stopped validation, so more problems may follow it. */
-    readonly complete = true,
+    /**
+     * Where validation stopped early, if it did: at a malformed line (more problems may
+     * follow it) or at the header (the rows were not checked).
+     */
+    readonly stoppedAt?: 'malformed' | 'header',
   ) {
     // Step Functions keeps at most 32,768 characters of an error cause, and the cause
     // also wraps this message in JSON: list only as many problems as fit well below.
@@ -116,9 +119,18 @@ export class InvalidFileError extends NamedError {
       lines.push(line);
       length += line.length + 3;
     }
-    const count = `${complete ? '' : 'at least '}${totalProblems} error${totalProblems === 1 ? '' : 's'}`;
+    const plural = totalProblems === 1 ? '' : 's';
+    const count =
+      stoppedAt === 'malformed'
+        ? `at least ${totalProblems} error${plural}`
+        : `${totalProblems} error${plural}${stoppedAt === 'header' ? ' in the header' : ''}`;
     const shown = lines.length < totalProblems ? ` (the first ${lines.length} are listed)` : '';
-    const stop = complete ? '' : '; validation stopped at the malformed line';
+    const stop =
+      stoppedAt === 'malformed'
+        ? '; validation stopped at the malformed line'
+        : stoppedAt === 'header'
+          ? '; the rows were not checked'
+          : '';
     super(
       `${file} is invalid, nothing was written: ${count}${shown}${stop}\n  ${lines.join('\n  ')}`,
     );

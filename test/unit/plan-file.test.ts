@@ -410,7 +410,7 @@ describe('planRecords', () => {
     it('rejects a header problem without reading the rows', async () => {
       expect((await failure(plan(`isbn,title\n${row(1)}\n`))).message).toBe(
         [
-          's3://uploads/books.csv is invalid, nothing was written: 1 error',
+          's3://uploads/books.csv is invalid, nothing was written: 1 error in the header; the rows were not checked',
           '  line 1 (author): required column is missing',
         ].join('\n'),
       );
@@ -486,7 +486,7 @@ describe('sample-files', () => {
     [
       'bad-header.csv',
       [
-        's3://uploads/bad-header.csv is invalid, nothing was written: 6 errors',
+        's3://uploads/bad-header.csv is invalid, nothing was written: 6 errors in the header; the rows were not checked',
         '  line 1, column 1 (ISBN): not a column of dataset "books" (did you mean "isbn"?); expected isbn, title, author, year, language, pages, price, in_print, published',
         '  line 1, column 2 (titel): not a column of dataset "books"',
         '  line 1, column 9 (rating): not a column of dataset "books"',
