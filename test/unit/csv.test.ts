@@ -129,6 +129,29 @@ describe('readCsvRecords', () => {
     ]);
   });
 
+  it('streams: yields the first records after reading only the first chunk of the source', async () => {
+    let pulled = 0;
+    const source = (async function* () {
+      yield Buffer.from('a,b\n');
+      for (let n = 0; n < 10_000; n++) {
+        pulled++;
+        yield Buffer.from(`${n},x\n`);
+      }
+    })();
+    const records = readCsvRecords(source, OPTIONS);
+    const seen: string[][] = [];
+    for await (const record of records) {
+      seen.push(record.fields);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual([
+      ['a', 'b'],
+      ['0', 'x'],
+      ['1', 'x'],
+    ]);
+    expect(pulled).toBeLessThan(5);
+  });
+
   it('returns no records for an empty source', async () => {
     expect(await read('')).toEqual([]);
   });
