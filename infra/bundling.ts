@@ -8,6 +8,11 @@ export const HANDLER_BUNDLING = {
   platform: 'node',
   target: 'node24',
   minify: true,
+  /**
+   * Minified class names would turn `InvalidFileError` into `s`: the workflow's
+   * Retry/Catch and the DLQ failure records match errors by name.
+   */
+  keepNames: true,
   /** External `.map` files; stack traces map back through NODE_OPTIONS=--enable-source-maps. */
   sourcemap: true,
   /** Sources stay out of the map: smaller artifacts, traces still name files and lines. */

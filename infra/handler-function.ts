@@ -101,6 +101,7 @@ export class HandlerFunction extends Construct {
         format: nodejs.OutputFormat.ESM,
         target: HANDLER_BUNDLING.target,
         minify: HANDLER_BUNDLING.minify,
+        keepNames: HANDLER_BUNDLING.keepNames,
         sourceMap: HANDLER_BUNDLING.sourcemap,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         sourcesContent: HANDLER_BUNDLING.sourcesContent,

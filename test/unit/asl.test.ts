@@ -114,6 +114,24 @@ describe('statemachines/ingest-file.asl.json', () => {
     }
   });
 
+  it('retries a transient read failure of the planner, and none of its validation errors', () => {
+    const retried = new Set(
+      (states.PlanFile?.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals),
+    );
+    expect(retried).toContain(errors.FileReadError.name);
+    for (const terminal of [
+      errors.InvalidFileError,
+      errors.MalformedCsvError,
+      errors.EmptyFileError,
+      errors.UnsupportedFileTypeError,
+      errors.FileTooLargeError,
+      errors.ObjectNotFoundError,
+      errors.PlanTooLargeError,
+    ]) {
+      expect(retried).not.toContain(terminal.name);
+    }
+  });
+
   it('names in Retry only errors that exist (AWS names or classes in errors.ts)', () => {
     const ours = new Set(Object.keys(errors));
     for (const [, state] of allStates) {
