@@ -35,7 +35,11 @@ import {
   type ResourceNames,
   resourceNames,
 } from './config.js';
-import { type DynamoDbEmulator, startDynamoDb } from './emulators/dynamodb.js';
+import {
+  type DynamoDbEmulator,
+  startDynamoDb,
+  startDynamoDbProcess,
+} from './emulators/dynamodb.js';
 import {
   type DynamoDbFaultProxy,
   type DynamoDbFaults,
@@ -86,6 +90,8 @@ export interface LocalStackOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Long-poll wait of the event source, in seconds. @default 20 */
   readonly pollWaitSeconds?: number;
+  /** Run dynalite inside this process instead of a child process. @default false */
+  readonly dynamoDbInProcess?: boolean;
   /** Powertools log level of the handlers. @default the configured logLevel */
   readonly logLevel?: string;
   readonly faults?: LocalStackFaults;
@@ -167,11 +173,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => fauxqs.stop());
     const awsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
 
-    const dynamo: DynamoDbEmulator = await startDynamoDb({
+    const dynamoOptions = {
       port: spec('dynamodb'),
       ...(persist ? { dataDir: paths.dynamodb } : {}),
-    });
-    stops.push(() => close(dynamo.server));
+    };
+    const dynamo: DynamoDbEmulator = options.dynamoDbInProcess
+      ? await startDynamoDb(dynamoOptions)
+      : await startDynamoDbProcess(dynamoOptions);
+    stops.push(() => dynamo.stop());
     const dynamoEndpoint = `http://127.0.0.1:${dynamo.port}`;
 
     let faultProxy: DynamoDbFaultProxy | undefined;

@@ -19,6 +19,7 @@ uploads the sample files, shows each ingestion live, then serves until Ctrl-C.
 Options:
   --no-samples              do not upload sample-files/*.csv at start
   --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
+  --dynamodb-in-process     run dynalite in this process (default: its own child process)
   --data-dir <dir>          where data, certificate and endpoints.json live (default: .local)
   --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: INFO)
   --handler-logs <file>     where handler logs go, or "-" for this terminal (default: .local/handlers.log)
@@ -77,6 +78,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ports,
     ...(typeof dataDir === 'string' ? { dataDir } : {}),
     inMemory: args.flags.get('in-memory') === true,
+    dynamoDbInProcess: args.flags.get('dynamodb-in-process') === true,
     logLevel: String(args.flags.get('log-level') ?? 'INFO'),
     ...(handlerLogs ? { handlerLogs } : {}),
     onLog: (message) => out(`  ! ${message}`),
