@@ -374,6 +374,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         batchSize: config.starterBatchSize,
         maxConcurrency: config.starterMaxConcurrency,
         waitTimeSeconds: options.pollWaitSeconds ?? 20,
+        // The CDK SqsEventSource's maxBatchingWindow (infra/stack.ts).
+        batchWindowSeconds: 1,
       },
       (outcome) => {
         if (outcome.failed > 0) {

@@ -18,6 +18,8 @@ export interface EventSourceSettings {
   readonly maxConcurrency: number;
   /** Long-poll wait, in seconds (0-20). */
   readonly waitTimeSeconds: number;
+  /** How long to gather messages into a fuller batch (MaximumBatchingWindowInSeconds). */
+  readonly batchWindowSeconds: number;
 }
 
 /** What one poll did, for the caller's log. */
@@ -36,7 +38,8 @@ export interface EventSource {
 
 /**
  * Polls the queue and invokes the function like Lambda's SQS event source
- * mapping: batches of up to `batchSize`, ReportBatchItemFailures (only the
+ * mapping: batches of up to `batchSize` gathered for at most the batching
+ * window, ReportBatchItemFailures (only the
  * failed messages stay in the queue), a function error keeps the whole batch.
  * Messages that stay become visible again after the queue's visibility timeout
  * and move to the DLQ after maxReceiveCount receives (the queue's RedrivePolicy).
@@ -65,6 +68,21 @@ export function startEventSource(
         );
         const messages = received.Messages ?? [];
         if (messages.length === 0) continue;
+        // Like the batching window: keep gathering until the batch is full or the window ends.
+        const windowEnd = Date.now() + settings.batchWindowSeconds * 1000;
+        while (messages.length < settings.batchSize && Date.now() < windowEnd) {
+          const more = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: settings.queueUrl,
+              MaxNumberOfMessages: settings.batchSize - messages.length,
+              WaitTimeSeconds: 0,
+              MessageSystemAttributeNames: ['All'],
+              MessageAttributeNames: ['All'],
+            }),
+          );
+          if (more.Messages?.length) messages.push(...more.Messages);
+          else await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         onBatch(await processBatch(runtime, fn, sqs, settings, messages));
       } catch (error) {
         if (abort.signal.aborted) return;
