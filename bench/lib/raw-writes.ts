@@ -1,13 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  type DynamoDBClient,
-  waitUntilTableExists,
-  waitUntilTableNotExists,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
+import { createDocumentClient } from '../../handlers/load-chunk/client.js';
+import { startDynamoDbProcess } from '../../local/emulators/dynamodb.js';
 
 /** A DynamoDB item as the DocumentClient takes it. */
 export type Item = Record<string, unknown>;
@@ -22,31 +18,48 @@ export interface SweepPoint {
   readonly rowsPerSec: number;
 }
 
-/** Deletes `table` if it exists. */
-export async function deleteBenchTable(client: DynamoDBClient, table: string): Promise<void> {
-  await client.send(new DeleteTableCommand({ TableName: table })).catch((error: unknown) => {
-    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
-  });
-  await waitUntilTableNotExists({ client, maxWaitTime: 30 }, { TableName: table });
+/** The table a raw measurement writes into. */
+export interface RawTable {
+  readonly name: string;
+  readonly key: string;
+  readonly keyType: 'S' | 'N';
 }
 
-/** Creates an empty on-demand table with `key` as its partition key, replacing any left-over one. */
-export async function createBenchTable(
-  client: DynamoDBClient,
-  table: string,
-  key: string,
-  keyType: 'S' | 'N',
-): Promise<void> {
-  await deleteBenchTable(client, table);
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: key, AttributeType: keyType }],
-      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
+/**
+ * Runs `work` against a fresh, empty, in-memory dynalite started exactly as the local
+ * stack starts its own by default (local/emulators/dynamodb.ts: its own child process),
+ * holding one empty on-demand table. Every raw measurement gets its own: dynalite slows down as
+ * its store grows and deletes a dropped table's items in the background, so reusing
+ * one instance would make each measurement pay for the ones before it.
+ */
+export async function withFreshEmulator<T>(
+  table: RawTable,
+  work: (client: DynamoDBDocumentClient) => Promise<T>,
+): Promise<T> {
+  const emulator = await startDynamoDbProcess({
+    port: { service: 'bench DynamoDB (dynalite)', port: 0, flag: '(bench)' },
+  });
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${emulator.port}`,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table.name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: table.key, AttributeType: table.keyType }],
+        KeySchema: [{ AttributeName: table.key, KeyType: 'HASH' }],
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table.name });
+    // The loader's own document client settings (exact numbers, omitted empty cells).
+    return await work(createDocumentClient(client));
+  } finally {
+    client.destroy();
+    await emulator.stop();
+  }
 }
 
 /**
@@ -90,22 +103,19 @@ async function writeBatch(
 }
 
 /**
- * Finds the concurrency at which raw BatchWriteItem is fastest against this emulator:
- * each candidate writes the same `sample` of items into a freshly created (empty)
- * table, so no candidate pays for overwriting another's items; the best is the
- * highest rows/s.
+ * Finds the concurrency at which raw BatchWriteItem is fastest: each candidate writes
+ * the same `sample` into its own fresh emulator; the best is the highest rows/s.
  */
 export async function sweepConcurrency(
-  client: DynamoDBDocumentClient,
-  fresh: () => Promise<void>,
-  table: string,
+  table: RawTable,
   sample: readonly Item[],
   candidates: readonly number[],
 ): Promise<{ best: SweepPoint; points: SweepPoint[] }> {
   const points: SweepPoint[] = [];
   for (const concurrency of candidates) {
-    await fresh();
-    const ms = await writeAll(client, table, sample, concurrency);
+    const ms = await withFreshEmulator(table, (client) =>
+      writeAll(client, table.name, sample, concurrency),
+    );
     points.push({ concurrency, rows: sample.length, rowsPerSec: (sample.length / ms) * 1000 });
   }
   const best = points.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));

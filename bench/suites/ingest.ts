@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import type { DatasetSchema } from '../../handlers/shared/dataset.js';
 import {
@@ -10,13 +9,9 @@ import {
   validateHeader,
 } from '../../handlers/shared/rows.js';
 import { benchFileName, generateFile } from '../lib/data.js';
+import { appConfig } from '../lib/handler-env.js';
 import type { BenchContext } from '../lib/options.js';
-import {
-  createBenchTable,
-  deleteBenchTable,
-  sweepConcurrency,
-  writeAll,
-} from '../lib/raw-writes.js';
+import { sweepConcurrency, withFreshEmulator, writeAll } from '../lib/raw-writes.js';
 import type { IngestFigures, SuiteReport } from '../lib/results.js';
 import { benchStack, ingestThroughPipeline } from '../lib/stack.js';
 import { ratio, round } from '../lib/stats.js';
@@ -30,36 +25,21 @@ const GOAL = 0.8;
  * same dynalite with BatchWriteItem at the best concurrency a sweep finds.
  */
 export async function runIngest(context: BenchContext): Promise<SuiteReport<IngestFigures>> {
-  const stack = await benchStack(context);
-  const schema = stack.config.dataset;
+  const config = appConfig();
+  const schema = config.dataset;
   const rows = context.ingestRows;
   const file = new URL(benchFileName(schema.name, rows), context.workDir);
   context.log(`ingest: generating ${formatNumber(rows)} rows`);
   const bytes = await generateFile(file, rows);
 
-  // The raw side runs first and its table is dropped afterwards, so the pipeline then
-  // writes into an emulator as empty as the raw side found it.
-  const items = await convert(file, schema);
-  const documents = createDocumentClient(stack.clients.dynamodb);
-  const rawTable = `${stack.endpoints.table}-raw-bench`;
-  const fresh = () =>
-    createBenchTable(stack.clients.dynamodb, rawTable, schema.key, schema.keyType);
-  const sample = items.slice(0, Math.min(items.length, context.quick ? 5_000 : 20_000));
-  const candidates = context.quick ? [4, 16] : [1, 2, 4, 8, 16, 32, 64];
-  const sweep = await sweepConcurrency(documents, fresh, rawTable, sample, candidates);
+  // The raw side first, each measurement in its own fresh emulator; then the pipeline
+  // in the stack's, which is just as fresh and empty when the upload starts.
+  const raw = await measureRaw(context, file, schema);
   context.log(
-    `ingest: raw sweep ${sweep.points.map((point) => `${point.concurrency}→${formatNumber(point.rowsPerSec)}`).join(', ')} rows/s`,
-  );
-  await fresh();
-  const rawMs = await writeAll(documents, rawTable, items, sweep.best.concurrency);
-  // The limit is the fastest raw rate seen in this run: the full write at the best
-  // concurrency, or the sweep's best point if the shared machine slowed the full write.
-  const rawRowsPerSec = Math.max((items.length / rawMs) * 1000, sweep.best.rowsPerSec);
-  await deleteBenchTable(stack.clients.dynamodb, rawTable);
-  context.log(
-    `ingest: raw ${formatNumber(rawRowsPerSec)} rows/s at concurrency ${sweep.best.concurrency}`,
+    `ingest: raw sweep ${raw.sweep.points.map((point) => `${point.concurrency}→${formatNumber(point.rowsPerSec)}`).join(', ')} rows/s; all rows ${formatNumber(raw.rowsPerSec)} rows/s at ${raw.sweep.best.concurrency}`,
   );
 
+  const stack = await benchStack(context);
   context.log('ingest: uploading and waiting for the execution');
   const ingestion = await ingestThroughPipeline(
     stack,
@@ -74,6 +54,8 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
   context.log(
     `ingest: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s, ${ingestion.output.chunks} chunks)`,
   );
+  const rawRowsPerSec = raw.rowsPerSec;
+  const sweep = raw.sweep;
 
   const figures: IngestFigures = {
     rows,
@@ -101,12 +83,31 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
       chunks: ingestion.output.chunks,
       mapMaxConcurrency: stack.config.mapMaxConcurrency,
       writeConcurrency: stack.config.writeConcurrency,
-      rawSeconds: round(rawMs / 1000, 2),
-      rawFullRowsPerSec: Math.round((items.length / rawMs) * 1000),
+      rawSeconds: round(raw.ms / 1000, 2),
       rawConcurrency: sweep.best.concurrency,
       sweep: sweep.points.map((point) => ({ ...point, rowsPerSec: Math.round(point.rowsPerSec) })),
     },
   };
+}
+
+/**
+ * The raw limit: the file's rows, converted beforehand (not timed), written at the
+ * concurrency a sweep on a sample found fastest. The items are released afterwards so
+ * the pipeline does not run with them on the heap.
+ */
+async function measureRaw(context: BenchContext, file: URL, schema: DatasetSchema) {
+  let items: Item[] | undefined = await convert(file, schema);
+  const table = { name: `${schema.name}-raw-bench`, key: schema.key, keyType: schema.keyType };
+  const sample = items.slice(0, Math.min(items.length, context.quick ? 5_000 : 20_000));
+  const candidates = context.quick ? [2, 8] : [1, 2, 4, 8, 16, 32];
+  const sweep = await sweepConcurrency(table, sample, candidates);
+  const all = items;
+  const ms = await withFreshEmulator(table, (client) =>
+    writeAll(client, table.name, all, sweep.best.concurrency),
+  );
+  const rowsPerSec = (all.length / ms) * 1000;
+  items = undefined;
+  return { sweep, ms, rowsPerSec };
 }
 
 /** The file's rows as the loader converts them (not timed: the raw side starts from items). */
