@@ -18,9 +18,10 @@ const PARTIAL_CALLS = 12;
 
 let stack: LocalStack;
 let api: ApiClient;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ stack, api } = await startTestStack({
+  ({ stack, api, stop } = await startTestStack({
     context: { chunkTargetBytes: CHUNK_BYTES, maxRecordBytes: CHUNK_BYTES },
     faults: {
       dynamodb: { throttle: THROTTLED_CALLS, partial: PARTIAL_CALLS },
@@ -30,8 +31,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
+  await stop?.();
 }, 30_000);
 
 async function generated(rows: number): Promise<Buffer> {

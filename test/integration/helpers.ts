@@ -1,5 +1,5 @@
 import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -19,7 +19,8 @@ export const SAMPLES = join(import.meta.dirname, '..', '..', 'sample-files');
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<{
   stack: LocalStack;
   api: ApiClient;
-  dir: string;
+  /** Stops the stack and removes its temporary directory. */
+  stop: () => Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'local-stack-'));
   const stack = await startLocalStack({
@@ -32,7 +33,16 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
     handlerLogs: createWriteStream(join(dir, 'handlers.log')),
     ...options,
   });
-  return { stack, api: await ApiClient.create(stack.endpoints), dir };
+  const api = await ApiClient.create(stack.endpoints);
+  return {
+    stack,
+    api,
+    stop: async () => {
+      await api.close();
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what it waited for. */

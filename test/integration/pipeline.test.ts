@@ -20,14 +20,14 @@ import {
 // One stack for the file: the handlers read their configuration once per process.
 let stack: LocalStack;
 let api: ApiClient;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ stack, api } = await startTestStack());
+  ({ stack, api, stop } = await startTestStack());
 }, 60_000);
 
 afterAll(async () => {
-  await api?.close();
-  await stack?.stop();
+  await stop?.();
 }, 30_000);
 
 async function queueDrained(queueUrl: string): Promise<true | undefined> {
