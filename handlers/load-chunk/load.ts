@@ -8,7 +8,10 @@ import type { DatasetSchema } from '../shared/dataset.js';
 import {
   ChunkPlanMismatchError,
   ChunkReadError,
+  describeError,
   formatProblem,
+  httpStatusOf,
+  isClientFault,
   MalformedCsvError,
   NamedError,
   ObjectChangedError,
@@ -198,7 +201,7 @@ async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Pr
     return response.Body as Readable;
   } catch (error) {
     if (error instanceof NamedError) throw error;
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatusOf(error);
     const name = error instanceof Error ? error.name : '';
     if (status === 412 || name === 'PreconditionFailed') {
       throw new ObjectChangedError(
@@ -228,10 +231,8 @@ function readFailure(error: unknown, where: string): unknown {
       { cause: error },
     );
   }
-  if (error instanceof NamedError) return error;
-  if ((error as { $fault?: unknown }).$fault === 'client') return error;
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new ChunkReadError(`${where}: reading the byte range failed: ${message}`, {
+  if (error instanceof NamedError || isClientFault(error)) return error;
+  return new ChunkReadError(`${where}: reading the byte range failed: ${describeError(error)}`, {
     cause: error,
   });
 }

@@ -1,5 +1,6 @@
-import { parseDataset } from '../shared/dataset.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import { readConfig } from '../shared/env.js';
+import { readDataset, readMaxRecordBytes } from '../shared/settings.js';
 import type { PlanConfig } from './plan.js';
 
 /** Defaults of the planner's settings (the same as infra/config.ts). */
@@ -7,7 +8,7 @@ export const PLAN_DEFAULTS = {
   maxFileBytes: 5 * 1024 ** 3,
   chunkTargetBytes: 4 * 1024 ** 2,
   maxChunks: 1000,
-  maxRecordBytes: 400 * 1024,
+  maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
   maxReportedErrors: 20,
   maxPlanBytes: 160 * 1024,
 } as const;
@@ -19,7 +20,7 @@ export const PLAN_DEFAULTS = {
 export function readPlanConfig(env: Readonly<Record<string, string | undefined>>): PlanConfig {
   return readConfig(env, (read) => {
     const config: PlanConfig = {
-      schema: read.json('DATASET', (raw) => parseDataset(raw, 'DATASET')),
+      schema: readDataset(read),
       maxFileBytes: read.integer('MAX_FILE_BYTES', { default: PLAN_DEFAULTS.maxFileBytes, min: 1 }),
       chunkTargetBytes: read.integer('CHUNK_TARGET_BYTES', {
         default: PLAN_DEFAULTS.chunkTargetBytes,
@@ -31,10 +32,7 @@ export function readPlanConfig(env: Readonly<Record<string, string | undefined>>
         min: 1,
         max: 2000,
       }),
-      maxRecordBytes: read.integer('MAX_RECORD_BYTES', {
-        default: PLAN_DEFAULTS.maxRecordBytes,
-        min: 64,
-      }),
+      maxRecordBytes: readMaxRecordBytes(read),
       maxReportedErrors: read.integer('MAX_REPORTED_ERRORS', {
         default: PLAN_DEFAULTS.maxReportedErrors,
         min: 1,

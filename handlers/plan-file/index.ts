@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import type { FilePlan } from '../shared/contracts.js';
+import { readConfig } from '../shared/env.js';
 import {
   EmptyFileError,
   FileTooLargeError,
@@ -12,6 +13,7 @@ import {
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
+import { readForcePathStyle } from '../shared/settings.js';
 import { readPlanConfig } from './config.js';
 import { parsePlanFileEvent } from './event.js';
 import { fileLabel, planFile } from './plan.js';
@@ -32,7 +34,7 @@ const FILE_ERRORS = new Set(
   ].map((type) => type.name),
 );
 
-const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' });
+const s3 = new S3Client({ forcePathStyle: readConfig(process.env, readForcePathStyle) });
 
 /** PlanFile task: `{ file }` (the execution's FileRef) → FilePlan (byte-range chunks, no rows). */
 export async function handler(event: unknown, context?: Context): Promise<FilePlan> {

@@ -8,12 +8,16 @@ import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/cont
 import { type CsvRecord, readCsvRecords } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import {
+  describeError,
   EmptyFileError,
   type FileProblem,
   FileReadError,
   FileTooLargeError,
+  httpStatusOf,
   InvalidFileError,
+  isClientFault,
   MalformedCsvError,
+  NamedError,
   ObjectChangedError,
   ObjectNotFoundError,
   PlanTooLargeError,
@@ -91,7 +95,7 @@ async function* readErrorsAreRetryable(
   try {
     yield* body;
   } catch (error) {
-    throw new FileReadError(`reading ${label} failed: ${messageOf(error)}`, { cause: error });
+    throw new FileReadError(`reading ${label} failed: ${describeError(error)}`, { cause: error });
   }
 }
 
@@ -107,7 +111,7 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
       }),
     );
   } catch (error) {
-    if (httpStatus(error) === 404) {
+    if (httpStatusOf(error) === 404) {
       throw new ObjectNotFoundError(
         `${label}${file.versionId ? ` version ${file.versionId}` : ''} no longer exists; nothing to ingest (upload the file again to ingest it)`,
         { cause: error },
@@ -194,7 +198,7 @@ async function getObjectBody(
     }
     return body;
   } catch (error) {
-    const status = httpStatus(error);
+    const status = httpStatusOf(error);
     if (status === 404) {
       throw new ObjectNotFoundError(`${label} was deleted while it was being planned`, {
         cause: error,
@@ -210,17 +214,14 @@ async function getObjectBody(
   }
 }
 
-/** S3 server errors (after the SDK's own retries) become the retryable FileReadError. */
+/**
+ * What S3 refused (4xx: access denied, ...) and our own named errors pass through;
+ * anything else (a 5xx after the SDK's own retries, a timeout, a dropped connection
+ * with no response at all) becomes the retryable FileReadError.
+ */
 function transient(error: unknown, label: string): unknown {
-  const status = httpStatus(error);
-  if (status !== undefined && status >= 500) {
-    return new FileReadError(`reading ${label} failed: ${messageOf(error)}`, { cause: error });
-  }
-  return error;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (error instanceof NamedError || isClientFault(error)) return error;
+  return new FileReadError(`reading ${label} failed: ${describeError(error)}`, { cause: error });
 }
 
 /**
@@ -362,10 +363,4 @@ function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): Chu
 
 function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
   return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
-  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
-  return metadata?.httpStatusCode;
 }

@@ -22,6 +22,16 @@ import { type FileProblem, MalformedCsvError } from './errors.js';
  * `maxRecordBytes`) ends the iteration with a MalformedCsvError naming the line.
  */
 
+/**
+ * Default of MAX_RECORD_BYTES, the largest record the planner and the loader parse.
+ * One constant for both, so a chunk always parses as it was planned. A record larger
+ * than DynamoDB's 400 KB item limit could never be stored anyway.
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 400 * 1024;
+
+/** Smallest MAX_RECORD_BYTES accepted: below it even a short header would not fit. */
+export const MIN_MAX_RECORD_BYTES = 64;
+
 /** How to read one file or one chunk of it. */
 export interface CsvReadOptions {
   /** Single-character field delimiter (the dataset's `delimiter`). */

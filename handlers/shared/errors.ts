@@ -167,3 +167,26 @@ export class InvalidTaskInputError extends NamedError {}
  * 5xx after the SDK's own retries). Retryable: planning again reads the same version.
  */
 export class FileReadError extends NamedError {}
+
+/** The HTTP status an AWS SDK error carries, when a response arrived at all. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
+  return typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
+}
+
+/**
+ * True when AWS rejected the request itself (HTTP 4xx, or an SDK `client` fault):
+ * repeating it cannot help. Anything else (a 5xx, a timeout, a dropped connection with
+ * no response at all) may succeed when tried again.
+ */
+export function isClientFault(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  if (status !== undefined) return status >= 400 && status < 500;
+  return (error as { $fault?: unknown } | null)?.$fault === 'client';
+}
+
+/** `Name: message` of any thrown value, for the message of an error that wraps it. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

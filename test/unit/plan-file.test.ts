@@ -611,6 +611,23 @@ describe('planFile', () => {
     });
   });
 
+  it.each([
+    [HeadObjectCommand, 'TimeoutError', 'Connection timed out after 5000 ms'],
+    [GetObjectCommand, 'Error', 'socket hang up'],
+  ])(
+    'maps a %p network failure (%s, no HTTP status) to the retryable FileReadError',
+    async (command, name, message) => {
+      // What the SDK throws when no response arrives: $metadata without an httpStatusCode.
+      s3.on(command).rejects(
+        Object.assign(new Error(message), { name, $metadata: { attempts: 3 } }),
+      );
+      expect(await failure(planFile(client, file, CONFIG))).toEqual({
+        name: 'FileReadError',
+        message: `reading s3://uploads/incoming/books.csv failed: ${name}: ${message}`,
+      });
+    },
+  );
+
   it('throws the retryable FileReadError when the body stream breaks mid-file', async () => {
     s3.on(GetObjectCommand).resolves({
       Body: sdkStreamMixin(

@@ -1,0 +1,57 @@
+import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
+import { readConfig } from '../shared/env.js';
+import { readDataset, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
+import type { LoadChunkConfig } from './load.js';
+
+/** The loader's defaults; every one can be overridden by an environment variable. */
+export const DEFAULT_LOADER_SETTINGS = {
+  /** WRITE_CONCURRENCY: BatchWriteItem calls in flight per chunk. */
+  writeConcurrency: 4,
+  /** MAX_RECORD_BYTES: the same default as the planner's, so a planned chunk always parses. */
+  maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
+  /** WRITE_BACKOFF_BASE_MS: first backoff ceiling after a throttled or partial call. */
+  baseDelayMs: 100,
+  /** WRITE_BACKOFF_MAX_MS: largest backoff ceiling. */
+  maxDelayMs: 10_000,
+  /** TIME_SAFETY_MARGIN_MS: Lambda time kept in reserve to fail cleanly instead of timing out. */
+  safetyMarginMs: 10_000,
+} as const;
+
+/** The loader's handler configuration: the core's settings plus how to reach S3. */
+export interface LoadChunkHandlerConfig extends LoadChunkConfig {
+  readonly forcePathStyle: boolean;
+}
+
+/**
+ * Reads the loader's configuration from the environment, throwing one
+ * ConfigurationError that lists every bad variable.
+ */
+export function readLoadChunkConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): LoadChunkHandlerConfig {
+  return readConfig(env, (read) => ({
+    schema: readDataset(read),
+    tableName: read.string('TABLE_NAME'),
+    writeConcurrency: read.integer('WRITE_CONCURRENCY', {
+      default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
+      min: 1,
+      max: 64,
+    }),
+    maxRecordBytes: readMaxRecordBytes(read),
+    retry: {
+      baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
+        default: DEFAULT_LOADER_SETTINGS.baseDelayMs,
+        min: 1,
+      }),
+      maxDelayMs: read.integer('WRITE_BACKOFF_MAX_MS', {
+        default: DEFAULT_LOADER_SETTINGS.maxDelayMs,
+        min: 1,
+      }),
+      safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
+        default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
+        min: 0,
+      }),
+    },
+    forcePathStyle: readForcePathStyle(read),
+  }));
+}
