@@ -23,7 +23,8 @@ import { peekMessages, redrive } from './wiring/redrive.js';
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
 
-Works against the running local stack (npm start), found through .local/endpoints.json.
+Works against the running local stack (npm start), found through .local/endpoints.json
+(or <dir>/endpoints.json with LOCAL_DATA_DIR=<dir>, for a stack started with --data-dir).
 
 Commands:
   upload <files...> [--prefix p/]  upload files to the bucket (multipart, with progress)
@@ -296,7 +297,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!command) throw new UsageError(`Unknown command "${name}".\n\n${USAGE}`);
   let cached: Promise<Endpoints> | undefined;
   await command(rest, () => {
-    cached ??= readEndpoints();
+    cached ??= readEndpoints(process.env.LOCAL_DATA_DIR || undefined);
     return cached;
   });
 }

@@ -20,7 +20,8 @@ Options:
   --no-samples              do not upload sample-files/*.csv at start
   --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
   --dynamodb-in-process     run dynalite in this process (default: its own child process)
-  --data-dir <dir>          where data, certificate and endpoints.json live (default: .local)
+  --data-dir <dir>          where data, certificate and endpoints.json live
+                            (env LOCAL_DATA_DIR; default: .local)
   --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: INFO)
   --handler-logs <file>     where handler logs go, or "-" for this terminal (default: .local/handlers.log)
   --wait-seconds <n>        how long to wait for the samples' executions (default: 300)
@@ -65,7 +66,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const waitSeconds = Number(args.flags.get('wait-seconds') ?? 300);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new UsageError('--wait-seconds must be a number');
-  const dataDir = args.flags.get('data-dir');
+  const dataDir = args.flags.get('data-dir') ?? (process.env.LOCAL_DATA_DIR || undefined);
 
   const logTarget = String(
     args.flags.get('handler-logs') ?? join(String(dataDir ?? DEFAULT_DATA_DIR), 'handlers.log'),

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,8 +198,14 @@ describe('toAlbEvent', () => {
 });
 
 describe('prepareDefinition', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'local-parts-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
   async function definitionFile(definition: object): Promise<string> {
-    const file = join(await mkdtemp(join(tmpdir(), 'asl-')), 'machine.asl.json');
+    const file = join(dir, 'machine.asl.json');
     await writeFile(file, JSON.stringify(definition));
     return file;
   }
