@@ -121,16 +121,13 @@ export function toAlbResult(response: ApiResponse, multiValue: boolean): ALBResu
 }
 
 /** A JSON response with the given status. */
-export function jsonResponse(
-  status: number,
-  value: unknown,
-  headers: Readonly<Record<string, string>> = {},
-): ApiResponse {
-  return {
-    status,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: toJson(value),
-  };
+export function jsonResponse(status: number, value: unknown): ApiResponse {
+  return jsonTextResponse(status, toJson(value));
+}
+
+/** A JSON response whose body is already serialised. */
+export function jsonTextResponse(status: number, body: string): ApiResponse {
+  return { status, headers: { 'Content-Type': 'application/json' }, body };
 }
 
 // JSON.rawJSON ships in Node 24 (V8 "JSON.parse source text access") but not yet in

@@ -24,6 +24,7 @@ export type ProblemCode =
   | 'unsupported-media-type'
   | 'auth-unavailable'
   | 'throttled'
+  | 'record-too-large'
   | 'internal-error';
 
 /** One field-level problem: where (a JSON Pointer or a query parameter) and what. */

@@ -69,9 +69,15 @@ export async function getRecord(table: Table, key: ParsedKey): Promise<Item | un
   return output.Item;
 }
 
+/** One requested key and its record. */
+export interface KeyedItem {
+  readonly key: ParsedKey;
+  readonly item: Item;
+}
+
 /** Records found for the requested keys, in request order, and the keys that have none. */
 export interface BatchResult {
-  readonly items: readonly Item[];
+  readonly found: readonly KeyedItem[];
   readonly missing: readonly ParsedKey[];
 }
 
@@ -109,14 +115,14 @@ export async function batchGetRecords(
     }
     pending = output.UnprocessedKeys?.[table.tableName]?.Keys ?? [];
   }
-  const items: Item[] = [];
+  const inOrder: KeyedItem[] = [];
   const missing: ParsedKey[] = [];
   for (const key of keys) {
     const item = found.get(key.canonical);
-    if (item) items.push(item);
+    if (item) inOrder.push({ key, item });
     else missing.push(key);
   }
-  return { items, missing };
+  return { found: inOrder, missing };
 }
 
 /** One page of a listing and the cursor of the next one, if any. */

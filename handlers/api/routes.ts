@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { type AuthDeps, authenticate } from './auth.js';
 import type { ApiConfig } from './config.js';
+import { encodeCursor } from './cursor.js';
 import {
   type ApiRequest,
   type ApiResponse,
@@ -9,6 +10,7 @@ import {
   headerValues,
   isMultiValue,
   jsonResponse,
+  jsonTextResponse,
   parseAlbEvent,
   toAlbResult,
   toJson,
@@ -28,11 +30,13 @@ import {
 import {
   batchGetRecords,
   getRecord,
+  type Item,
   listRecords,
   ReadThrottledError,
   type RetryPolicy,
   type Table,
 } from './records.js';
+import { BODY_BUDGET_BYTES, batchGetBody, itemBody, pageBody } from './response-size.js';
 
 /** Largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -62,6 +66,8 @@ export interface ApiDeps {
   readonly retry?: RetryPolicy;
   /** Correlation id generator. @default crypto.randomUUID */
   readonly newCorrelationId?: () => string;
+  /** Largest response body, in encoded bytes (tests shrink it). @default BODY_BUDGET_BYTES */
+  readonly responseBudgetBytes?: number;
 }
 
 /** What the request log line says beyond method, path and status. */
@@ -70,6 +76,8 @@ interface RequestLog {
   clientId?: string | undefined;
   /** The problem code of an error response. */
   problem?: ProblemCode;
+  /** Found records a batch-get left for a retry because the response was full. */
+  unprocessed?: number;
 }
 
 type RouteName = 'get' | 'batch-get' | 'list';
@@ -140,6 +148,8 @@ async function handleRequest(
     throw methodNotAllowed(request.method, [...new Set(matches.map((match) => match.method))]);
   }
 
+  // Bodies that grow with the data are cut to what the ALB can carry (see response-size.ts).
+  const budget = deps.responseBudgetBytes ?? BODY_BUDGET_BYTES;
   switch (route.name) {
     case 'get': {
       const key = pathKey(deps, segments[1] ?? '');
@@ -147,20 +157,24 @@ async function handleRequest(
       if (!item) {
         throw notFound(`No ${schema.name} record has ${schema.key} ${quote(segments[1] ?? '')}.`);
       }
-      return jsonResponse(200, item);
+      return jsonTextResponse(200, itemBody(item, toJson(echoKey(key)), budget));
     }
     case 'batch-get': {
       const keys = parseBatchRequest(request, deps);
       const result = await batchGetRecords(deps.table, keys, deps.retry);
-      return jsonResponse(200, {
-        items: result.items,
-        missing: result.missing.map((key) => echoKey(key)),
-      });
+      const { body, unprocessed } = batchGetBody(
+        result.found.map(({ key, item }) => ({ echo: echoKey(key), item })),
+        result.missing.map((key) => echoKey(key)),
+        budget,
+      );
+      if (unprocessed > 0) log.unprocessed = unprocessed;
+      return jsonTextResponse(200, body);
     }
     case 'list': {
       const { limit, cursor } = parseListQuery(request);
       const page = await listRecords(deps.table, limit, cursor);
-      return jsonResponse(200, { items: page.items, cursor: page.cursor ?? null });
+      const cursorAfter = (item: Item) => encodeCursor(schema, { [schema.key]: item[schema.key] });
+      return jsonTextResponse(200, pageBody(page.items, page.cursor, cursorAfter, budget));
     }
   }
 }

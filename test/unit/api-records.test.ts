@@ -159,10 +159,11 @@ describe('batchGetRecords', () => {
       policy(0.5, sleeps),
     );
 
-    expect(result.items).toEqual([
+    expect(result.found.map((found) => found.item)).toEqual([
       { isbn: NumberValue.from('2') },
       { isbn: NumberValue.from('3') },
     ]);
+    expect(result.found.map((found) => found.key.asGiven)).toEqual(['2', '3']);
     expect(result.missing.map((missing) => missing.asGiven)).toEqual(['1']);
     expect(sleeps).toEqual([25, 50]);
     expect(

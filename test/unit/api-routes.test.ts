@@ -259,6 +259,7 @@ describe('POST /{dataset}/batch-get', () => {
         { isbn: 2, title: 'Book 2' },
       ],
       missing: ['9'],
+      unprocessed: [],
     });
   });
 
@@ -270,7 +271,11 @@ describe('POST /{dataset}/batch-get', () => {
     const keys =
       ddb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.['books-table']?.Keys;
     expect(keys).toEqual([{ isbn: NumberValue.from('7') }, { isbn: NumberValue.from('8') }]);
-    expect(body(result)).toEqual({ items: [{ isbn: 7, title: 'Book 7' }], missing: [8] });
+    expect(body(result)).toEqual({
+      items: [{ isbn: 7, title: 'Book 7' }],
+      missing: [8],
+      unprocessed: [],
+    });
   });
 
   it('keeps every digit of a number key the JSON holds as a number', async () => {
@@ -281,7 +286,7 @@ describe('POST /{dataset}/batch-get', () => {
     expect(
       ddb.commandCalls(BatchGetCommand)[0]?.args[0].input.RequestItems?.['books-table']?.Keys,
     ).toEqual([{ isbn: NumberValue.from('12345678901234567890123') }]);
-    expect(result.body).toBe('{"items":[],"missing":[12345678901234567890123]}');
+    expect(result.body).toBe('{"items":[],"missing":[12345678901234567890123],"unprocessed":[]}');
   });
 
   it('retries UnprocessedKeys until every key is read', async () => {
@@ -301,6 +306,7 @@ describe('POST /{dataset}/batch-get', () => {
         { isbn: 1, title: 'Book 1' },
       ],
       missing: [],
+      unprocessed: [],
     });
     expect(ddb.commandCalls(BatchGetCommand)[1]?.args[0].input.RequestItems).toEqual({
       'books-table': { Keys: [{ isbn: NumberValue.from('2') }] },
@@ -326,7 +332,11 @@ describe('POST /{dataset}/batch-get', () => {
     const result = await batch({ keys: [1] }, { base64: true });
 
     expect(result.statusCode).toBe(200);
-    expect(body(result)).toEqual({ items: [{ isbn: 1, title: 'Book 1' }], missing: [] });
+    expect(body(result)).toEqual({
+      items: [{ isbn: 1, title: 'Book 1' }],
+      missing: [],
+      unprocessed: [],
+    });
   });
 
   it.each([
@@ -593,6 +603,64 @@ describe('GET /{dataset} (paginated listing)', () => {
       errors: [{ parameter: 'cursor' }],
     });
     expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
+  });
+});
+
+describe('response size (the ALB answers 502 above 1 MB of response JSON)', () => {
+  const schema = parseDataset(BOOKS_DATASET);
+  // 20,000 quotes: 40 KB in the body, 80 KB once the response JSON escapes them again.
+  const bigBook = (isbn: string) => book(isbn, '"'.repeat(20_000));
+  const isbns = Array.from({ length: 100 }, (_, index) => String(1000 + index));
+  /** Bytes of the response JSON the Lambda runtime hands to the load balancer. */
+  const responseBytes = (result: object) => Buffer.byteLength(JSON.stringify(result));
+
+  it('returns as many batch records as fit and the keys of the rest as unprocessed', async () => {
+    ddb.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => ({
+      Responses: {
+        'books-table': (input.RequestItems?.['books-table']?.Keys ?? []).map((key) =>
+          bigBook(String((key.isbn as NumberValue).value)),
+        ),
+      },
+    }));
+
+    const result = await batch({ keys: isbns.map(Number) });
+
+    expect(result.statusCode).toBe(200);
+    expect(responseBytes(result)).toBeLessThanOrEqual(1_000_000);
+    const answer = body(result) as { items: { isbn: number }[]; unprocessed: number[] };
+    expect(answer.items.length).toBeGreaterThan(0);
+    expect(answer.items.length).toBeLessThan(100);
+    // A prefix in request order, and every other key to retry, in order too.
+    expect([...answer.items.map((item) => item.isbn), ...answer.unprocessed]).toEqual(
+      isbns.map(Number),
+    );
+  });
+
+  it('shrinks a listing page to what fits, with a cursor right after its last record', async () => {
+    ddb.on(ScanCommand).resolves({
+      Items: isbns.map(bigBook),
+      LastEvaluatedKey: { isbn: NumberValue.from('1099') },
+    });
+
+    const result = await call('/books', { query: { limit: '100' } });
+
+    expect(result.statusCode).toBe(200);
+    expect(responseBytes(result)).toBeLessThanOrEqual(1_000_000);
+    const page = body(result) as { items: { isbn: number }[]; cursor: string };
+    expect(page.items.length).toBeGreaterThan(0);
+    expect(page.items.length).toBeLessThan(100);
+    const last = page.items.at(-1)?.isbn;
+    expect(page.cursor).toBe(encodeCursor(schema, { isbn: NumberValue.from(String(last)) }));
+  });
+
+  it('answers 500 record-too-large for a record the load balancer could never carry', async () => {
+    ddb.on(GetCommand).resolves({ Item: book('1', '\u0001'.repeat(200_000)) });
+
+    const result = await call('/books/1');
+
+    expect(result.statusCode).toBe(500);
+    expect(responseBytes(result)).toBeLessThan(10_000);
+    expect(body(result)).toMatchObject({ status: 500, code: 'record-too-large' });
   });
 });
 
