@@ -1,5 +1,10 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
-import { ChunkTimeBudgetExceededError, ConfigurationError } from '../shared/errors.js';
+import {
+  ChunkTimeBudgetExceededError,
+  ChunkWriteError,
+  ConfigurationError,
+  describeError,
+} from '../shared/errors.js';
 import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
 
 /** DynamoDB's limit on the number of requests in one BatchWriteItem call. */
@@ -41,7 +46,7 @@ export interface BatchOutcome {
 export interface BatchWriterTarget {
   readonly tableName: string;
   readonly keyName: string;
-  /** Human-readable place of the batch, e.g. `chunk 3 (lines 4001–6000) of s3://b/k`. */
+  /** Human-readable place of the batch, e.g. `chunk 3 (line 4001, bytes …) of s3://b/k, rows on lines 4001–4025`. */
   readonly where: string;
 }
 
@@ -97,7 +102,8 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
  * Writes up to 25 items (with distinct keys) in one BatchWriteItem call, repeating
  * the UnprocessedItems and throttled calls with backoff until all are written. Throws
  * ChunkTimeBudgetExceededError when the next wait would eat into the safety margin
- * of the Lambda's remaining time.
+ * of the Lambda's remaining time, and ChunkWriteError (naming `target.where`) when
+ * DynamoDB refuses the call for a reason retrying cannot fix.
  */
 export async function writeBatch(
   dynamo: DynamoDBDocumentClient,
@@ -130,7 +136,12 @@ export async function writeBatch(
         target,
       );
     } catch (error) {
-      if (!isTransient(error)) throw error;
+      if (!isTransient(error)) {
+        throw new ChunkWriteError(
+          `${target.where}: BatchWriteItem on table ${target.tableName} failed: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
       unprocessed = pending;
     }
     if (unprocessed.length === 0) break;

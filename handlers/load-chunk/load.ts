@@ -91,11 +91,18 @@ export async function loadChunk(
   let batches = 0;
   let retries = 0;
   let batch: PendingPut[] = [];
+  let batchFirstLine = chunk.firstLine;
+  let batchLastLine = chunk.firstLine;
 
   const submit = (puts: PendingPut[]) => {
     batches++;
+    // Errors about one batch name its lines, so a failure record points at the rows.
+    const batchTarget = {
+      ...target,
+      where: `${where}, rows on lines ${batchFirstLine}–${batchLastLine}`,
+    };
     const task: Promise<void> = limit(() =>
-      writeBatch(deps.dynamo, target, puts, config.retry, deps.clock),
+      writeBatch(deps.dynamo, batchTarget, puts, config.retry, deps.clock),
     ).then(
       (outcome) => {
         written += outcome.written;
@@ -142,6 +149,8 @@ export async function loadChunk(
         );
       }
       keys.add(row.row.key);
+      if (batch.length === 0) batchFirstLine = record.line;
+      batchLastLine = record.line;
       batch.push({ item: row.row.item, key: row.row.key });
       if (batch.length === BATCH_WRITE_LIMIT) {
         submit(batch);

@@ -301,7 +301,7 @@ export async function planRecords(
     if (!(error instanceof MalformedCsvError)) throw error;
     // Parsing cannot go on past malformed text: list it even when the list is full.
     totalProblems++;
-    problems.push(error.problem);
+    problems.push(withFieldName(error.problem, layout));
     throw new InvalidFileError(label, problems, totalProblems, 'malformed');
   }
   if (layout === undefined) throw new EmptyFileError(`${label} has no header row`);
@@ -328,6 +328,12 @@ export async function planRecords(
     );
   }
   return plan;
+}
+
+/** The problem with its column's header name, when the parser named a column of a known header. */
+function withFieldName(problem: FileProblem, layout: HeaderLayout | undefined): FileProblem {
+  const field = problem.column === undefined ? undefined : layout?.header[problem.column - 1];
+  return field === undefined || problem.field !== undefined ? problem : { ...problem, field };
 }
 
 interface MutableChunk {

@@ -48,6 +48,13 @@ export class ChunkPlanMismatchError extends NamedError {}
 export class ChunkReadError extends NamedError {}
 
 /**
+ * DynamoDB refused a chunk's BatchWriteItem for a reason that retrying cannot fix (the
+ * table is missing, access is denied, an item is invalid). The message names the file,
+ * chunk, lines and table; the cause is DynamoDB's error. Not retried.
+ */
+export class ChunkWriteError extends NamedError {}
+
+/**
  * The loader ran out of Lambda time while DynamoDB kept throttling or returning
  * UnprocessedItems. Retried by the workflow: a chunk rewrites the same items, so
  * re-running it is idempotent.

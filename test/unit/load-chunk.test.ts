@@ -327,7 +327,7 @@ describe('loadChunk', () => {
       expect(error).toMatchObject({
         name: 'ChunkTimeBudgetExceededError',
         message: expect.stringMatching(
-          /^chunk 0 \(line 2, bytes \d+–\d+\) of s3:\/\/uploads\/books\.csv: 2 item\(s\) still unwritten after 6 throttled/,
+          /^chunk 0 \(line 2, bytes \d+–\d+\) of s3:\/\/uploads\/books\.csv, rows on lines 2–3: 2 item\(s\) still unwritten after 6 throttled/,
         ),
       });
       expect(clock.sleeps).toEqual([50, 100, 200, 400, 800]);
@@ -354,9 +354,31 @@ describe('loadChunk', () => {
         });
       };
       await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
-        name: 'ResourceNotFoundException',
+        name: 'ChunkWriteError',
+        cause: { name: 'ResourceNotFoundException' },
       });
       expect(table.calls).toHaveLength(1);
+    });
+
+    it('names the file, chunk, lines and table when a write fails for good', async () => {
+      const rows = Array.from({ length: 30 }, (_, i) => row(i + 1));
+      const [input] = await upload(csv(rows), 1000);
+      table.behaviour = (_requests, call) => {
+        if (call === 1) {
+          throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+            name: 'ValidationException',
+            $fault: 'client',
+          });
+        }
+        return [];
+      };
+      const error = await loadChunk(input as LoadChunkInput, config, deps()).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        name: 'ChunkWriteError',
+        message: `chunk 0 (line 2, bytes ${HEADER.length + 1}–${csv(rows).length - 1}) of s3://uploads/books.csv, rows on lines 27–31: BatchWriteItem on table books failed: ValidationException: Item size has exceeded the maximum allowed size`,
+      });
     });
 
     it('waits for the calls in flight before it reports a failed one', async () => {
@@ -368,7 +390,8 @@ describe('loadChunk', () => {
         return [];
       };
       await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
-        name: 'ValidationException',
+        name: 'ChunkWriteError',
+        cause: { name: 'ValidationException' },
       });
       expect(table.inFlight).toBe(0);
     });

@@ -394,6 +394,27 @@ describe('planRecords', () => {
       );
     });
 
+    it.each([
+      [
+        'a stray quote in an unquoted field',
+        '3,The "Best" Book,A,2001,en,1,1,true,2001-01-01',
+        'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
+      ],
+      [
+        'text after a closing quote',
+        '3,"The Best" Book,A,2001,en,1,1,true,2001-01-01',
+        'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
+      ],
+    ])('names the column and field of %s', async (_case, line, reason) => {
+      const text = `${HEADER}\n${row(1)}\n${line}\n`;
+      expect((await failure(plan(text))).message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: at least 1 error; validation stopped at the malformed line',
+          `  line 3, column 2 (title): ${reason}`,
+        ].join('\n'),
+      );
+    });
+
     it('releases the source stream when planning stops early', async () => {
       const source = Readable.from(
         (function* () {
