@@ -11,7 +11,7 @@ import { reportToParent } from '../lib/child.js';
 import { acceptingDynamo, objectS3, type WriteCounter } from '../lib/doubles.js';
 import { deployedLoadConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { heapAfterGcMb, peakRssMb, rssMb } from '../lib/memory.js';
+import { heapAfterGcMb, type MemoryPeaks, peakRssMb, rssMb, samplePeaks } from '../lib/memory.js';
 
 /** What the parent receives. */
 export interface LoadMemoryResult {
@@ -19,6 +19,8 @@ export interface LoadMemoryResult {
   readonly peakRssMb: number;
   /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
   readonly heapAfterGcMb: number;
+  /** Peaks of V8's heap and of memory outside it, sampled while working. */
+  readonly peaks: MemoryPeaks;
   readonly seconds: number;
   readonly chunks: number;
   readonly written: number;
@@ -33,6 +35,7 @@ await reportToParent(async (): Promise<LoadMemoryResult> => {
   const counter: WriteCounter = { calls: 0, items: 0 };
   const dynamo = acceptingDynamo(counter);
   const startRssMb = rssMb();
+  const stopSampling = samplePeaks();
   const start = performance.now();
   let written = 0;
   for (const chunk of plan.chunks) {
@@ -49,6 +52,7 @@ await reportToParent(async (): Promise<LoadMemoryResult> => {
   return {
     startRssMb,
     peakRssMb: peakRssMb(),
+    peaks: stopSampling(),
     seconds: (performance.now() - start) / 1000,
     heapAfterGcMb: heapAfterGcMb(),
     chunks: plan.chunks.length,

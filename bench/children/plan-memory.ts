@@ -10,7 +10,7 @@ import { reportToParent } from '../lib/child.js';
 import { DOUBLE_ETAG, objectS3 } from '../lib/doubles.js';
 import { deployedPlanConfig } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { heapAfterGcMb, peakRssMb, rssMb } from '../lib/memory.js';
+import { heapAfterGcMb, type MemoryPeaks, peakRssMb, rssMb, samplePeaks } from '../lib/memory.js';
 
 /** What the parent receives. */
 export interface PlanMemoryResult {
@@ -18,6 +18,8 @@ export interface PlanMemoryResult {
   readonly peakRssMb: number;
   /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
   readonly heapAfterGcMb: number;
+  /** Peaks of V8's heap and of memory outside it, sampled while working. */
+  readonly peaks: MemoryPeaks;
   readonly seconds: number;
   readonly plan: FilePlan;
 }
@@ -28,6 +30,7 @@ await reportToParent(async (): Promise<PlanMemoryResult> => {
   const planConfig = await deployedPlanConfig(appConfig());
   const { size } = await stat(path);
   const startRssMb = rssMb();
+  const stopSampling = samplePeaks();
   const start = performance.now();
   const plan = await planFile(
     objectS3({ kind: 'file', path, size }),
@@ -37,6 +40,7 @@ await reportToParent(async (): Promise<PlanMemoryResult> => {
   return {
     startRssMb,
     peakRssMb: peakRssMb(),
+    peaks: stopSampling(),
     seconds: (performance.now() - start) / 1000,
     heapAfterGcMb: heapAfterGcMb(),
     plan,

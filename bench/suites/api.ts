@@ -18,7 +18,7 @@ import type { ApiFigures, SuiteReport } from '../lib/results.js';
 import { benchStack, ingestThroughPipeline } from '../lib/stack.js';
 import { median, ratio, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
-import { CDK_LIKE_BUILD } from './bundles.js';
+import { DEPLOYED_BUILD } from './bundles.js';
 
 const P99_GOAL = 1.25;
 const BATCH_GOAL = 10;
@@ -228,9 +228,7 @@ async function startFronts(stack: LocalStack, context: BenchContext): Promise<Fr
   for (const variant of variants) {
     const outfile = fileURLToPath(new URL(`${variant.name}.mjs`, dir));
     const result = await build({
-      ...CDK_LIKE_BUILD,
-      mainFields: [...CDK_LIKE_BUILD.mainFields],
-      external: [...CDK_LIKE_BUILD.external],
+      ...DEPLOYED_BUILD,
       entryPoints: [fileURLToPath(new URL('handlers/api/index.ts', ROOT))],
       outfile,
       plugins: variant.plugins,

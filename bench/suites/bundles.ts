@@ -1,6 +1,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
+import { HANDLER_BUNDLING } from '../../infra/bundling.js';
 import { HANDLERS, type HandlerName } from '../../infra/config.js';
 import { runChild } from '../lib/child.js';
 import { appConfig, isHandlerName, offlineHandlerEnv, ROOT } from '../lib/handler-env.js';
@@ -10,24 +11,27 @@ import { median, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
 
 /**
- * esbuild options as the CDK app's NodejsFunction bundles a Node.js 24 handler:
- * minified ESM for platform node, with the AWS SDK v3 left to the runtime (CDK's
- * default external for Node.js ≥ 18 runtimes) and the usual `require` shim for
- * CommonJS dependencies inside an ESM bundle.
+ * esbuild options exactly as the CDK app bundles a handler (infra/bundling.ts, which
+ * NodejsFunction maps onto its own options): minified ESM for Node.js 24 with the AWS
+ * SDK inside, class names kept, an external source map.
  */
-export const CDK_LIKE_BUILD = {
+export const DEPLOYED_BUILD = {
   bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  external: ['@aws-sdk/*'],
-  banner: {
-    js: "import { createRequire as __bench_createRequire } from 'node:module'; const require = __bench_createRequire(import.meta.url);",
-  },
+  format: HANDLER_BUNDLING.format,
+  platform: HANDLER_BUNDLING.platform,
+  target: HANDLER_BUNDLING.target,
+  minify: HANDLER_BUNDLING.minify,
+  keepNames: HANDLER_BUNDLING.keepNames,
+  sourcemap: HANDLER_BUNDLING.sourcemap,
+  sourcesContent: HANDLER_BUNDLING.sourcesContent,
+  mainFields: [...HANDLER_BUNDLING.mainFields],
+  external: [...HANDLER_BUNDLING.external],
+  banner: { js: HANDLER_BUNDLING.banner },
   logLevel: 'silent',
-} as const;
+} satisfies BuildOptions;
+
+/** Node.js flags the deployed functions run with (their NODE_OPTIONS). */
+export const DEPLOYED_NODE_ARGS = ['--enable-source-maps'] as const;
 
 const API_BUNDLE_LIMIT_BYTES = 500_000;
 const IMPORT_LIMIT_MS = 150;
@@ -44,24 +48,28 @@ export async function runBundles(
   const details: Record<string, unknown> = {};
 
   for (const name of handlers) {
-    // Inside the repository so the external @aws-sdk/* resolve from node_modules, as on Lambda.
+    // Inside the repository, so a module configured as external would still resolve.
     const outfile = new URL(`bundles/${name}/index.mjs`, context.workDir);
     await mkdir(new URL('.', outfile), { recursive: true });
     const result = await build({
-      ...CDK_LIKE_BUILD,
-      mainFields: [...CDK_LIKE_BUILD.mainFields],
-      external: [...CDK_LIKE_BUILD.external],
+      ...DEPLOYED_BUILD,
       entryPoints: [fileURLToPath(new URL(`handlers/${name}/index.ts`, ROOT))],
       outfile: fileURLToPath(outfile),
       metafile: true,
     });
     const bytes = (await stat(outfile)).size;
+    const mapBytes = (await stat(new URL('index.mjs.map', outfile))).size;
     const imports: number[] = [];
     for (let run = 0; run < context.importRuns; run += 1) {
       const { importMs } = await runChild<{ importMs: number }>(
         new URL('../children/import-bundle.mjs', import.meta.url),
         [fileURLToPath(outfile)],
-        { plain: true, env: offlineHandlerEnv(name, config), timeoutMs: 30_000 },
+        {
+          plain: true,
+          nodeArgs: DEPLOYED_NODE_ARGS,
+          env: offlineHandlerEnv(name, config),
+          timeoutMs: 30_000,
+        },
       );
       imports.push(importMs);
     }
@@ -69,6 +77,7 @@ export async function runBundles(
     figures[name] = { bytes, importMs };
     details[name] = {
       bytes,
+      mapBytes,
       importMs,
       importRunsMs: imports.map((ms) => round(ms, 1)),
       largestInputs: largestInputs(result.metafile?.outputs ?? {}),

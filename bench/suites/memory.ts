@@ -53,7 +53,7 @@ export async function runMemory(context: BenchContext): Promise<SuiteReport<Memo
       loader: loaded,
     });
     context.log(
-      `memory: ${formatNumber(rows)} rows: planner peak ${planner.peakRssMb.toFixed(0)} MB, loader peak ${loaded.peakRssMb.toFixed(0)} MB (${loaded.chunks} chunks; heap after GC ${loaded.heapAfterGcMb.toFixed(0)} MB)`,
+      `memory: ${formatNumber(rows)} rows: planner peak ${planner.peakRssMb.toFixed(0)} MB, loader peak ${loaded.peakRssMb.toFixed(0)} MB (${loaded.chunks} chunks; its V8 heap peaked at ${loaded.peaks.heapTotalMb.toFixed(0)} MB, ${loaded.heapAfterGcMb.toFixed(0)} MB live after GC)`,
     );
   }
   const [base, large] = readings as [SizeReading, SizeReading];
