@@ -106,8 +106,9 @@ export async function generateCsv(
     if (repeat) duplicates++;
     // A repeated row reuses the key of a row a little earlier, often in another chunk.
     let keyRow = repeat ? Math.floor(random() * row) : row;
-    // Repeated rows do not carry their own key: step back to one that does.
-    if (repeat && keyRow > 0 && keyRow % (options.duplicateEvery ?? 1) === 0) keyRow--;
+    // Repeated rows do not carry their own key: step back to one that does (with
+    // duplicateEvery 1, only row 0 does).
+    while (repeat && keyRow > 0 && keyRow % (options.duplicateEvery ?? 1) === 0) keyRow--;
     const cells = schema.columns.map((column) =>
       quote(
         column.name === schema.key ? keyValue(column, keyRow) : cellValue(column, random),

@@ -4,6 +4,7 @@ import { readCsvRecords } from '../../handlers/shared/csv.js';
 import {
   defaultSchema,
   type GenerateOptions,
+  type GenerateResult,
   generateCsv,
   parseGenerateArgs,
 } from '../../local/generate-csv.js';
@@ -19,7 +20,9 @@ const CONFIG: PlanConfig = {
   maxPlanBytes: 160 * 1024,
 };
 
-async function generate(options: GenerateOptions): Promise<{ bytes: Buffer; written: number }> {
+async function generate(
+  options: GenerateOptions,
+): Promise<{ bytes: Buffer; written: number; result: GenerateResult }> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     highWaterMark: 1024, // small, so the generator must honour backpressure
@@ -29,7 +32,7 @@ async function generate(options: GenerateOptions): Promise<{ bytes: Buffer; writ
     },
   });
   const result = await generateCsv(options, sink);
-  return { bytes: Buffer.concat(parts), written: result.bytes };
+  return { bytes: Buffer.concat(parts), written: result.bytes, result };
 }
 
 function planOf(bytes: Buffer) {
@@ -69,6 +72,16 @@ describe('generateCsv', () => {
     const { bytes } = await generate({ rows: 1000, seed: 2, duplicateEvery: 10 });
     await expect(planOf(bytes)).resolves.toMatchObject({ totalRows: 1000, duplicateRows: 99 });
   });
+
+  it.each([1, 2, 3])(
+    "repeats a key that was really written, so the count it reports is the planner's (every %i)",
+    async (duplicateEvery) => {
+      const { bytes, result } = await generate({ rows: 300, seed: 5, duplicateEvery });
+      const plan = await planOf(bytes);
+      expect(plan.duplicateRows).toBe(result.duplicates);
+      expect(result.duplicates).toBe(Math.floor(299 / duplicateEvery));
+    },
+  );
 
   it('honours line ending, BOM and final line break options', async () => {
     const { bytes } = await generate({
