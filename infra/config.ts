@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { isTokenType, normalizeTokenType, SUPPORTED_ALGORITHMS } from '../handlers/api/config.js';
 import { type DatasetSchema, parseDataset } from '../handlers/shared/dataset.js';
 import { ConfigurationError } from '../handlers/shared/errors.js';
 
@@ -22,6 +23,12 @@ export interface ExternalAuthConfig {
   readonly jwksUri?: string;
   /** The scope every read requires. */
   readonly scope: string;
+  /**
+   * JOSE `typ` values accepted on access tokens (a token without `typ` always is).
+   * Add `JWT` for IdPs that stamp it on access tokens (Auth0 without the RFC 9068
+   * profile, Entra ID). @default ['at+jwt']
+   */
+  readonly acceptedTokenTypes?: readonly string[];
 }
 
 /** A validated deployment configuration. */
@@ -157,25 +164,18 @@ export const CONTEXT_KEYS = [
 
 // Context keys the CDK toolkit itself sets (feature flags, asset/bundling switches).
 const TOOLKIT_KEY = /^@|:|^acknowledged-issue-numbers$|^cli-telemetry$/;
-const AUTH_KEYS = ['issuer', 'audience', 'audienceClaim', 'jwksUri', 'scope'];
+const AUTH_KEYS = ['issuer', 'audience', 'audienceClaim', 'jwksUri', 'scope', 'acceptedTokenTypes'];
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const CLAIM_PATTERN = /^[A-Za-z_][A-Za-z0-9_:.-]*$/;
 // RFC 6749 scope-token: printable ASCII except space, quote and backslash.
 const SCOPE_PATTERN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-const ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+// The API's own list: what one accepts, the other can verify.
+const ALGORITHMS: readonly string[] = SUPPORTED_ALGORITHMS;
+// Cognito hosted domain prefixes: 1-63 lower-case letters, digits and inner dashes.
+const DOMAIN_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const DOMAIN_PREFIX_RESERVED = /aws|amazon|cognito/;
 
 /**
  * Validates the app's context (as `cdk.json` holds it, or as `-c name=value`
@@ -243,12 +243,22 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
   const cognitoDomainPrefix = read.optionalString('cognitoDomainPrefix');
   if (
     cognitoDomainPrefix !== undefined &&
-    (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(cognitoDomainPrefix) ||
-      /aws|amazon|cognito/.test(cognitoDomainPrefix))
+    (!DOMAIN_PREFIX_PATTERN.test(cognitoDomainPrefix) ||
+      DOMAIN_PREFIX_RESERVED.test(cognitoDomainPrefix))
   ) {
     problems.push(
       `cognitoDomainPrefix must be 1-63 lower-case letters, digits and inner dashes without "aws", "amazon" or "cognito", got "${cognitoDomainPrefix}"`,
     );
+  }
+  if (auth === undefined && cognitoDomainPrefix === undefined && dataset !== undefined) {
+    // The default "<dataset>-<stage>-<account id>" is only known whole at deploy time;
+    // Cognito would reject it there, so check its shape now with a 12-digit account id.
+    const sample = `${dataset.name}-${stage}-123456789012`;
+    if (!DOMAIN_PREFIX_PATTERN.test(sample) || DOMAIN_PREFIX_RESERVED.test(sample)) {
+      problems.push(
+        `the default Cognito domain prefix "${dataset.name}-${stage}-<account id>" (${sample.length} characters) is not valid: Cognito allows at most 63 and no "aws", "amazon" or "cognito"; set cognitoDomainPrefix`,
+      );
+    }
   }
 
   const allowedCidr = read.string('allowedCidr', DEFAULTS.allowedCidr);
@@ -404,13 +414,30 @@ function parseAuth(
   else if (!SCOPE_PATTERN.test(scope)) {
     problems.push(`auth.scope must be one scope token without spaces or quotes, got "${scope}"`);
   }
+  const acceptedTokenTypes = parseTokenTypes(raw.acceptedTokenTypes, problems);
   return {
     issuer: issuer ?? '',
     audience: audience ?? '',
     audienceClaim,
     ...(jwksUri === undefined ? {} : { jwksUri }),
     scope: scope ?? '',
+    ...(acceptedTokenTypes === undefined ? {} : { acceptedTokenTypes }),
   };
+}
+
+function parseTokenTypes(value: unknown, problems: string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((item) => typeof item === 'string' && isTokenType(item))
+  ) {
+    problems.push(
+      `auth.acceptedTokenTypes must be a non-empty list of media types such as ["at+jwt", "JWT"], got ${describe(value)}`,
+    );
+    return undefined;
+  }
+  return [...new Set((value as string[]).map(normalizeTokenType))];
 }
 
 /**
@@ -568,6 +595,8 @@ export interface ResolvedAuth {
   /** Omitted: the API discovers it from the issuer's OIDC metadata. */
   readonly jwksUri?: string;
   readonly scope: string;
+  /** Omitted: the API's default (`at+jwt`). */
+  readonly acceptedTokenTypes?: readonly string[];
 }
 
 /** Logical handler names: the folder under handlers/ and the Powertools service name. */
@@ -649,5 +678,8 @@ export function apiEnvironment(
     AUTH_REQUIRED_SCOPE: auth.scope,
     AUTH_ALGORITHMS: config.authAlgorithms.join(','),
     AUTH_CLOCK_TOLERANCE_SECONDS: String(config.authClockToleranceSeconds),
+    ...(auth.acceptedTokenTypes === undefined
+      ? {}
+      : { AUTH_ACCEPTED_TOKEN_TYPES: auth.acceptedTokenTypes.join(',') }),
   };
 }

@@ -9,7 +9,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { NamedError } from '../shared/errors.js';
-import { type AuthConfig, isTrustedKeyUrl } from './config.js';
+import { type AuthConfig, isTrustedKeyUrl, normalizeTokenType } from './config.js';
 import { HttpProblemError, unavailable } from './problems.js';
 
 /** Who called: the verified token's subject, client and scopes. */
@@ -78,8 +78,11 @@ export async function authenticate(
   }
 
   // An ID token of the same issuer verifies too; it proves who a user is, not what a client may do.
-  if (typ !== undefined && !/^(?:application\/)?at\+jwt$/i.test(typ)) {
-    throw invalidToken(config.realm, 'The token is not an access token (typ must be at+jwt)');
+  if (typ !== undefined && !config.acceptedTokenTypes.includes(normalizeTokenType(typ))) {
+    throw invalidToken(
+      config.realm,
+      `The token is not an access token (typ must be ${config.acceptedTokenTypes.join(' or ')})`,
+    );
   }
   if (payload.token_use !== undefined && payload.token_use !== 'access') {
     throw invalidToken(config.realm, 'The token is not an access token (token_use must be access)');

@@ -36,6 +36,12 @@ export interface AuthConfig {
   readonly realm: string;
   /** Minimum time between two JWKS fetches triggered by unknown `kid`s, in seconds. @default 30 */
   readonly jwksCooldownSeconds: number;
+  /**
+   * JOSE `typ` header values accepted on access tokens, lower-case and without an
+   * `application/` prefix (RFC 7515 §4.1.9); a token without `typ` is always
+   * accepted. @default ['at+jwt'] (RFC 9068)
+   */
+  readonly acceptedTokenTypes: readonly string[];
 }
 
 /** Everything the API handler needs, read once at cold start. */
@@ -43,6 +49,22 @@ export interface ApiConfig {
   readonly dataset: DatasetSchema;
   readonly tableName: string;
   readonly auth: AuthConfig;
+}
+
+/** The `typ` of RFC 9068 access tokens, the only one accepted by default. */
+export const DEFAULT_TOKEN_TYPES = ['at+jwt'] as const;
+
+// RFC 6838 media type (the `typ` header): type "/" subtype, or a subtype alone.
+const MEDIA_TYPE = /^(?:[A-Za-z0-9][\w!#$&^.+-]{0,126}\/)?[A-Za-z0-9][\w!#$&^.+-]{0,126}$/;
+
+/** Whether `text` can be a JOSE `typ` value: a media type, safe inside a quoted header value. */
+export function isTokenType(text: string): boolean {
+  return MEDIA_TYPE.test(text);
+}
+
+/** A `typ` value as compared: lower-case, `application/` dropped (RFC 7515 §4.1.9). */
+export function normalizeTokenType(typ: string): string {
+  return typ.toLowerCase().replace(/^application\//, '');
 }
 
 // RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`, so it is safe in a header.
@@ -81,6 +103,19 @@ export function readApiConfig(env: Readonly<Record<string, string | undefined>>)
     }
 
     const audiences = reader.list('AUTH_AUDIENCE');
+    // "," alone passes the required check but would reject every token.
+    if (reader.optionalString('AUTH_AUDIENCE') !== undefined && audiences.length === 0) {
+      reader.problem('AUTH_AUDIENCE must name at least one audience');
+    }
+    const tokenTypes = reader.list('AUTH_ACCEPTED_TOKEN_TYPES', { default: DEFAULT_TOKEN_TYPES });
+    for (const typ of tokenTypes) {
+      if (!isTokenType(typ)) {
+        reader.problem(`AUTH_ACCEPTED_TOKEN_TYPES: "${typ}" is not a media type such as at+jwt`);
+      }
+    }
+    if (tokenTypes.length === 0) {
+      reader.problem('AUTH_ACCEPTED_TOKEN_TYPES must name at least one type');
+    }
     const realm = reader.optionalString('AUTH_REALM') ?? dataset?.name ?? '';
     if (realm !== '' && !REALM.test(realm)) {
       reader.problem('AUTH_REALM must be printable ASCII without quotes or backslashes');
@@ -106,6 +141,7 @@ export function readApiConfig(env: Readonly<Record<string, string | undefined>>)
           min: 1,
           max: 3600,
         }),
+        acceptedTokenTypes: [...new Set(tokenTypes.map(normalizeTokenType))],
       },
     };
   });

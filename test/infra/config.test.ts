@@ -115,10 +115,69 @@ describe('parseAppConfig', () => {
       { albJwtVerification: true, auth: { issuer: 'https://idp', audience: 'a', scope: 's' } },
       'needs auth.jwksUri',
     ],
+    [
+      'token types that are not a list of media types',
+      {
+        auth: {
+          issuer: 'https://idp',
+          audience: 'a',
+          scope: 's',
+          acceptedTokenTypes: 'JWT',
+        },
+      },
+      'auth.acceptedTokenTypes must be a non-empty list of media types',
+    ],
+    [
+      'a dataset name too long for the default Cognito domain prefix',
+      {
+        dataset: { ...dataset, name: 'a-very-long-dataset-name-for-a-catalogue' },
+        stage: 'production',
+      },
+      'the default Cognito domain prefix "a-very-long-dataset-name-for-a-catalogue-production-<account id>" (64 characters)',
+    ],
+    [
+      'a dataset name Cognito reserves in domain prefixes',
+      { dataset: { ...dataset, name: 'aws-costs' } },
+      'the default Cognito domain prefix "aws-costs-dev-<account id>"',
+    ],
   ])('rejects %s', (_case, overrides, expected) => {
     const problems = problemsOf({ dataset, ...overrides });
 
     expect(problems).toEqual(expect.arrayContaining([expect.stringContaining(expected)]));
+  });
+
+  it.each([
+    ['an explicit cognitoDomainPrefix', { cognitoDomainPrefix: 'books-catalogue' }],
+    [
+      'an external IdP (no Cognito domain at all)',
+      { auth: { issuer: 'https://idp', audience: 'a', scope: 's' } },
+    ],
+  ])('accepts a dataset name too long for the default domain prefix with %s', (_case, extra) => {
+    const longName = { ...dataset, name: 'a-very-long-dataset-name-for-a-catalogue' };
+
+    expect(() =>
+      parseAppConfig({ dataset: longName, stage: 'production', ...extra }),
+    ).not.toThrow();
+  });
+
+  it('accepts every algorithm the API can verify, Ed25519 included', () => {
+    const config = parseAppConfig({ dataset, authAlgorithms: ['ES256', 'EdDSA', 'Ed25519'] });
+
+    expect(config.authAlgorithms).toEqual(['ES256', 'EdDSA', 'Ed25519']);
+  });
+
+  it('reads auth.acceptedTokenTypes as the API compares them (lower case, no application/)', () => {
+    const config = parseAppConfig({
+      dataset,
+      auth: {
+        issuer: 'https://example.eu.auth0.com/',
+        audience: 'https://api.example.com',
+        scope: 'read:books',
+        acceptedTokenTypes: ['application/at+jwt', 'JWT'],
+      },
+    });
+
+    expect(config.auth?.acceptedTokenTypes).toEqual(['at+jwt', 'jwt']);
   });
 
   it('lists every problem in one error', () => {
@@ -203,5 +262,20 @@ describe('environment builders', () => {
       AUTH_ALGORITHMS: 'RS256',
       AUTH_CLOCK_TOLERANCE_SECONDS: String(DEFAULTS.authClockToleranceSeconds),
     });
+  });
+
+  it('passes accepted token types to the API when the IdP needs them', () => {
+    const env = apiEnvironment(config, {
+      tableName: 'books',
+      auth: {
+        issuer: 'https://idp',
+        audience: 'api',
+        audienceClaim: 'aud',
+        scope: 'r',
+        acceptedTokenTypes: ['at+jwt', 'jwt'],
+      },
+    });
+
+    expect(env.AUTH_ACCEPTED_TOKEN_TYPES).toBe('at+jwt,jwt');
   });
 });

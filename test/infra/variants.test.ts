@@ -16,6 +16,8 @@ const externalAuth = {
   audience: 'https://books.example.com',
   jwksUri: 'https://example.eu.auth0.com/.well-known/jwks.json',
   scope: 'read:books',
+  // Auth0 without the RFC 9068 profile stamps "typ: JWT" on access tokens.
+  acceptedTokenTypes: ['at+jwt', 'JWT'],
 };
 
 const apiVariables = (template: Template) => {
@@ -52,6 +54,7 @@ describe('external identity provider', () => {
       AUTH_AUDIENCE_CLAIM: 'aud',
       AUTH_JWKS_URI: externalAuth.jwksUri,
       AUTH_REQUIRED_SCOPE: externalAuth.scope,
+      AUTH_ACCEPTED_TOKEN_TYPES: 'at+jwt,jwt',
     });
   });
 

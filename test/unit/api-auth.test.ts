@@ -258,6 +258,37 @@ describe('authentication (RFC 6750 bearer tokens verified against the JWKS)', ()
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
+  it.each([
+    ['JWT', 200],
+    ['application/jwt', 200],
+    ['at+jwt', 200],
+    ['id+jwt', 401],
+  ])('with AUTH_ACCEPTED_TOKEN_TYPES "at+jwt,JWT" answers typ %s with %d', async (typ, status) => {
+    const token = await idp.sign({}, { typ });
+
+    const result = await getWith(`Bearer ${token}`, {
+      AUTH_ACCEPTED_TOKEN_TYPES: 'at+jwt,JWT',
+    });
+
+    expect(result.statusCode).toBe(status);
+    if (status === 401) {
+      expect(header(result, 'WWW-Authenticate')).toBe(
+        invalidToken('The token is not an access token (typ must be at+jwt or jwt)'),
+      );
+    }
+  });
+
+  it('still rejects a token for another audience when typ JWT is accepted (an ID token)', async () => {
+    const token = await idp.sign({ aud: 'the-client-id' }, { typ: 'JWT' });
+
+    const result = await getWith(`Bearer ${token}`, { AUTH_ACCEPTED_TOKEN_TYPES: 'at+jwt,JWT' });
+
+    expect(result.statusCode).toBe(401);
+    expect(header(result, 'WWW-Authenticate')).toBe(
+      invalidToken('The token audience is not accepted'),
+    );
+  });
+
   it('names the realm from AUTH_REALM', async () => {
     const result = await getWith(undefined, { AUTH_REALM: 'catalogue' });
 

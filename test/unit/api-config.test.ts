@@ -26,6 +26,7 @@ describe('readApiConfig', () => {
       clockToleranceSeconds: 30,
       realm: 'books',
       jwksCooldownSeconds: 30,
+      acceptedTokenTypes: ['at+jwt'],
     });
   });
 
@@ -39,6 +40,7 @@ describe('readApiConfig', () => {
       AUTH_CLOCK_TOLERANCE_SECONDS: '60',
       AUTH_REALM: 'Book catalogue',
       AUTH_JWKS_COOLDOWN_SECONDS: '120',
+      AUTH_ACCEPTED_TOKEN_TYPES: 'application/at+jwt, JWT',
     });
 
     expect(config.auth).toMatchObject({
@@ -49,6 +51,7 @@ describe('readApiConfig', () => {
       clockToleranceSeconds: 60,
       realm: 'Book catalogue',
       jwksCooldownSeconds: 120,
+      acceptedTokenTypes: ['at+jwt', 'jwt'],
     });
   });
 
@@ -84,6 +87,20 @@ describe('readApiConfig', () => {
         'AUTH_REQUIRED_SCOPE: "a"b" is not a valid scope token (RFC 6749)',
         'AUTH_REALM must be printable ASCII without quotes or backslashes',
       ]),
+    );
+  });
+
+  it.each([
+    ['AUTH_AUDIENCE', ' , ', 'AUTH_AUDIENCE must name at least one audience'],
+    [
+      'AUTH_ACCEPTED_TOKEN_TYPES',
+      'at+jwt, "JWT"',
+      'AUTH_ACCEPTED_TOKEN_TYPES: ""JWT"" is not a media type such as at+jwt',
+    ],
+    ['AUTH_ACCEPTED_TOKEN_TYPES', ',', 'AUTH_ACCEPTED_TOKEN_TYPES must name at least one type'],
+  ])('rejects %s=%j', (name, value, problem) => {
+    expect(() => readApiConfig({ ...minimal, [name]: value })).toThrow(
+      expect.objectContaining({ problems: [problem] }),
     );
   });
 });
