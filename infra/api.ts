@@ -10,9 +10,8 @@ import {
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
@@ -77,7 +76,7 @@ export class LoadBalancedApi extends Construct {
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Target', {
       targetType: elbv2.TargetType.LAMBDA,
-      targets: [new targets.LambdaTarget(props.apiFunction)],
+      targets: [new ScopedLambdaTarget(this, props.apiFunction)],
       healthCheck: {
         enabled: true,
         path: '/health',
@@ -120,6 +119,35 @@ export class LoadBalancedApi extends Construct {
   /** The API's base URL (the ALB's DNS name; point a CNAME matching the certificate at it). */
   get url(): string {
     return `https://${this.loadBalancer.loadBalancerDnsName}`;
+  }
+}
+
+/**
+ * The API Lambda as a target. CDK's LambdaTarget lets `elasticloadbalancing.amazonaws.com`
+ * invoke the function for any target group; AWS recommends naming the source, and
+ * this permission admits only this account's target groups in this region. (The
+ * exact target group ARN would form a cycle: registering the target needs the
+ * permission first.)
+ */
+class ScopedLambdaTarget implements elbv2.IApplicationLoadBalancerTarget {
+  constructor(
+    private readonly scope: Construct,
+    private readonly fn: lambda.IFunction,
+  ) {}
+
+  attachToApplicationTargetGroup(
+    targetGroup: elbv2.IApplicationTargetGroup,
+  ): elbv2.LoadBalancerTargetProps {
+    const permission = new lambda.CfnPermission(this.scope, 'InvokeFromTargetGroups', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.fn.functionArn,
+      principal: 'elasticloadbalancing.amazonaws.com',
+      sourceAccount: Aws.ACCOUNT_ID,
+      sourceArn: `arn:${Aws.PARTITION}:elasticloadbalancing:${Aws.REGION}:${Aws.ACCOUNT_ID}:targetgroup/*`,
+    });
+    // ELB checks the permission when the target is registered.
+    targetGroup.node.addDependency(permission);
+    return { targetType: elbv2.TargetType.LAMBDA, targetJson: { id: this.fn.functionArn } };
   }
 }
 

@@ -6,6 +6,7 @@ import type { IConstruct } from 'constructs';
 import { DEFAULTS } from '../../infra/config.js';
 import { DEFINITION_FILE } from '../../infra/workflow.js';
 import {
+  type CfnResourceJson,
   dispose,
   type FlatStatement,
   resourceByPrefix,
@@ -504,6 +505,44 @@ describe('load-balanced API', () => {
       HealthCheckPath: '/health',
       Targets: [{ Id: arnOf(id('AWS::Lambda::Function', 'ApiFunction')) }],
     });
+  });
+
+  it("lets the load balancer invoke the API only from this account's target groups", () => {
+    const permissions = Object.entries(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { Principal: 'elasticloadbalancing.amazonaws.com' },
+      }) as Record<string, CfnResourceJson>,
+    );
+
+    expect(permissions).toHaveLength(1);
+    const [logicalId, permission] = permissions[0] as [string, CfnResourceJson];
+    expect(permission.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: arnOf(id('AWS::Lambda::Function', 'ApiFunction')),
+      Principal: 'elasticloadbalancing.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':elasticloadbalancing:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':targetgroup/*',
+          ],
+        ],
+      },
+    });
+    // The target is registered with the target group, after the permission exists.
+    const [, targetGroup] = resourceByPrefix(
+      template,
+      'AWS::ElasticLoadBalancingV2::TargetGroup',
+      'PublicApiTarget',
+    );
+    expect((targetGroup as { DependsOn?: string[] }).DependsOn).toContain(logicalId);
   });
 
   it('keeps the Lambdas outside the VPC and the VPC without NAT', () => {
