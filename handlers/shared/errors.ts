@@ -93,8 +93,22 @@ export class MalformedCsvError extends NamedError {
   }
 }
 
-/** Longest list of problems in an InvalidFileError message, in characters. */
-export const MAX_MESSAGE_CHARS = 16_000;
+/**
+ * Longest list of problems in an InvalidFileError message, in characters as they
+ * stand JSON-escaped in the error cause. The Lambda runtime's error JSON holds the
+ * message twice (`errorMessage`, and the first lines of `trace`), and Step Functions
+ * keeps at most 32,768 characters of a cause: two lists plus the stack frames fit.
+ */
+export const MAX_MESSAGE_CHARS = 14_000;
+
+/** Longest line about one problem, in characters (a reason can quote a whole header). */
+const MAX_PROBLEM_CHARS = 1_000;
+
+/** A value excerpt short enough for an error message: at most `chars` code points. */
+export function excerpt(value: string, chars = 40): string {
+  const codePoints = [...value];
+  return codePoints.length <= chars ? value : `${codePoints.slice(0, chars - 1).join('')}…`;
+}
 
 /**
  * The file failed validation, so nothing was written. The message lists the first
@@ -116,15 +130,17 @@ export class InvalidFileError extends NamedError {
      */
     readonly stoppedAt?: 'malformed' | 'header',
   ) {
-    // Step Functions keeps at most 32,768 characters of an error cause, and the cause
-    // also wraps this message in JSON: list only as many problems as fit well below.
+    // List only as many problems as fit MAX_MESSAGE_CHARS once JSON-escaped (a quote
+    // in a value costs four characters there): see MAX_MESSAGE_CHARS.
     const lines: string[] = [];
     let length = 0;
     for (const problem of problems) {
-      const line = formatProblem(problem);
-      if (length + line.length > MAX_MESSAGE_CHARS && lines.length > 0) break;
+      const line = excerpt(formatProblem(problem), MAX_PROBLEM_CHARS);
+      // The escaped line, minus JSON.stringify's own quotes, plus the escaped "\n  " before it.
+      const escaped = JSON.stringify(line).length + 2;
+      if (length + escaped > MAX_MESSAGE_CHARS && lines.length > 0) break;
       lines.push(line);
-      length += line.length + 3;
+      length += escaped;
     }
     const plural = totalProblems === 1 ? '' : 's';
     const count =

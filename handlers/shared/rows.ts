@@ -7,7 +7,7 @@ import {
   MAX_KEY_BYTES,
   parseCell,
 } from './dataset.js';
-import type { FileProblem } from './errors.js';
+import { excerpt, type FileProblem } from './errors.js';
 
 /**
  * Header validation and row → DynamoDB item conversion: pure functions shared by
@@ -30,9 +30,6 @@ import type { FileProblem } from './errors.js';
 
 /** DynamoDB's maximum item size (400 KB), in bytes. */
 export const MAX_ITEM_BYTES = 400 * 1024;
-
-/** Longest value excerpt quoted in a problem, in characters. */
-const EXCERPT_CHARS = 40;
 
 const SMALL_INTEGER_PATTERN = /^-?\d{1,15}$/;
 
@@ -95,7 +92,12 @@ export function validateHeader(
     }
     const earlier = firstPosition.get(name);
     if (earlier !== undefined) {
-      problems.push({ line, column, field: name, reason: `duplicate of column ${earlier}` });
+      problems.push({
+        line,
+        column,
+        field: excerpt(name),
+        reason: `duplicate of column ${earlier}`,
+      });
       return undefined;
     }
     firstPosition.set(name, column);
@@ -110,7 +112,7 @@ export function validateHeader(
       problems.push({
         line,
         column,
-        field: name,
+        field: excerpt(name),
         reason: `not a column of dataset "${schema.name}"${near ? ` (did you mean "${near.name}"?)` : ''}${expected}`,
       });
     }
@@ -243,12 +245,6 @@ export function keyIdentity(value: CellValue): KeyIdentity {
     if (scale >= 0 && Number(exponent) < 15) return Number(`${sign}${digits}e${scale}`);
   }
   return canonical === '0' ? 0 : canonical;
-}
-
-/** A value excerpt short enough for an error message. */
-export function excerpt(value: string, chars = EXCERPT_CHARS): string {
-  const codePoints = [...value];
-  return codePoints.length <= chars ? value : `${codePoints.slice(0, chars - 1).join('')}…`;
 }
 
 /** A problem in one cell, on the physical line where the cell starts. */

@@ -1,6 +1,6 @@
 import type { S3EventRecord } from 'aws-lambda';
 import type { FailureRecord, FileRef } from './contracts.js';
-import { MalformedFileEventError } from './errors.js';
+import { excerpt, MalformedFileEventError } from './errors.js';
 
 /**
  * Parsing of the messages on the file-events queue: S3 event notifications as S3
@@ -42,16 +42,16 @@ export function parseFileEventMessage(body: string): FileEventMessage {
     parsed = JSON.parse(body);
   } catch (error) {
     throw new MalformedFileEventError(
-      `message body is not JSON (${error instanceof Error ? error.message : String(error)}): ${excerpt(body)}`,
+      `message body is not JSON (${error instanceof Error ? error.message : String(error)}): ${excerpt(body, 200)}`,
     );
   }
   if (!isRecord(parsed)) {
-    throw new MalformedFileEventError(`message body must be a JSON object: ${excerpt(body)}`);
+    throw new MalformedFileEventError(`message body must be a JSON object: ${excerpt(body, 200)}`);
   }
   if (parsed.Event === 's3:TestEvent') return { kind: 'test' };
   if (!Array.isArray(parsed.Records)) {
     throw new MalformedFileEventError(
-      `message body has no "Records" array: not an S3 event notification or failure record: ${excerpt(body)}`,
+      `message body has no "Records" array: not an S3 event notification or failure record: ${excerpt(body, 200)}`,
     );
   }
 
@@ -131,10 +131,6 @@ function parseFailure(raw: unknown): FailureRecord['failure'] {
     state: raw.state as string,
     time: raw.time as string,
   };
-}
-
-function excerpt(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

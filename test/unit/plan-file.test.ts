@@ -377,9 +377,47 @@ describe('planRecords', () => {
       }));
       const error = new InvalidFileError('s3://uploads/books.csv', problems, 250);
       expect(error.message.length).toBeLessThan(MAX_MESSAGE_CHARS + 1200);
-      expect(error.listed).toHaveLength(15);
+      // Each line is cut to 1,000 characters; 13 of them fit the 14,000-character budget.
+      expect(error.listed).toHaveLength(13);
       expect(error.message).toMatch(
-        /^s3:\/\/uploads\/books.csv is invalid, nothing was written: 250 errors \(the first 15 are listed\)\n {2}line 2: r+\n/,
+        /^s3:\/\/uploads\/books.csv is invalid, nothing was written: 250 errors \(the first 13 are listed\)\n {2}line 2: r{990}r*…\n/,
+      );
+    });
+
+    /** The Cause Step Functions records for a Lambda error: the runtime's JSON, trace included. */
+    function lambdaCause(error: Error): string {
+      return JSON.stringify({
+        errorType: error.name,
+        errorMessage: error.message,
+        trace: (error.stack ?? '').split('\n'),
+      });
+    }
+
+    it.each([
+      ['long reasons', { reason: 'r'.repeat(1000) }],
+      [
+        'values full of quotes and backslashes',
+        { value: '"\\'.repeat(20), reason: 'not a number' },
+      ],
+      ['huge field names', { column: 1, field: 'f'.repeat(5000), reason: 'not a column' }],
+    ])(
+      "keeps the Lambda error cause within Step Functions' 32,768 characters (%s)",
+      (_case, shape) => {
+        const problems = Array.from({ length: 100 }, (_, n) => ({ line: n + 2, ...shape }));
+        const error = new InvalidFileError('s3://uploads/books.csv', problems, 250);
+        expect(lambdaCause(error).length).toBeLessThanOrEqual(32_768);
+        expect(error.listed.length).toBeGreaterThan(0);
+      },
+    );
+
+    it('quotes a header name in a problem as a short excerpt, however long the name', async () => {
+      const name = `${'x'.repeat(100_000)}`;
+      const error = await failure(plan(`${HEADER},${name}\n${row(1)}\n`));
+      expect(error.message).toBe(
+        [
+          's3://uploads/books.csv is invalid, nothing was written: 1 error in the header; the rows were not checked',
+          `  line 1, column 10 (${'x'.repeat(39)}…): not a column of dataset "books"; expected isbn, title, author, year, language, pages, price, in_print, published`,
+        ].join('\n'),
       );
     });
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
+import { excerpt } from '../../handlers/shared/errors.js';
 import {
   checkRow,
-  excerpt,
   type HeaderLayout,
   keyIdentity,
   MAX_ITEM_BYTES,
