@@ -1,5 +1,6 @@
 import type { ChunkPlan, LoadChunkInput, PlannedObject } from '../shared/contracts.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { isCount, isNonEmptyString, isRecord } from '../shared/guards.js';
 
 /**
  * Validates the LoadChunk task input (built by the Map's ItemSelector from the plan)
@@ -54,16 +55,4 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
     header: header as string[],
     chunk: chunk as unknown as ChunkPlan,
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }

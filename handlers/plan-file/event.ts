@@ -1,5 +1,6 @@
 import type { FileRef } from '../shared/contracts.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
+import { isCount, isRecord } from '../shared/guards.js';
 
 /**
  * Validates the PlanFile task input, `{ file: FileRef }`, and returns the FileRef.
@@ -29,7 +30,7 @@ export function parsePlanFileEvent(event: unknown): FileRef {
   const eTag = text('eTag', false);
   const sequencer = text('sequencer', false);
   const size = file.size;
-  if (size !== undefined && (typeof size !== 'number' || !Number.isInteger(size) || size < 0)) {
+  if (size !== undefined && !isCount(size)) {
     problems.push('file.size must be a non-negative integer');
   }
   if (problems.length > 0 || bucket === undefined || key === undefined) {
@@ -43,8 +44,4 @@ export function parsePlanFileEvent(event: unknown): FileRef {
     ...(typeof size === 'number' ? { size } : {}),
     ...(sequencer === undefined ? {} : { sequencer }),
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors.js';
+import { isRecord } from './guards.js';
 
 /**
  * The dataset schema: the one definition of what a file holds and how it maps to
@@ -269,8 +270,4 @@ function isCalendarDate(year: number, month: number, day: number): boolean {
 
 function fail(reason: string): CellResult {
   return { ok: false, reason };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 import type { S3EventRecord } from 'aws-lambda';
 import type { FailureRecord, FileRef } from './contracts.js';
 import { excerpt, MalformedFileEventError } from './errors.js';
+import { isRecord } from './guards.js';
 
 /**
  * Parsing of the messages on the file-events queue: S3 event notifications as S3
@@ -55,6 +56,10 @@ export function parseFileEventMessage(body: string): FileEventMessage {
     );
   }
 
+  if (parsed.Records.length === 0) {
+    // S3 never sends one; a hand-edited failure record would otherwise vanish unseen.
+    throw new MalformedFileEventError(`message body's "Records" is empty: ${excerpt(body, 200)}`);
+  }
   const records: S3EventRecord[] = [];
   const ignored: string[] = [];
   parsed.Records.forEach((record: unknown, index: number) => {
@@ -131,8 +136,4 @@ function parseFailure(raw: unknown): FailureRecord['failure'] {
     state: raw.state as string,
     time: raw.time as string,
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -286,6 +286,29 @@ describe('startIngestionForMessage', () => {
     expect(redelivery).toEqual(redrive);
   });
 
+  it('starts one new execution per record of a redriven failure record with several Records', async () => {
+    const records = [s3Record({ key: 'a.csv' }), s3Record({ key: 'b.csv' })];
+    await startIngestionForMessage(client, config, JSON.stringify({ Records: records }));
+    const redriven = JSON.stringify({ Records: records, failure } satisfies FailureRecord);
+    await startIngestionForMessage(client, config, redriven);
+    await startIngestionForMessage(client, config, redriven);
+
+    const [a, b, redriveA, redriveB, ...redelivered] = startedInputs();
+    expect(new Set([a, b, redriveA, redriveB].map((started) => started?.name)).size).toBe(4);
+    expect(redriveA?.input).toEqual({ ...a?.input, redriveOf: failure.executionArn });
+    expect(redriveB?.input).toEqual({ ...b?.input, redriveOf: failure.executionArn });
+    expect(redelivered).toEqual([redriveA, redriveB]);
+  });
+
+  it('fails a message whose Records array is empty instead of dropping it unseen', async () => {
+    await expect(
+      startIngestionForMessage(client, config, JSON.stringify({ Records: [], failure })),
+    ).rejects.toMatchObject({
+      name: 'MalformedFileEventError',
+      message: expect.stringContaining('"Records" is empty'),
+    });
+  });
+
   it('propagates other StartExecution errors so the message is retried', async () => {
     sfn.on(StartExecutionCommand).rejects(new InvalidName({ message: 'bad name', $metadata: {} }));
     await expect(
