@@ -1,3 +1,5 @@
+import type { BuildOptions } from 'esbuild';
+
 /**
  * How every handler is bundled for Lambda, as plain esbuild settings with no
  * aws-cdk-lib import: the CDK app maps them onto NodejsFunction, and tools
@@ -24,3 +26,22 @@ export const HANDLER_BUNDLING = {
   banner:
     "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
 } as const;
+
+/**
+ * HANDLER_BUNDLING as esbuild `build()` options, for tools that build the handlers
+ * themselves (bench/, tests): the same bundle NodejsFunction produces, minus the
+ * entry and output paths.
+ */
+export const HANDLER_ESBUILD_OPTIONS = {
+  bundle: true,
+  format: HANDLER_BUNDLING.format,
+  platform: HANDLER_BUNDLING.platform,
+  target: HANDLER_BUNDLING.target,
+  minify: HANDLER_BUNDLING.minify,
+  keepNames: HANDLER_BUNDLING.keepNames,
+  sourcemap: HANDLER_BUNDLING.sourcemap,
+  sourcesContent: HANDLER_BUNDLING.sourcesContent,
+  mainFields: [...HANDLER_BUNDLING.mainFields],
+  external: [...HANDLER_BUNDLING.external],
+  banner: { js: HANDLER_BUNDLING.banner },
+} as const satisfies BuildOptions;

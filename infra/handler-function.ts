@@ -97,18 +97,26 @@ export class HandlerFunction extends Construct {
       // Stack traces point into the TypeScript sources through the bundled source maps.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       ...(props.vpc === undefined ? {} : { vpc: props.vpc, vpcSubnets: props.vpcSubnets }),
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: HANDLER_BUNDLING.target,
-        minify: HANDLER_BUNDLING.minify,
-        keepNames: HANDLER_BUNDLING.keepNames,
-        sourceMap: HANDLER_BUNDLING.sourcemap,
-        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-        sourcesContent: HANDLER_BUNDLING.sourcesContent,
-        mainFields: [...HANDLER_BUNDLING.mainFields],
-        externalModules: [...HANDLER_BUNDLING.external],
-        banner: HANDLER_BUNDLING.banner,
-      },
+      bundling: nodejsBundling(),
     });
   }
+}
+
+const OUTPUT_FORMATS = { esm: nodejs.OutputFormat.ESM, cjs: nodejs.OutputFormat.CJS } as const;
+
+/** HANDLER_BUNDLING as NodejsFunction bundling options (the platform is always node there). */
+export function nodejsBundling(): nodejs.BundlingOptions {
+  return {
+    format: OUTPUT_FORMATS[HANDLER_BUNDLING.format],
+    target: HANDLER_BUNDLING.target,
+    minify: HANDLER_BUNDLING.minify,
+    keepNames: HANDLER_BUNDLING.keepNames,
+    sourceMap: HANDLER_BUNDLING.sourcemap,
+    // esbuild's `sourcemap: true`: an external .map file linked from the bundle.
+    sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+    sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    externalModules: [...HANDLER_BUNDLING.external],
+    banner: HANDLER_BUNDLING.banner,
+  };
 }

@@ -1,5 +1,5 @@
 import { build } from 'esbuild';
-import { HANDLER_BUNDLING } from '../../infra/bundling.js';
+import { HANDLER_ESBUILD_OPTIONS } from '../../infra/bundling.js';
 
 describe('handler bundling', () => {
   it('keeps error class names through minification, so the workflow can match them', async () => {
@@ -11,13 +11,12 @@ describe('handler bundling', () => {
         resolveDir: process.cwd(),
         loader: 'ts',
       },
-      bundle: true,
+      ...HANDLER_ESBUILD_OPTIONS,
+      // Imported from a data: URL, where the banner's createRequire(import.meta.url) cannot run;
+      // one output file, no map.
+      banner: {},
+      sourcemap: false,
       write: false,
-      format: HANDLER_BUNDLING.format,
-      platform: HANDLER_BUNDLING.platform,
-      target: HANDLER_BUNDLING.target,
-      minify: HANDLER_BUNDLING.minify,
-      keepNames: HANDLER_BUNDLING.keepNames,
     });
     const code = result.outputFiles[0]?.text ?? '';
     const url = `data:text/javascript;base64,${Buffer.from(code).toString('base64')}`;

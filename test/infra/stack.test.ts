@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { build } from 'esbuild';
+import { HANDLER_ESBUILD_OPTIONS } from '../../infra/bundling.js';
 import { DEFAULTS } from '../../infra/config.js';
+import { PROJECT_ROOT } from '../../infra/handler-function.js';
 import { DEFINITION_FILE } from '../../infra/workflow.js';
 import {
   type CfnResourceJson,
@@ -262,6 +266,25 @@ describe('handler functions', () => {
     expect(bundle).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
     // Minified: long lines (only template literals keep their line breaks).
     expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+  });
+
+  it('deploys exactly the bundle an esbuild build with HANDLER_ESBUILD_OPTIONS produces', async () => {
+    const outdir = synthesized.app.outdir;
+    const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', 'ApiFunction');
+    const zip = (fn.Properties.Code as { S3Key: string }).S3Key;
+    const deployed = readFileSync(`${outdir}/asset.${zip.replace(/\.zip$/, '')}/index.mjs`, 'utf8');
+
+    const result = await build({
+      ...HANDLER_ESBUILD_OPTIONS,
+      entryPoints: [`${PROJECT_ROOT}handlers/api/index.ts`],
+      outfile: join(outdir, 'esbuild-check', 'index.mjs'),
+      absWorkingDir: PROJECT_ROOT,
+      write: false,
+      logLevel: 'silent',
+    });
+    const built = result.outputFiles.find((file) => file.path.endsWith('index.mjs'))?.text;
+
+    expect(built).toBe(deployed);
   });
 });
 
