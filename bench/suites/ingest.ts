@@ -41,6 +41,7 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
 
   const stack = await benchStack(context);
   context.log('ingest: uploading and waiting for the execution');
+  const cpuBefore = process.cpuUsage();
   const ingestion = await ingestThroughPipeline(
     stack,
     file,
@@ -50,6 +51,7 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
   if (ingestion.output.written !== rows) {
     throw new Error(`the pipeline wrote ${ingestion.output.written} of ${rows} rows`);
   }
+  const pipelineCpu = process.cpuUsage(cpuBefore);
   const pipelineRowsPerSec = (rows / ingestion.elapsedMs) * 1000;
   context.log(
     `ingest: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s, ${ingestion.output.chunks} chunks)`,
@@ -84,6 +86,10 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
       mapMaxConcurrency: stack.config.mapMaxConcurrency,
       writeConcurrency: stack.config.writeConcurrency,
       rawSeconds: round(raw.ms / 1000, 2),
+      // CPU of this process (handlers, S3/SQS/Step Functions emulators; dynalite runs in
+      // its own process) per row: where a single-process local stack spends its core.
+      pipelineProcessCpuMicrosPerRow: round((pipelineCpu.user + pipelineCpu.system) / rows, 1),
+      rawProcessCpuMicrosPerRow: round(raw.cpuMicros / rows, 1),
       rawConcurrency: sweep.best.concurrency,
       sweep: sweep.points.map((point) => ({ ...point, rowsPerSec: Math.round(point.rowsPerSec) })),
     },
@@ -102,12 +108,14 @@ async function measureRaw(context: BenchContext, file: URL, schema: DatasetSchem
   const candidates = context.quick ? [2, 8] : [1, 2, 4, 8, 16, 32];
   const sweep = await sweepConcurrency(table, sample, candidates);
   const all = items;
+  const cpuBefore = process.cpuUsage();
   const ms = await withFreshEmulator(table, (client) =>
     writeAll(client, table.name, all, sweep.best.concurrency),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   const rowsPerSec = (all.length / ms) * 1000;
   items = undefined;
-  return { sweep, ms, rowsPerSec };
+  return { sweep, ms, rowsPerSec, cpuMicros: cpu.user + cpu.system };
 }
 
 /** The file's rows as the loader converts them (not timed: the raw side starts from items). */
