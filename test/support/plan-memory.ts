@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
 import { KeyIndex } from '../../handlers/plan-file/key-index.js';
 import { type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
@@ -87,14 +88,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const file = process.argv[2];
   if (!file) throw new Error('usage: npx tsx --expose-gc test/support/plan-memory.ts <file.csv>');
-  const result = await measurePlanner(file, {
-    schema: defaultSchema(),
-    maxFileBytes: 5 * 1024 ** 3,
-    chunkTargetBytes: 4 * 1024 ** 2,
-    maxChunks: 1000,
-    maxRecordBytes: 400 * 1024,
-    maxReportedErrors: 20,
-    maxPlanBytes: 160 * 1024,
-  });
+  const result = await measurePlanner(file, { schema: defaultSchema(), ...PLAN_DEFAULTS });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

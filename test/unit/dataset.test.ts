@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   type ColumnSpec,
   canonicalKey,
@@ -8,10 +7,7 @@ import {
   parseDataset,
 } from '../../handlers/shared/dataset.js';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
-
-const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-  context: { dataset: Record<string, unknown> };
-};
+import { CDK_DATASET } from './workflow-fakes.js';
 
 function problemsOf(raw: unknown): readonly string[] {
   try {
@@ -25,7 +21,7 @@ function problemsOf(raw: unknown): readonly string[] {
 
 describe('parseDataset', () => {
   it('returns the books schema of cdk.json with defaults applied', () => {
-    const schema = parseDataset(cdk.context.dataset);
+    const schema = parseDataset(CDK_DATASET);
     expect(schema).toMatchObject({
       name: 'books',
       key: 'isbn',

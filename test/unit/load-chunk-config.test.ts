@@ -1,15 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { DEFAULT_LOADER_SETTINGS, readLoadChunkConfig } from '../../handlers/load-chunk/config.js';
 import { PLAN_DEFAULTS, readPlanConfig } from '../../handlers/plan-file/config.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../../handlers/shared/csv.js';
-
-const DATASET = JSON.stringify(
-  (
-    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-      context: { dataset: unknown };
-    }
-  ).context.dataset,
-);
+import { DATASET_JSON as DATASET } from './workflow-fakes.js';
 
 describe('readLoadChunkConfig', () => {
   it('applies the documented defaults', () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -12,21 +11,16 @@ import {
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import { type LoadChunkConfig, loadChunk } from '../../handlers/load-chunk/load.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
-import { parseDataset } from '../../handlers/shared/dataset.js';
 import {
   FakeTable,
   plannedObject,
   type StoredObject,
   s3Error,
+  books as schema,
   serveBucket,
   simplePlan,
   VirtualClock,
 } from './workflow-fakes.js';
-
-const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-  context: { dataset: unknown };
-};
-const schema = parseDataset(cdk.context.dataset);
 
 const retry: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 2_000, safetyMarginMs: 5_000 };
 const config: LoadChunkConfig = {

@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PLAN_DEFAULTS, readPlanConfig } from '../../handlers/plan-file/config.js';
-
-const datasetJson = JSON.stringify(
-  (
-    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-      context: { dataset: unknown };
-    }
-  ).context.dataset,
-);
+import { DATASET_JSON as datasetJson } from './workflow-fakes.js';
 
 describe('readPlanConfig', () => {
   it('applies the documented defaults', () => {

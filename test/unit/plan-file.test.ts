@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
 import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
 import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
 import {
@@ -18,26 +19,14 @@ import {
 } from '../../handlers/plan-file/plan.js';
 import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
-import { parseDataset } from '../../handlers/shared/dataset.js';
 import { InvalidFileError, MAX_MESSAGE_CHARS } from '../../handlers/shared/errors.js';
 import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
+import { books as schema } from './workflow-fakes.js';
 
-const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-  context: { dataset: unknown };
-};
-const schema = parseDataset(cdk.context.dataset);
 const SAMPLES = new URL('../../sample-files/', import.meta.url);
 
-const CONFIG: PlanConfig = {
-  schema,
-  maxFileBytes: 5 * 1024 ** 3,
-  chunkTargetBytes: 4 * 1024 ** 2,
-  maxChunks: 1000,
-  maxRecordBytes: 400 * 1024,
-  maxReportedErrors: 20,
-  maxPlanBytes: 160 * 1024,
-};
+const CONFIG: PlanConfig = { schema, ...PLAN_DEFAULTS };
 
 const HEADER = 'isbn,title,author,year,language,pages,price,in_print,published';
 

@@ -4,7 +4,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { Context, S3EventRecord, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ExecutionInput, FailureRecord } from '../../handlers/shared/contracts.js';
 import { decodeS3Key, parseFileEventMessage } from '../../handlers/shared/s3-event.js';
@@ -13,41 +13,10 @@ import {
   executionNameFor,
   startIngestionForMessage,
 } from '../../handlers/start-ingestion/start.js';
+import { s3Record } from './workflow-fakes.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ingest-file';
 const config = { stateMachineArn: STATE_MACHINE_ARN };
-
-/** An ObjectCreated record shaped exactly like the ones S3 sends. */
-function s3Record(
-  overrides: { key?: string; versionId?: string; eTag?: string; sequencer?: string } = {},
-): S3EventRecord {
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'eu-west-1',
-    eventTime: '2026-11-28T10:00:00.000Z',
-    eventName: 'ObjectCreated:Put',
-    userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
-    requestParameters: { sourceIPAddress: '192.0.2.10' },
-    responseElements: { 'x-amz-request-id': 'REQ1', 'x-amz-id-2': 'HOST1' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'file-events',
-      bucket: {
-        name: 'uploads',
-        ownerIdentity: { principalId: 'OWNER' },
-        arn: 'arn:aws:s3:::uploads',
-      },
-      object: {
-        key: overrides.key ?? 'incoming/books.csv',
-        size: 1234,
-        eTag: overrides.eTag ?? '0123456789abcdef0123456789abcdef',
-        ...(overrides.versionId === undefined ? {} : { versionId: overrides.versionId }),
-        sequencer: overrides.sequencer ?? '0066A1B2C3D4E5F601',
-      },
-    },
-  };
-}
 
 const failure: FailureRecord['failure'] = {
   error: 'ChunkReadError',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
@@ -15,10 +16,12 @@ import {
   type ServiceInputTypes as DynamoInput,
   type ServiceOutputTypes as DynamoOutput,
 } from '@aws-sdk/lib-dynamodb';
+import type { S3EventRecord } from 'aws-lambda';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { Clock } from '../../handlers/load-chunk/batch-writer.js';
 import type { ChunkPlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
+import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
 
 /** A mocked S3 client (aws-sdk-client-mock). */
 export type S3Stub = AwsStub<S3Input, S3Output, S3ClientResolvedConfig>;
@@ -30,10 +33,64 @@ export type DocumentClientStub = AwsStub<
 >;
 
 /**
- * Test doubles shared by the loader and workflow tests: an S3 bucket that serves
+ * Test doubles shared by the ingestion tests: the default dataset, S3 notification
+ * records, an S3 bucket that serves
  * Range/IfMatch GETs like S3 does, a DynamoDB table that records every
  * BatchWriteItem call, and a virtual clock.
  */
+
+/** The `dataset` of cdk.json, the default dataset (books), as parsed JSON. */
+export const CDK_DATASET = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: { dataset: Record<string, unknown> };
+  }
+).context.dataset;
+
+/** The default dataset as the `DATASET` environment variable holds it. */
+export const DATASET_JSON = JSON.stringify(CDK_DATASET);
+
+/** The default dataset, validated. */
+export const books: DatasetSchema = parseDataset(CDK_DATASET);
+
+/** An ObjectCreated record shaped exactly like the ones S3 sends; `key` is as S3 encodes it. */
+export function s3Record(
+  overrides: {
+    bucket?: string;
+    key?: string;
+    versionId?: string;
+    eTag?: string;
+    size?: number;
+    sequencer?: string;
+  } = {},
+): S3EventRecord {
+  const bucket = overrides.bucket ?? 'uploads';
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: 'eu-west-1',
+    eventTime: '2026-11-28T10:00:00.000Z',
+    eventName: 'ObjectCreated:Put',
+    userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
+    requestParameters: { sourceIPAddress: '192.0.2.10' },
+    responseElements: { 'x-amz-request-id': 'REQ1', 'x-amz-id-2': 'HOST1' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'file-events',
+      bucket: {
+        name: bucket,
+        ownerIdentity: { principalId: 'OWNER' },
+        arn: `arn:aws:s3:::${bucket}`,
+      },
+      object: {
+        key: overrides.key ?? 'incoming/books.csv',
+        size: overrides.size ?? 1234,
+        eTag: overrides.eTag ?? '0123456789abcdef0123456789abcdef',
+        ...(overrides.versionId === undefined ? {} : { versionId: overrides.versionId }),
+        sequencer: overrides.sequencer ?? '0066A1B2C3D4E5F601',
+      },
+    },
+  };
+}
 
 /** One stored object version. */
 export interface StoredObject {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, S3EventRecord } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import type {
@@ -12,7 +12,15 @@ import type {
 } from '../../handlers/shared/contracts.js';
 import { executionInputFor } from '../../handlers/start-ingestion/start.js';
 import { loadDefinition, SAMPLE_SUBSTITUTIONS } from './workflow-definition.js';
-import { FakeTable, piecewise, type StoredObject, s3Error, serveBucket } from './workflow-fakes.js';
+import {
+  DATASET_JSON,
+  FakeTable,
+  piecewise,
+  type StoredObject,
+  s3Error,
+  s3Record,
+  serveBucket,
+} from './workflow-fakes.js';
 
 /** One entry of the execution's event log (the package does not export the type). */
 type EventLog =
@@ -24,12 +32,9 @@ type EventLog =
  * S3 and DynamoDB clients, and SendToDeadLetterQueue bound to a recorder.
  */
 
-const cdk = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-  context: { dataset: unknown };
-};
 // Handlers read their configuration once, at import: set it first.
 Object.assign(process.env, {
-  DATASET: JSON.stringify(cdk.context.dataset),
+  DATASET: DATASET_JSON,
   TABLE_NAME: 'books',
   WRITE_CONCURRENCY: '2',
   CHUNK_TARGET_BYTES: '1024',
@@ -74,28 +79,13 @@ function sample(name: string): Buffer {
 function upload(key: string, body: Buffer): ExecutionInput {
   const eTag = `"etag-${key}"`;
   objects.set(`${BUCKET}/${key}`, { body, eTag });
-  const record: S3EventRecord = {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'eu-west-1',
-    eventTime: '2026-11-28T10:00:00.000Z',
-    eventName: 'ObjectCreated:Put',
-    userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
-    requestParameters: { sourceIPAddress: '192.0.2.10' },
-    responseElements: { 'x-amz-request-id': 'REQ', 'x-amz-id-2': 'HOST' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'file-events',
-      bucket: { name: BUCKET, ownerIdentity: { principalId: 'O' }, arn: `arn:aws:s3:::${BUCKET}` },
-      object: {
-        // S3 form-encodes keys in notifications: '/' stays, a space becomes '+'.
-        key: encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+'),
-        size: body.length,
-        eTag: eTag.replaceAll('"', ''),
-        sequencer: '0066A1B2C3D4E5F601',
-      },
-    },
-  };
+  const record = s3Record({
+    bucket: BUCKET,
+    // S3 form-encodes keys in notifications: '/' stays, a space becomes '+'.
+    key: encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+'),
+    size: body.length,
+    eTag: eTag.replaceAll('"', ''),
+  });
   return executionInputFor(record);
 }
 
