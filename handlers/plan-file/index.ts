@@ -2,37 +2,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import type { FilePlan } from '../shared/contracts.js';
 import { readConfig } from '../shared/env.js';
-import {
-  EmptyFileError,
-  FileTooLargeError,
-  InvalidFileError,
-  NamedError,
-  ObjectChangedError,
-  ObjectNotFoundError,
-  PlanTooLargeError,
-  UnsupportedFileTypeError,
-} from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { readForcePathStyle } from '../shared/settings.js';
 import { readPlanConfig } from './config.js';
 import { parsePlanFileEvent } from './event.js';
-import { fileLabel, planFile } from './plan.js';
+import { fileLabel, isRejectedFile, planFile } from './plan.js';
 
 /** The planner's configuration, read once at cold start (benchmarks reuse it). */
 export const config = readPlanConfig(process.env);
-
-/** Errors about the uploaded file itself (logged as warnings; the DLQ record explains them). */
-const FILE_ERRORS = new Set(
-  [
-    InvalidFileError,
-    EmptyFileError,
-    UnsupportedFileTypeError,
-    FileTooLargeError,
-    ObjectNotFoundError,
-    ObjectChangedError,
-    PlanTooLargeError,
-  ].map((type) => type.name),
-);
 
 const s3 = new S3Client({ forcePathStyle: readConfig(process.env, readForcePathStyle) });
 
@@ -61,7 +38,7 @@ export async function handler(event: unknown, context?: Context): Promise<FilePl
     return plan;
   } catch (error) {
     // A bad file is the uploader's problem, not the system's: warn, don't page.
-    if (error instanceof NamedError && FILE_ERRORS.has(error.name)) {
+    if (isRejectedFile(error)) {
       logger.warn('File rejected', { error: error.name, reason: error.message });
     } else {
       logger.error('Could not plan file', { error });

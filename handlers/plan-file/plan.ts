@@ -65,6 +65,24 @@ export function fileLabel(file: Pick<FileRef, 'bucket' | 'key'>): string {
   return `s3://${file.bucket}/${file.key}`;
 }
 
+/** Errors about the uploaded file itself, not the system: the DLQ record explains them to the uploader. */
+const FILE_ERRORS: ReadonlySet<string> = new Set(
+  [
+    InvalidFileError,
+    EmptyFileError,
+    UnsupportedFileTypeError,
+    FileTooLargeError,
+    ObjectNotFoundError,
+    ObjectChangedError,
+    PlanTooLargeError,
+  ].map((type) => type.name),
+);
+
+/** True when planning stopped because of the file (bad, gone, changed), not because of the system. */
+export function isRejectedFile(error: unknown): error is NamedError {
+  return error instanceof NamedError && FILE_ERRORS.has(error.name);
+}
+
 /**
  * Plans one object version: HeadObject checks (exists, not empty, a CSV, within the
  * size limit), then one streamed GetObject (IfMatch the head's ETag) through

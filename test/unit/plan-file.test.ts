@@ -13,13 +13,20 @@ import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
 import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
 import {
   checkObject,
+  isRejectedFile,
   type PlanConfig,
   planFile,
   planRecords,
 } from '../../handlers/plan-file/plan.js';
 import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
-import { InvalidFileError, MAX_MESSAGE_CHARS } from '../../handlers/shared/errors.js';
+import {
+  EmptyFileError,
+  FileReadError,
+  InvalidFileError,
+  MAX_MESSAGE_CHARS,
+  ObjectChangedError,
+} from '../../handlers/shared/errors.js';
 import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
 import { books as schema } from './workflow-fakes.js';
@@ -845,5 +852,17 @@ describe('IntegerKeyTable', () => {
       reference.set(key, row);
     }
     expect(table.size).toBe(reference.size);
+  });
+});
+
+describe('isRejectedFile', () => {
+  it.each([
+    [new InvalidFileError('s3://b/k.csv', [], 0), true],
+    [new EmptyFileError('empty'), true],
+    [new ObjectChangedError('changed'), true],
+    [new FileReadError('socket hang up'), false],
+    [Object.assign(new Error('denied'), { name: 'AccessDenied' }), false],
+  ])('tells a rejected file from a system failure (%p → %p)', (error, rejected) => {
+    expect(isRejectedFile(error)).toBe(rejected);
   });
 });
