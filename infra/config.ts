@@ -587,17 +587,11 @@ export function loadAppConfig(
   return parseAppConfig(readCdkContext(path, overrides));
 }
 
-/** The issuer, audience and scope the API verifies, once resolved (Cognito, external or local). */
-export interface ResolvedAuth {
-  readonly issuer: string;
-  readonly audience: string;
-  readonly audienceClaim: string;
-  /** Omitted: the API discovers it from the issuer's OIDC metadata. */
-  readonly jwksUri?: string;
-  readonly scope: string;
-  /** Omitted: the API's default (`at+jwt`). */
-  readonly acceptedTokenTypes?: readonly string[];
-}
+/**
+ * The issuer, audience and scope the API verifies, once resolved (Cognito, external
+ * or the local stack's issuer): the same fields an external IdP is configured with.
+ */
+export type ResolvedAuth = ExternalAuthConfig;
 
 /** Logical handler names: the folder under handlers/ and the Powertools service name. */
 export const HANDLERS = ['start-ingestion', 'plan-file', 'load-chunk', 'api'] as const;
