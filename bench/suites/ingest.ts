@@ -85,6 +85,7 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
       chunks: ingestion.output.chunks,
       mapMaxConcurrency: stack.config.mapMaxConcurrency,
       writeConcurrency: stack.config.writeConcurrency,
+      itemSize: raw.itemSize,
       rawSeconds: round(raw.ms / 1000, 2),
       // CPU of this process (handlers, S3/SQS/Step Functions emulators; dynalite runs in
       // its own process) per row: where a single-process local stack spends its core.
@@ -98,29 +99,36 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
 
 /**
  * The raw limit: the file's rows, converted beforehand (not timed), written at the
- * concurrency a sweep on a sample found fastest. The items are released afterwards so
- * the pipeline does not run with them on the heap.
+ * concurrency a sweep on a sample found fastest. The items never leave this function,
+ * so the pipeline does not run with them on the heap.
  */
 async function measureRaw(context: BenchContext, file: URL, schema: DatasetSchema) {
-  let items: Item[] | undefined = await convert(file, schema);
+  const { items, itemBytes } = await convert(file, schema);
+  // Item sizes as DynamoDB counts them: what one write costs in write units (1 per KB).
+  const itemSize = {
+    averageBytes: Math.round(itemBytes.reduce((sum, size) => sum + size, 0) / itemBytes.length),
+    maxBytes: itemBytes.reduce((max, size) => Math.max(max, size), 0),
+  };
   const table = { name: `${schema.name}-raw-bench`, key: schema.key, keyType: schema.keyType };
   const sample = items.slice(0, Math.min(items.length, context.quick ? 5_000 : 20_000));
   const candidates = context.quick ? [2, 8] : [1, 2, 4, 8, 16, 32];
   const sweep = await sweepConcurrency(table, sample, candidates);
-  const all = items;
   const cpuBefore = process.cpuUsage();
   const ms = await withFreshEmulator(table, (client) =>
-    writeAll(client, table.name, all, sweep.best.concurrency),
+    writeAll(client, table.name, items, sweep.best.concurrency),
   );
   const cpu = process.cpuUsage(cpuBefore);
-  const rowsPerSec = (all.length / ms) * 1000;
-  items = undefined;
-  return { sweep, ms, rowsPerSec, cpuMicros: cpu.user + cpu.system };
+  const rowsPerSec = (items.length / ms) * 1000;
+  return { sweep, ms, rowsPerSec, cpuMicros: cpu.user + cpu.system, itemSize };
 }
 
 /** The file's rows as the loader converts them (not timed: the raw side starts from items). */
-async function convert(file: URL, schema: DatasetSchema): Promise<Item[]> {
+async function convert(
+  file: URL,
+  schema: DatasetSchema,
+): Promise<{ items: Item[]; itemBytes: number[] }> {
   const items: Item[] = [];
+  const itemBytes: number[] = [];
   let layout: HeaderLayout | undefined;
   const records = readCsvRecords(createReadStream(fileURLToPath(file)), {
     delimiter: schema.delimiter,
@@ -137,6 +145,7 @@ async function convert(file: URL, schema: DatasetSchema): Promise<Item[]> {
     const row = rowToItem(layout, record.fields, record.line);
     if (!row.ok) throw new Error(`generated row rejected: ${JSON.stringify(row.problems)}`);
     items.push(row.row.item);
+    itemBytes.push(row.row.size);
   }
-  return items;
+  return { items, itemBytes };
 }
