@@ -7,14 +7,19 @@ import { badRequest, type HttpProblemError } from './problems.js';
 /**
  * The listing cursor: `base64url(payload) "." base64url(digest)`, where the
  * payload names the cursor version, the dataset, the key type and the last key
- * read, and the digest is a truncated SHA-256 of the payload. The digest is an
+ * read (base64url of its UTF-8 text, so no key is inflated by JSON escapes: a
+ * 2048-byte key of control characters would otherwise need a 16 KB cursor, more
+ * than the ALB accepts in a request line), and the digest is a truncated
+ * SHA-256 of the payload. The digest is an
  * integrity check, not a signature: it makes a corrupted or hand-edited cursor
  * fail loudly. Forging one buys nothing, because every decoded field is
  * validated and a cursor can only start a scan of this dataset at some key the
  * caller may read anyway.
  */
 
-const VERSION = 1;
+const VERSION = 2;
+/** Version 1 carried the key text itself; cursors issued before version 2 still decode. */
+const RAW_KEY_VERSION = 1;
 const DIGEST_LENGTH = 16; // bytes, 22 base64url characters
 /** The longest cursor accepted: a 2048-byte string key, JSON-escaped and base64url-encoded. */
 export const MAX_CURSOR_LENGTH = 12_000;
@@ -45,7 +50,12 @@ export function encodeCursor(
     // DynamoDB returned a key this schema cannot describe: a deployment mismatch, not a client error.
     throw new TypeError(`LastEvaluatedKey does not match the key "${schema.key}" of the schema`);
   }
-  const payload: CursorPayload = { v: VERSION, d: schema.name, t: schema.keyType, k: keyText };
+  const payload: CursorPayload = {
+    v: VERSION,
+    d: schema.name,
+    t: schema.keyType,
+    k: Buffer.from(keyText, 'utf8').toString('base64url'),
+  };
   const json = JSON.stringify(payload);
   return `${Buffer.from(json, 'utf8').toString('base64url')}.${digest(json)}`;
 }
@@ -71,15 +81,28 @@ export function decodeCursor(
     throw invalid('it is not a cursor this API issued');
   }
   if (!isPayload(payload)) throw invalid('it is not a cursor this API issued');
-  if (payload.v !== VERSION) throw invalid(`cursor version ${payload.v} is not supported`);
+  if (payload.v !== VERSION && payload.v !== RAW_KEY_VERSION) {
+    throw invalid(`cursor version ${payload.v} is not supported`);
+  }
   if (payload.d !== schema.name)
     throw invalid(`it belongs to another dataset (${quote(payload.d, 64)})`);
   if (payload.t !== schema.keyType) {
     throw invalid(`its key type ${payload.t} does not match the key type ${schema.keyType}`);
   }
-  const parsed = parseKey(schema, payload.t === 'N' ? { number: payload.k } : payload.k);
+  const keyText = payload.v === VERSION ? base64urlText(payload.k) : payload.k;
+  if (keyText === undefined) throw invalid('its key is not base64url of UTF-8 text');
+  const parsed = parseKey(schema, payload.t === 'N' ? { number: keyText } : keyText);
   if (!parsed.ok) throw invalid(`its key ${parsed.reason}`);
   return { [schema.key]: parsed.key.attribute };
+}
+
+function base64urlText(encoded: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(encoded)) return undefined;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(encoded, 'base64url'));
+  } catch {
+    return undefined;
+  }
 }
 
 function digest(json: string): string {

@@ -46,6 +46,21 @@ describe('listing cursor', () => {
     expect(decodeCursor(schema, cursor)).toEqual(lastEvaluatedKey);
   });
 
+  it('keeps the cursor of the longest key short enough for a request line (a 2048-byte key of control characters)', () => {
+    const sku = '\u0001'.repeat(2048);
+
+    const cursor = encodeCursor(parts, { sku });
+
+    expect(cursor.length).toBeLessThan(4_000);
+    expect(decodeCursor(parts, cursor)).toEqual({ sku });
+  });
+
+  it('still decodes a version 1 cursor, which carried the key text itself', () => {
+    expect(decodeCursor(books, forge({ v: 1, d: 'books', t: 'N', k: '42' }))).toEqual({
+      isbn: NumberValue.from('42'),
+    });
+  });
+
   it('refuses to encode a LastEvaluatedKey that does not match the schema', () => {
     expect(() => encodeCursor(books, { isbn: 'abc' })).toThrow(TypeError);
     expect(() => encodeCursor(books, { isbn: NumberValue.from('1'), extra: 'x' })).toThrow(
@@ -71,7 +86,19 @@ describe('listing cursor', () => {
       forge({ v: 1, d: 'books', t: 'N', k: '1', x: 1 }),
       'not a cursor',
     ],
-    ['of another version', books, forge({ v: 2, d: 'books', t: 'N', k: '1' }), 'version 2'],
+    ['of another version', books, forge({ v: 3, d: 'books', t: 'N', k: 'MQ' }), 'version 3'],
+    [
+      'whose key is not base64url',
+      books,
+      forge({ v: 2, d: 'books', t: 'N', k: '1+2' }),
+      'not base64url of UTF-8 text',
+    ],
+    [
+      'whose key is not UTF-8',
+      parts,
+      forge({ v: 2, d: 'parts', t: 'S', k: Buffer.from([0xff, 0xfe]).toString('base64url') }),
+      'not base64url of UTF-8 text',
+    ],
     [
       'of another dataset',
       books,
