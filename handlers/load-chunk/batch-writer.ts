@@ -4,6 +4,7 @@ import {
   ChunkWriteError,
   ConfigurationError,
   describeError,
+  httpStatusOf,
 } from '../shared/errors.js';
 import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
 
@@ -71,7 +72,8 @@ const NETWORK_ERRORS = new Set([
 
 /**
  * True when a DynamoDB error means "slow down and try again" (throttling, a server
- * fault, a dropped connection), not "this request is wrong".
+ * fault, a dropped or refused connection, no answer at all), not "this request is
+ * wrong" (a 4xx) and not a bug of ours.
  */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -85,7 +87,9 @@ export function isTransient(error: unknown): boolean {
     NETWORK_ERRORS.has(error.name) ||
     (typeof code === 'string' && NETWORK_ERRORS.has(code)) ||
     $fault === 'server' ||
-    Boolean($retryable)
+    Boolean($retryable) ||
+    // An SDK error with no HTTP status never got an answer (refused, DNS, reset).
+    ('$metadata' in error && $fault !== 'client' && httpStatusOf(error) === undefined)
   );
 }
 

@@ -520,6 +520,12 @@ describe('isTransient', () => {
     ['Error', { code: 'ECONNRESET' }, true],
     ['ValidationException', { $fault: 'client' }, false],
     ['ResourceNotFoundException', { $fault: 'client' }, false],
+    // No response at all (the SDK attaches $metadata without an HTTP status): worth a retry.
+    ['Error', { code: 'ECONNREFUSED', $metadata: { attempts: 3 } }, true],
+    ['Error', { code: 'EAI_AGAIN', $metadata: { attempts: 3 } }, true],
+    ['AccessDeniedException', { $fault: 'client', $metadata: { httpStatusCode: 400 } }, false],
+    // A bug in our own code is not transient.
+    ['TypeError', {}, false],
   ])('%s %j → %s', (name, extra, expected) => {
     expect(isTransient(Object.assign(new Error('x'), { name, ...extra }))).toBe(expected);
   });
