@@ -98,39 +98,41 @@ describe('statemachines/ingest-file.asl.json', () => {
     }
   });
 
-  it('retries the loader errors that are retryable by design, and only those', () => {
-    const retried = new Set(
-      (innerStates.LoadChunk?.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals),
-    );
-    expect(retried).toContain(errors.ChunkTimeBudgetExceededError.name);
-    expect(retried).toContain(errors.ChunkReadError.name);
-    for (const terminal of [
-      errors.ObjectChangedError,
-      errors.ChunkPlanMismatchError,
-      errors.ConfigurationError,
-      errors.MalformedFileEventError,
-    ]) {
-      expect(retried).not.toContain(terminal.name);
-    }
-  });
-
-  it('retries a transient read failure of the planner, and none of its validation errors', () => {
-    const retried = new Set(
-      (states.PlanFile?.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals),
-    );
-    expect(retried).toContain(errors.FileReadError.name);
-    for (const terminal of [
-      errors.InvalidFileError,
-      errors.MalformedCsvError,
-      errors.EmptyFileError,
-      errors.UnsupportedFileTypeError,
-      errors.FileTooLargeError,
-      errors.ObjectNotFoundError,
-      errors.PlanTooLargeError,
-    ]) {
-      expect(retried).not.toContain(terminal.name);
-    }
-  });
+  it.each([
+    [
+      'LoadChunk',
+      () => innerStates.LoadChunk,
+      [errors.ChunkTimeBudgetExceededError, errors.ChunkReadError],
+      [
+        errors.ObjectChangedError,
+        errors.ChunkPlanMismatchError,
+        errors.ChunkWriteError,
+        errors.ConfigurationError,
+        errors.MalformedFileEventError,
+      ],
+    ],
+    [
+      'PlanFile',
+      () => states.PlanFile,
+      [errors.FileReadError],
+      [
+        errors.InvalidFileError,
+        errors.MalformedCsvError,
+        errors.EmptyFileError,
+        errors.UnsupportedFileTypeError,
+        errors.FileTooLargeError,
+        errors.ObjectNotFoundError,
+        errors.PlanTooLargeError,
+      ],
+    ],
+  ])(
+    'retries the %s errors that are transient by design, and none of the terminal ones',
+    (_name, task, retryable, terminal) => {
+      const retried = new Set((task()?.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals));
+      for (const error of retryable) expect(retried).toContain(error.name);
+      for (const error of terminal) expect(retried).not.toContain(error.name);
+    },
+  );
 
   it('names in Retry only errors that exist (AWS names or classes in errors.ts)', () => {
     const ours = new Set(Object.keys(errors));
