@@ -240,6 +240,64 @@ describe('readCsvRecords', () => {
   });
 });
 
+describe('readCsvRecords over generated files (seeded, so every run checks the same files)', () => {
+  /** A small deterministic PRNG (LCG): the same seed gives the same files. */
+  function prng(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x80000000;
+    };
+  }
+  const PIECES = ['a', 'é', '€', '😀', ',', '"', '\n', '\r\n', '\r', ' '];
+
+  /** A file of random quoted and unquoted cells, LF or CRLF, maybe a BOM and a final break. */
+  function generatedFile(random: () => number): Buffer {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const cell = () => {
+      const text = Array.from({ length: Math.floor(random() * 5) }, () => pick(PIECES)).join('');
+      return /[",\r\n]/.test(text) || random() < 0.2 ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    const columns = 1 + Math.floor(random() * 3);
+    const rows = Array.from({ length: 1 + Math.floor(random() * 6) }, () =>
+      Array.from({ length: columns }, cell).join(','),
+    );
+    const eol = random() < 0.5 ? '\n' : '\r\n';
+    const text = rows.join(eol) + (random() < 0.5 ? eol : '');
+    return Buffer.concat([Buffer.from(random() < 0.3 ? '\uFEFF' : ''), Buffer.from(text)]);
+  }
+
+  it('returns contiguous byte ranges that each re-read alone to the same fields, at the same line', async () => {
+    const random = prng(42);
+    for (let file = 0; file < 400; file++) {
+      const bytes = generatedFile(random);
+      const chunkSize = 1 + Math.floor(random() * 7);
+      const records = await read(bytes, chunkSize);
+      if (records.length === 0) {
+        // Only an empty file (perhaps just a BOM) has no record.
+        expect(bytes.toString('utf8').replace('\uFEFF', '')).toBe('');
+        continue;
+      }
+      expect(records[0]?.start).toBe(0);
+      expect(records.at(-1)?.end).toBe(bytes.length);
+      let line = 1;
+      for (const [index, record] of records.entries()) {
+        const range = bytes.subarray(record.start, record.end);
+        expect({ file, index, line: record.line }).toEqual({ file, index, line });
+        line += range.toString('utf8').split('\n').length - 1;
+        if (index > 0) {
+          expect(record.start).toBe(records[index - 1]?.end);
+          const again = await read(range, chunkSize, {
+            offset: record.start,
+            firstLine: record.line,
+          });
+          expect(again).toEqual([record]);
+        }
+      }
+    }
+  });
+});
+
 describe('firstInvalidUtf8', () => {
   it.each([
     ['ASCII', [0x61, 0x62], -1],
