@@ -80,6 +80,30 @@ describe('batchGetBody', () => {
     expect(call).toThrow(expect.objectContaining({ status: 500, code: 'record-too-large' }));
     expect(call).toThrow('The record with key 1 is larger than the load balancer can return');
   });
+  it('never defers a record of the default books schema: 100 worst-case records measure 612,047 bytes', () => {
+    // Every text cell at its cdk.json maxLength, all control characters (7 bytes each once
+    // escaped twice), and the longest numbers DynamoDB stores.
+    const control = '\u0001';
+    const worst = Array.from({ length: 100 }, (_, index) => ({
+      echo: 9_780_000_000_000 + index,
+      item: {
+        isbn: NumberValue.from(String(9_780_000_000_000 + index)),
+        title: control.repeat(500),
+        author: control.repeat(300),
+        year: NumberValue.from(`-${'9'.repeat(38)}`),
+        language: control.repeat(35),
+        pages: NumberValue.from('9'.repeat(38)),
+        price: NumberValue.from(`-9.${'9'.repeat(37)}E-130`),
+        in_print: true,
+        published: '2024-01-01',
+      },
+    }));
+
+    const result = batchGetBody(worst, []);
+
+    expect(result.unprocessed).toBe(0);
+    expect(encodedBodyBytes(result.body)).toBe(612_047);
+  });
 });
 
 describe('pageBody', () => {
