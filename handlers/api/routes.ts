@@ -36,7 +36,7 @@ import {
   type RetryPolicy,
   type Table,
 } from './records.js';
-import { BODY_BUDGET_BYTES, batchGetBody, itemBody, pageBody } from './response-size.js';
+import { batchGetBody, itemBody, pageBody } from './response-size.js';
 
 /** Largest request body accepted, in bytes (after base64 decoding). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -66,8 +66,6 @@ export interface ApiDeps {
   readonly retry?: RetryPolicy;
   /** Correlation id generator. @default crypto.randomUUID */
   readonly newCorrelationId?: () => string;
-  /** Largest response body, in encoded bytes (tests shrink it). @default BODY_BUDGET_BYTES */
-  readonly responseBudgetBytes?: number;
 }
 
 /** What the request log line says beyond method, path and status. */
@@ -149,7 +147,6 @@ async function handleRequest(
   }
 
   // Bodies that grow with the data are cut to what the ALB can carry (see response-size.ts).
-  const budget = deps.responseBudgetBytes ?? BODY_BUDGET_BYTES;
   switch (route.name) {
     case 'get': {
       const key = pathKey(deps, segments[1] ?? '');
@@ -157,7 +154,7 @@ async function handleRequest(
       if (!item) {
         throw notFound(`No ${schema.name} record has ${schema.key} ${quote(segments[1] ?? '')}.`);
       }
-      return jsonTextResponse(200, itemBody(item, toJson(echoKey(key)), budget));
+      return jsonTextResponse(200, itemBody(item, toJson(echoKey(key))));
     }
     case 'batch-get': {
       const keys = parseBatchRequest(request, deps);
@@ -165,7 +162,6 @@ async function handleRequest(
       const { body, unprocessed } = batchGetBody(
         result.found.map(({ key, item }) => ({ echo: echoKey(key), item })),
         result.missing.map((key) => echoKey(key)),
-        budget,
       );
       if (unprocessed > 0) log.unprocessed = unprocessed;
       return jsonTextResponse(200, body);
@@ -174,7 +170,7 @@ async function handleRequest(
       const { limit, cursor } = parseListQuery(request);
       const page = await listRecords(deps.table, limit, cursor);
       const cursorAfter = (item: Item) => encodeCursor(schema, { [schema.key]: item[schema.key] });
-      return jsonTextResponse(200, pageBody(page.items, page.cursor, cursorAfter, budget));
+      return jsonTextResponse(200, pageBody(page.items, page.cursor, cursorAfter));
     }
   }
 }
