@@ -57,13 +57,17 @@ async function call(path: string, options: EventOptions = {}, dependencies = dep
 }
 
 /** A batch-get request with a JSON body. */
-function batch(payload: unknown, options: EventOptions = {}) {
-  return call('/books/batch-get', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof payload === 'string' ? payload : JSON.stringify(payload),
-    ...options,
-  });
+function batch(payload: unknown, options: EventOptions = {}, dependencies = deps()) {
+  return call(
+    '/books/batch-get',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      ...options,
+    },
+    dependencies,
+  );
 }
 
 const book = (isbn: string, title = `Book ${isbn}`) => ({ isbn: NumberValue.from(isbn), title });
@@ -623,11 +627,17 @@ describe('response size (the ALB answers 502 above 1 MB of response JSON)', () =
       },
     }));
 
-    const result = await batch({ keys: isbns.map(Number) });
+    const dependencies = deps();
+
+    const result = await batch({ keys: isbns.map(Number) }, {}, dependencies);
 
     expect(result.statusCode).toBe(200);
     expect(responseBytes(result)).toBeLessThanOrEqual(1_000_000);
     const answer = body(result) as { items: { isbn: number }[]; unprocessed: number[] };
+    expect(dependencies.logger.info).toHaveBeenCalledWith(
+      'request',
+      expect.objectContaining({ status: 200, unprocessed: answer.unprocessed.length }),
+    );
     expect(answer.items.length).toBeGreaterThan(0);
     expect(answer.items.length).toBeLessThan(100);
     // A prefix in request order, and every other key to retry, in order too.
