@@ -14,6 +14,7 @@ import {
   isClientFault,
   MalformedCsvError,
   NamedError,
+  ObjectAccessError,
   ObjectChangedError,
 } from '../shared/errors.js';
 import { type KeyIdentity, rowToItem, validateHeader } from '../shared/rows.js';
@@ -230,8 +231,8 @@ async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Pr
 
 /**
  * Classifies a failure while reading: our own named errors pass through, malformed
- * CSV in a planned chunk is a plan mismatch, a client error (4xx) passes through
- * unchanged (not retried), anything else is a transient read error (retried).
+ * CSV in a planned chunk is a plan mismatch, an S3 refusal (4xx) is the terminal
+ * ObjectAccessError, anything else is a transient read error (retried).
  */
 function readFailure(error: unknown, where: string): unknown {
   if (error instanceof MalformedCsvError) {
@@ -240,7 +241,13 @@ function readFailure(error: unknown, where: string): unknown {
       { cause: error },
     );
   }
-  if (error instanceof NamedError || isClientFault(error)) return error;
+  if (error instanceof NamedError) return error;
+  if (isClientFault(error)) {
+    return new ObjectAccessError(
+      `${where}: S3 refused the Range GET (HTTP ${httpStatusOf(error) ?? '4xx'}, ${describeError(error)}); check that the loader's role may s3:GetObject it (and decrypt it, if it is KMS-encrypted)`,
+      { cause: error },
+    );
+  }
   return new ChunkReadError(`${where}: reading the byte range failed: ${describeError(error)}`, {
     cause: error,
   });

@@ -18,6 +18,7 @@ import {
   isClientFault,
   MalformedCsvError,
   NamedError,
+  ObjectAccessError,
   ObjectChangedError,
   ObjectNotFoundError,
   PlanTooLargeError,
@@ -135,7 +136,7 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
         { cause: error },
       );
     }
-    throw transient(error, label);
+    throw transient(error, file);
   }
   const size = head.ContentLength ?? 0;
   checkObject(label, { ...head, ContentLength: size }, config);
@@ -228,17 +229,26 @@ async function getObjectBody(
         { cause: error },
       );
     }
-    throw transient(error, label);
+    throw transient(error, object);
   }
 }
 
 /**
- * What S3 refused (4xx: access denied, ...) and our own named errors pass through;
- * anything else (a 5xx after the SDK's own retries, a timeout, a dropped connection
- * with no response at all) becomes the retryable FileReadError.
+ * Our own named errors pass through; what S3 refused (a 4xx other than the 404 and
+ * 412 handled by the caller) becomes the terminal ObjectAccessError; anything else (a
+ * 5xx after the SDK's own retries, a timeout, a dropped connection with no response
+ * at all) becomes the retryable FileReadError.
  */
-function transient(error: unknown, label: string): unknown {
-  if (error instanceof NamedError || isClientFault(error)) return error;
+function transient(error: unknown, file: FileRef): unknown {
+  if (error instanceof NamedError) return error;
+  const label = fileLabel(file);
+  if (isClientFault(error)) {
+    const version = file.versionId ? ` version ${file.versionId}` : '';
+    return new ObjectAccessError(
+      `S3 refused to read ${label}${version} (HTTP ${httpStatusOf(error) ?? '4xx'}, ${describeError(error)}); check that the planner's role may s3:GetObject it (and decrypt it, if it is KMS-encrypted). Without s3:ListBucket, S3 answers 403 instead of 404 for a missing object`,
+      { cause: error },
+    );
+  }
   return new FileReadError(`reading ${label} failed: ${describeError(error)}`, { cause: error });
 }
 

@@ -55,6 +55,14 @@ export class ChunkReadError extends NamedError {}
 export class ChunkWriteError extends NamedError {}
 
 /**
+ * S3 refused to read the object (HTTP 403, or another 4xx that neither a retry nor
+ * the file can change: access denied, a KMS key the role may not use, an archived
+ * object). The message names the file and S3's answer. Not retried: fix the
+ * permissions or restore the object, then redrive the failure record.
+ */
+export class ObjectAccessError extends NamedError {}
+
+/**
  * The loader ran out of Lambda time while DynamoDB kept throttling or returning
  * UnprocessedItems. Retried by the workflow: a chunk rewrites the same items, so
  * re-running it is idempotent.

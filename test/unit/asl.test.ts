@@ -107,6 +107,7 @@ describe('statemachines/ingest-file.asl.json', () => {
         errors.ObjectChangedError,
         errors.ChunkPlanMismatchError,
         errors.ChunkWriteError,
+        errors.ObjectAccessError,
         errors.ConfigurationError,
         errors.MalformedFileEventError,
       ],
@@ -123,6 +124,7 @@ describe('statemachines/ingest-file.asl.json', () => {
         errors.FileTooLargeError,
         errors.ObjectNotFoundError,
         errors.PlanTooLargeError,
+        errors.ObjectAccessError,
       ],
     ],
   ])(

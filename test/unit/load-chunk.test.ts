@@ -425,11 +425,14 @@ describe('loadChunk', () => {
       });
     });
 
-    it('passes an S3 client error (e.g. AccessDenied) through unchanged', async () => {
+    it('throws the terminal ObjectAccessError naming the chunk when S3 refuses the read (403)', async () => {
       const [input] = await upload(csv([row(1)]), 10);
       s3.on(GetObjectCommand).rejects(s3Error('AccessDenied', 403));
       await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
-        name: 'AccessDenied',
+        name: 'ObjectAccessError',
+        message: expect.stringMatching(
+          /^chunk 0 \(line 2, bytes \d+–\d+\) of s3:\/\/uploads\/books\.csv: S3 refused the Range GET \(HTTP 403, AccessDenied: AccessDenied \(403\)\); check that the loader's role may s3:GetObject it/,
+        ),
       });
     });
 

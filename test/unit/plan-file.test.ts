@@ -700,10 +700,28 @@ describe('planFile', () => {
     });
   });
 
-  it('passes other S3 errors through unchanged (AccessDenied)', async () => {
-    s3.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403));
-    expect((await failure(planFile(client, file, CONFIG))).name).toBe('AccessDenied');
-  });
+  it.each([
+    // A HEAD response has no body: the SDK can only say "UnknownError".
+    [HeadObjectCommand, 'Forbidden', 'UnknownError', 403],
+    [GetObjectCommand, 'AccessDenied', 'Access Denied', 403],
+    [GetObjectCommand, 'InvalidObjectState', 'The operation is not valid for the object', 403],
+  ])(
+    'maps a %p refusal (%s) to the terminal ObjectAccessError naming the file',
+    async (command, name, message, status) => {
+      s3.on(command).rejects(
+        new S3ServiceException({
+          name,
+          message,
+          $fault: 'client',
+          $metadata: { httpStatusCode: status },
+        }),
+      );
+      expect(await failure(planFile(client, file, CONFIG))).toEqual({
+        name: 'ObjectAccessError',
+        message: `S3 refused to read s3://uploads/incoming/books.csv version v1 (HTTP ${status}, ${name}: ${message}); check that the planner's role may s3:GetObject it (and decrypt it, if it is KMS-encrypted). Without s3:ListBucket, S3 answers 403 instead of 404 for a missing object`,
+      });
+    },
+  );
 
   it.each([
     [
