@@ -9,8 +9,8 @@ import { handleAlbEvent } from './routes.js';
 // Cold start: configuration, the DynamoDB client and the JWKS cache are created once
 // per container and shared by every invocation it serves.
 const config = readApiConfig(process.env);
-// Bounded waits keep the IdP calls, the reads and their retries well inside the function
-// timeout, so a slow dependency becomes a 503/500 answer instead of a Lambda timeout.
+// Bounded waits keep each IdP call and each read short; whatever still runs just before
+// the function timeout is answered with a 503 (handleAlbEvent's deadline), never a timeout.
 const client = createDocumentClient(
   new DynamoDBClient({ requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 } }),
 );
@@ -33,5 +33,7 @@ const deps = {
 /** ALB target-group entry point of the read API. */
 export const handler = async (event: ALBEvent, context: Context): Promise<ALBResult> => {
   logger.addContext(context);
-  return handleAlbEvent(event, deps);
+  return handleAlbEvent(event, deps, {
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
 };

@@ -24,6 +24,7 @@ export type ProblemCode =
   | 'unsupported-media-type'
   | 'auth-unavailable'
   | 'throttled'
+  | 'timeout'
   | 'record-too-large'
   | 'internal-error';
 

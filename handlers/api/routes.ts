@@ -48,6 +48,12 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
 /** How many field-level errors a 400 lists at most. */
 const MAX_LISTED_ERRORS = 20;
+/**
+ * A request still running this close to the Lambda timeout gets a 503 instead:
+ * a timed-out invocation reaches the client as a bare ALB 502, with no problem
+ * body, no correlation id and no log line.
+ */
+export const DEADLINE_MARGIN_MS = 500;
 
 /** The slice of the Powertools logger the API uses. */
 export interface ApiLogger {
@@ -66,6 +72,12 @@ export interface ApiDeps {
   readonly retry?: RetryPolicy;
   /** Correlation id generator. @default crypto.randomUUID */
   readonly newCorrelationId?: () => string;
+}
+
+/** The invocation's own limits. */
+export interface InvocationLimits {
+  /** Milliseconds the invocation has left (the Lambda context's `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs: () => number;
 }
 
 /** What the request log line says beyond method, path and status. */
@@ -88,13 +100,20 @@ interface RouteMatch {
  * Handles one ALB target-group event end to end: normalise, authenticate,
  * route, and answer in the event's header shape (single- or multi-value).
  */
-export async function handleAlbEvent(event: ALBEvent, deps: ApiDeps): Promise<ALBResult> {
+export async function handleAlbEvent(
+  event: ALBEvent,
+  deps: ApiDeps,
+  limits?: InvocationLimits,
+): Promise<ALBResult> {
   const correlationId = (deps.newCorrelationId ?? randomUUID)();
   const started = performance.now();
   const log: RequestLog = {};
   let response: ApiResponse;
   try {
-    response = await handleRequest(parseAlbEvent(event), deps, log);
+    const work = handleRequest(parseAlbEvent(event), deps, log);
+    response = await (limits
+      ? beforeDeadline(work, limits.remainingTimeMs() - DEADLINE_MARGIN_MS)
+      : work);
   } catch (error) {
     if (error instanceof HttpProblemError) log.problem = error.code;
     response = errorResponse(error, correlationId, deps.logger);
@@ -112,6 +131,29 @@ export async function handleAlbEvent(event: ALBEvent, deps: ApiDeps): Promise<AL
     { ...response, headers: { ...response.headers, 'X-Correlation-Id': correlationId } },
     isMultiValue(event),
   );
+}
+
+/** `work`, or a 503 `timeout` when it has not settled within `ms`. */
+async function beforeDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          unavailable(
+            'timeout',
+            'The request could not be completed in time (the table or the token issuer is slow); retry it.',
+            1,
+          ),
+        ),
+      Math.max(0, ms),
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function handleRequest(

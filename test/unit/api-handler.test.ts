@@ -12,7 +12,11 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 const { handler } = await import('../../handlers/api/index.js');
-const context = { functionName: 'api', awsRequestId: 'req-1' } as Context;
+const context = {
+  functionName: 'api',
+  awsRequestId: 'req-1',
+  getRemainingTimeInMillis: () => 15_000,
+} as Context;
 
 describe('api handler (handlers/api/index.ts)', () => {
   it('answers the ALB health check without a token', async () => {

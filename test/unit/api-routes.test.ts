@@ -698,6 +698,28 @@ describe('failures', () => {
     );
   });
 
+  it('answers 503 timeout with a correlation id shortly before the Lambda timeout when DynamoDB hangs', async () => {
+    ddb.on(GetCommand).callsFake(() => new Promise(() => {}));
+    const dependencies = deps();
+    const started = Date.now();
+
+    const result = await handleAlbEvent(
+      albEvent('/books/1', { headers: { authorization: `Bearer ${token}` } }),
+      dependencies,
+      { remainingTimeMs: () => 700 }, // 200 ms before the 500 ms margin
+    );
+
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(result.statusCode).toBe(503);
+    expect(header(result, 'Retry-After')).toBe('1');
+    expect(header(result, 'X-Correlation-Id')).toBe('corr-1');
+    expect(body(result)).toMatchObject({ status: 503, code: 'timeout' });
+    expect(dependencies.logger.info).toHaveBeenCalledWith(
+      'request',
+      expect.objectContaining({ status: 503, problem: 'timeout' }),
+    );
+  });
+
   it('returns 503 with Retry-After when DynamoDB throttles', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), {
       name: 'ProvisionedThroughputExceededException',
