@@ -5,6 +5,7 @@ import {
   ConfigurationError,
   describeError,
   httpStatusOf,
+  THROTTLING_OR_TIMEOUT_ERRORS,
 } from '../shared/errors.js';
 import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
 
@@ -51,24 +52,11 @@ export interface BatchWriterTarget {
   readonly where: string;
 }
 
-/** DynamoDB's throttling and transient server errors. */
-const THROTTLING_ERRORS = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'InternalServerError',
-  'ServiceUnavailable',
-]);
+/** DynamoDB's transient server errors (throttling is in THROTTLING_OR_TIMEOUT_ERRORS). */
+const SERVER_ERRORS = new Set(['InternalServerError', 'ServiceUnavailable']);
 
 /** Network-level failures that outlived the SDK's own retries. */
-const NETWORK_ERRORS = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-]);
+const NETWORK_ERRORS = new Set(['TimeoutError', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 /**
  * True when a DynamoDB error means "slow down and try again" (throttling, a server
@@ -83,7 +71,8 @@ export function isTransient(error: unknown): boolean {
     code?: unknown;
   };
   return (
-    THROTTLING_ERRORS.has(error.name) ||
+    THROTTLING_OR_TIMEOUT_ERRORS.has(error.name) ||
+    SERVER_ERRORS.has(error.name) ||
     NETWORK_ERRORS.has(error.name) ||
     (typeof code === 'string' && NETWORK_ERRORS.has(code)) ||
     $fault === 'server' ||

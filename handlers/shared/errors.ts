@@ -207,11 +207,32 @@ export function httpStatusOf(error: unknown): number | undefined {
 }
 
 /**
+ * AWS error names that mean "too fast" or "too slow", not "wrong", even when they come
+ * with a 4xx status (S3's `RequestTimeout` is HTTP 400, throttling is often 429 or 400).
+ */
+export const THROTTLING_OR_TIMEOUT_ERRORS: ReadonlySet<string> = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'TooManyRequestsException',
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/**
  * True when AWS rejected the request itself (HTTP 4xx, or an SDK `client` fault):
- * repeating it cannot help. Anything else (a 5xx, a timeout, a dropped connection with
- * no response at all) may succeed when tried again.
+ * repeating it cannot help. Throttling and timeouts are never client faults, whatever
+ * their status; anything else (a 5xx, a dropped connection with no response at all)
+ * may succeed when tried again.
  */
 export function isClientFault(error: unknown): boolean {
+  if (error instanceof Error && THROTTLING_OR_TIMEOUT_ERRORS.has(error.name)) return false;
   const status = httpStatusOf(error);
   if (status !== undefined) return status >= 400 && status < 500;
   return (error as { $fault?: unknown } | null)?.$fault === 'client';

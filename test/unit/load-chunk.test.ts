@@ -416,12 +416,15 @@ describe('loadChunk', () => {
       });
     });
 
-    it('throws the retryable ChunkReadError when S3 fails with a server error', async () => {
+    it.each([
+      ['SlowDown', 503],
+      ['RequestTimeout', 400],
+    ])('throws the retryable ChunkReadError when S3 answers %s (HTTP %i)', async (name, status) => {
       const [input] = await upload(csv([row(1)]), 10);
-      s3.on(GetObjectCommand).rejects(s3Error('SlowDown', 503));
+      s3.on(GetObjectCommand).rejects(s3Error(name, status));
       await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
         name: 'ChunkReadError',
-        message: expect.stringContaining('SlowDown'),
+        message: expect.stringContaining(name),
       });
     });
 

@@ -667,6 +667,22 @@ describe('planFile', () => {
   });
 
   it.each([
+    ['RequestTimeout', 400],
+    ['SlowDown', 503],
+    ['TooManyRequestsException', 429],
+  ])('treats S3 %s (HTTP %i) as transient, whatever its status', async (name, status) => {
+    s3.on(GetObjectCommand).rejects(
+      new S3ServiceException({
+        name,
+        message: name,
+        $fault: 'client',
+        $metadata: { httpStatusCode: status },
+      }),
+    );
+    expect((await failure(planFile(client, file, CONFIG))).name).toBe('FileReadError');
+  });
+
+  it.each([
     [HeadObjectCommand, 'TimeoutError', 'Connection timed out after 5000 ms'],
     [GetObjectCommand, 'Error', 'socket hang up'],
   ])(
