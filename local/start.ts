@@ -117,7 +117,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const key = await someKey(stack);
   out();
   out('Read an item through the HTTPS API (token first, then the item):');
-  out(curlPair(stack.endpoints, key ?? '<key>'));
+  out(curlPair(stack.endpoints, key));
   out();
   out('CLI: npm run cli -- help   ·   endpoints: .local/endpoints.json');
   out('Serving. Press Ctrl-C to stop.');

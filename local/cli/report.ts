@@ -130,13 +130,13 @@ export function parseFailure(
 }
 
 /** A copy-paste pair of commands: fetch a token, then read one item with it. */
-export function curlPair(endpoints: Endpoints, key: string): string {
+export function curlPair(endpoints: Endpoints, key: string | undefined): string {
   const token =
     `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
     `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
     `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`;
   const read =
     `curl --cacert ${endpoints.caCertFile} -H "Authorization: Bearer $TOKEN" ` +
-    `${endpoints.api}/${endpoints.dataset.name}/${encodeURIComponent(key)}`;
+    `${endpoints.api}/${endpoints.dataset.name}/${key === undefined ? '<key>' : encodeURIComponent(key)}`;
   return `${token}\n${read}`;
 }
