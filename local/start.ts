@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
 import { curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
 import { DEFAULT_DATA_DIR, PORTS, type PortName, PROJECT_ROOT } from './config.js';
@@ -17,7 +18,8 @@ Starts the whole pipeline and the API on this machine (no AWS account, no Docker
 uploads the sample files, shows each ingestion live, then serves until Ctrl-C.
 
 Options:
-  --no-samples              do not upload sample-files/*.csv at start
+  --no-samples              do not upload sample-files/*.csv at start (files already in the
+                            bucket with the same content are never uploaded again)
   --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
   --dynamodb-in-process     run dynalite in this process (default: its own child process)
   --data-dir <dir>          where data, certificate and endpoints.json live
@@ -101,7 +103,8 @@ async function main(argv: readonly string[]): Promise<void> {
     const width = Math.min(40, Math.max(0, ...files.map((file) => file.length)));
     for (const wave of waves.filter((files) => files.length > 0)) {
       const keys = await uploadSamples(stack, wave);
-      executions.push(...(await watch(stack, keys, width, waitSeconds * 1000)));
+      if (keys.length > 0)
+        executions.push(...(await watch(stack, keys, width, waitSeconds * 1000)));
     }
     if (executions.length > 0) {
       out();
@@ -157,20 +160,48 @@ function isUpdate(file: string): boolean {
   return /update/i.test(file);
 }
 
+/**
+ * Uploads the files that are not already in the bucket with the same content, so a
+ * restart on persisted data does not ingest (and dead-letter) the samples again.
+ * Returns the keys uploaded.
+ */
 async function uploadSamples(stack: LocalStack, files: readonly string[]): Promise<string[]> {
-  out();
-  out(`Uploading ${files.join(', ')} to s3://${stack.names.bucket}/`);
+  const uploaded: string[] = [];
+  const unchanged: string[] = [];
   for (const file of files) {
+    const body = await readFile(join(SAMPLES_DIR, file));
+    if ((await currentETag(stack, file)) === `"${createHash('md5').update(body).digest('hex')}"`) {
+      unchanged.push(file);
+      continue;
+    }
     await stack.clients.s3.send(
       new PutObjectCommand({
         Bucket: stack.names.bucket,
         Key: file,
-        Body: await readFile(join(SAMPLES_DIR, file)),
+        Body: body,
         ContentType: 'text/csv',
       }),
     );
+    uploaded.push(basename(file));
   }
-  return files.map((file) => basename(file));
+  out();
+  if (unchanged.length > 0)
+    out(`Already in s3://${stack.names.bucket}/, unchanged: ${unchanged.join(', ')}`);
+  if (uploaded.length > 0) out(`Uploaded ${uploaded.join(', ')} to s3://${stack.names.bucket}/`);
+  return uploaded;
+}
+
+async function currentETag(stack: LocalStack, key: string): Promise<string | undefined> {
+  try {
+    const head = await stack.clients.s3.send(
+      new HeadObjectCommand({ Bucket: stack.names.bucket, Key: key }),
+    );
+    return head.ETag;
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey'))
+      return undefined;
+    throw error;
+  }
 }
 
 /** Shows one progress line per file until each uploaded file's execution has closed. */
