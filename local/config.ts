@@ -57,18 +57,6 @@ export function resourceNames(config: AppConfig): ResourceNames {
   };
 }
 
-/**
- * Lambda settings of the local functions (timeout in seconds, memory in MB):
- * the values of FUNCTION_SIZING in infra/stack.ts, mirrored because that module
- * loads aws-cdk-lib, which the local stack does not need.
- */
-export const FUNCTION_SETTINGS = {
-  'start-ingestion': { timeoutSeconds: 30, memoryMb: 256 },
-  'plan-file': { timeoutSeconds: 900, memoryMb: 1769 },
-  'load-chunk': { timeoutSeconds: 300, memoryMb: 1024 },
-  api: { timeoutSeconds: 15, memoryMb: 512 },
-} as const;
-
 /** The client the local issuer knows (document it: it is for local use only). */
 export const LOCAL_CLIENT = {
   clientId: 'local-client',

@@ -15,6 +15,8 @@ import type { FauxqsServer } from 'fauxqs';
 import {
   type AppConfig,
   apiEnvironment,
+  FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS,
+  HANDLER_SIZING,
   loadAppConfig,
   loadChunkEnvironment,
   planFileEnvironment,
@@ -26,7 +28,6 @@ import { type LocalIssuer, startIssuer } from './auth/issuer.js';
 import {
   DEFAULT_DATA_DIR,
   dataPaths,
-  FUNCTION_SETTINGS,
   LOCAL_ACCOUNT,
   LOCAL_CLIENT,
   PORTS,
@@ -214,7 +215,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const queueArn = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT}:${names.queue}`;
     const dlqArn = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT}:${names.dlq}`;
     const visibilityTimeout =
-      options.visibilityTimeoutSeconds ?? 6 * FUNCTION_SETTINGS['start-ingestion'].timeoutSeconds;
+      options.visibilityTimeoutSeconds ?? FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS;
     const setup = fauxqs.setup({
       queues: [
         { name: names.dlq, attributes: { MessageRetentionPeriod: '1209600' } },
@@ -256,13 +257,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const functionArn = (name: string) =>
       `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`;
     const fn = (
-      handler: keyof typeof FUNCTION_SETTINGS,
+      handler: keyof typeof HANDLER_SIZING,
       env: Record<string, string>,
     ): LocalFunction => ({
       name: names.functions[handler],
       arn: functionArn(names.functions[handler]),
       module: join(PROJECT_ROOT, 'handlers', handler, 'index.ts'),
-      ...FUNCTION_SETTINGS[handler],
+      ...HANDLER_SIZING[handler],
       env,
     });
     const functions = {
