@@ -136,11 +136,22 @@ describe('statemachines/ingest-file.asl.json', () => {
     },
   );
 
+  it.each(['Lambda.Unknown', 'Runtime.ExitError', 'Sandbox.Timedout'])(
+    're-runs a chunk whose loader crashed or timed out (%s), a bounded number of times',
+    (error) => {
+      const retrier = innerStates.LoadChunk?.Retry?.find((candidate) =>
+        candidate.ErrorEquals.includes(error),
+      );
+      expect(retrier?.MaxAttempts).toBeGreaterThan(0);
+      expect(retrier?.MaxAttempts).toBeLessThanOrEqual(3);
+    },
+  );
+
   it('names in Retry only errors that exist (AWS names or classes in errors.ts)', () => {
     const ours = new Set(Object.keys(errors));
     for (const [, state] of allStates) {
       for (const name of (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals)) {
-        const known = /^(States|Lambda|Sandbox)\./.test(name) || ours.has(name);
+        const known = /^(States|Lambda|Sandbox|Runtime)\./.test(name) || ours.has(name);
         expect({ name, known }).toEqual({ name, known: true });
       }
     }
