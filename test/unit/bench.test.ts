@@ -1,3 +1,12 @@
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { generateBytes, headerEnd, STREAM_CHUNK_BYTES, streamOf } from '../../bench/lib/data.js';
+import {
+  acceptingDynamo,
+  DOUBLE_ETAG,
+  objectS3,
+  type WriteCounter,
+} from '../../bench/lib/doubles.js';
 import { parseOptions } from '../../bench/lib/options.js';
 import {
   type BenchResults,
@@ -181,5 +190,73 @@ describe('command line', () => {
     [['--fast'], /Unknown option '--fast'/],
   ])('rejects %j with a usage message', (argv, message) => {
     expect(() => parseOptions(argv)).toThrow(message);
+  });
+});
+
+describe('bench data', () => {
+  it('finds the end of the header line', () => {
+    expect(headerEnd(Buffer.from('a,b\r\n1,2\r\n'))).toBe(5);
+  });
+
+  it('refuses a file without a line break', () => {
+    expect(() => headerEnd(Buffer.from('a,b'))).toThrow(/no line break/);
+  });
+
+  it('streams bytes in 64 KiB pieces, the way an S3 body arrives', async () => {
+    const bytes = Buffer.alloc(STREAM_CHUNK_BYTES * 2 + 10, 1);
+    const sizes: number[] = [];
+    for await (const chunk of streamOf(bytes)) sizes.push((chunk as Buffer).length);
+    expect(sizes).toEqual([STREAM_CHUNK_BYTES, STREAM_CHUNK_BYTES, 10]);
+  });
+
+  it('generates the same rows for the same size, header first', async () => {
+    const [first, second] = await Promise.all([generateBytes(50), generateBytes(50)]);
+    expect(first.bytes.equals(second.bytes)).toBe(true);
+    expect(first.rows).toBe(50);
+    expect(first.bytes.subarray(0, first.dataStart).toString()).toMatch(/^isbn,title,/);
+  });
+});
+
+describe('bench client doubles', () => {
+  const bytes = Buffer.from('0123456789');
+
+  it('answers HeadObject with the size and the ETag the loader sends back', async () => {
+    const head = await objectS3({ kind: 'memory', bytes }).send(
+      new HeadObjectCommand({ Bucket: 'b', Key: 'k' }),
+    );
+    expect(head).toMatchObject({ ContentLength: 10, ETag: DOUBLE_ETAG });
+  });
+
+  it.each([
+    ['bytes=2-4', '234'],
+    ['bytes=7-99', '789'],
+    [undefined, '0123456789'],
+  ])('serves Range %s as %s', async (range, expected) => {
+    const got = await objectS3({ kind: 'memory', bytes }).send(
+      new GetObjectCommand({ Bucket: 'b', Key: 'k', ...(range ? { Range: range } : {}) }),
+    );
+    const parts: Buffer[] = [];
+    for await (const chunk of got.Body as AsyncIterable<Buffer>) parts.push(chunk);
+    expect(Buffer.concat(parts).toString()).toBe(expected);
+  });
+
+  it('fails loudly on a command it does not model', async () => {
+    await expect(
+      objectS3({ kind: 'memory', bytes }).send(new DeleteObjectCommand({ Bucket: 'b', Key: 'k' })),
+    ).rejects.toThrow(/does not answer DeleteObjectCommand/);
+  });
+
+  it('accepts every BatchWriteItem and counts its items', async () => {
+    const counter: WriteCounter = { calls: 0, items: 0 };
+    const dynamo = acceptingDynamo(counter);
+    const output = await dynamo.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          t: [{ PutRequest: { Item: { k: 1 } } }, { PutRequest: { Item: { k: 2 } } }],
+        },
+      }),
+    );
+    expect(output.UnprocessedItems).toEqual({});
+    expect(counter).toEqual({ calls: 1, items: 2 });
   });
 });
