@@ -30,7 +30,8 @@ export function benchStack(context: BenchContext): Promise<LocalStack> {
       dataDir: fileURLToPath(new URL('stack/', context.workDir)),
       inMemory: true,
       writeEndpointsFile: false,
-      // Short polls: the measured time must not include a 20 s long-poll wait.
+      // A long poll returns as soon as a message arrives either way; a short one lets
+      // stop() finish without waiting out a 20 s poll.
       pollWaitSeconds: 1,
       // One log line per request or chunk would flood the table's terminal; both
       // sides of every comparison run at the same level.
