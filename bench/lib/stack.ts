@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
   ListExecutionsCommand,
+  type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PORTS, type PortName } from '../../local/config.js';
@@ -57,6 +60,16 @@ export interface Ingestion {
   /** Upload start → the execution's stop date, in milliseconds. */
   readonly elapsedMs: number;
   readonly output: { readonly rows: number; readonly written: number; readonly chunks: number };
+  /** Where the time went, in seconds, from the execution's history. */
+  readonly phases: Phases;
+}
+
+/** Seconds spent in each part of an ingestion. */
+export interface Phases {
+  /** Upload start → execution started (upload, notification, SQS, start-ingestion). */
+  readonly uploadToStart: number;
+  readonly planFile: number;
+  readonly loadChunks: number;
 }
 
 /**
@@ -104,7 +117,8 @@ export async function ingestThroughPipeline(
       if (described.status === 'SUCCEEDED') {
         const stop = described.stopDate?.getTime() ?? Date.now();
         const output = JSON.parse(described.output ?? '{}') as Ingestion['output'];
-        return { key, executionArn, elapsedMs: stop - uploadStart, output };
+        const phases = await phasesOf(sfn, executionArn, uploadStart);
+        return { key, executionArn, elapsedMs: stop - uploadStart, output, phases };
       }
       if (described.status !== 'RUNNING') {
         throw new Error(
@@ -140,4 +154,46 @@ async function findExecution(
     if (input.file?.key === key) return arn;
   }
   return undefined;
+}
+
+/** Splits an execution's time into its phases from the first entry and last exit of each state. */
+async function phasesOf(
+  sfn: SFNClient,
+  executionArn: string,
+  uploadStart: number,
+): Promise<Phases> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const time = (type: string, name?: string, last = false): number => {
+    const matching = events.filter(
+      (event) =>
+        event.type === type &&
+        (name === undefined ||
+          (event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name) === name),
+    );
+    const event = last ? matching.at(-1) : matching[0];
+    const at = event?.timestamp?.getTime();
+    if (at === undefined)
+      throw new Error(`${executionArn}: no ${type} ${name ?? ''} in its history`);
+    return at;
+  };
+  const seconds = (from: number, to: number) => Math.round(to - from) / 1000;
+  return {
+    uploadToStart: seconds(uploadStart, time('ExecutionStarted')),
+    planFile: seconds(
+      time('TaskStateEntered', 'PlanFile'),
+      time('TaskStateExited', 'PlanFile', true),
+    ),
+    loadChunks: seconds(
+      time('MapStateEntered', 'LoadChunks'),
+      time('MapStateExited', 'LoadChunks', true),
+    ),
+  };
 }

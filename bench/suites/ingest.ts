@@ -55,7 +55,7 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
   const pipelineCpu = process.cpuUsage(cpuBefore);
   const pipelineRowsPerSec = (rows / ingestion.elapsedMs) * 1000;
   context.log(
-    `ingest: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s, ${ingestion.output.chunks} chunks)`,
+    `ingest: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s: ${ingestion.phases.uploadToStart} s to start, ${ingestion.phases.planFile} s planning, ${ingestion.phases.loadChunks} s loading ${ingestion.output.chunks} chunks)`,
   );
   // The raw side again, right after the pipeline: the limit is the mean of the two, so a
   // change in the shared machine's load during the run weighs on both sides alike.
@@ -87,6 +87,7 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
       bytes,
       executionArn: ingestion.executionArn,
       pipelineSeconds: round(ingestion.elapsedMs / 1000, 2),
+      pipelinePhasesSeconds: ingestion.phases,
       chunks: ingestion.output.chunks,
       mapMaxConcurrency: stack.config.mapMaxConcurrency,
       writeConcurrency: stack.config.writeConcurrency,
