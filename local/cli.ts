@@ -3,20 +3,15 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  type ExecutionListItem,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  ListExecutionsCommand,
-  SFNClient,
-} from '@aws-sdk/client-sfn';
+import { type HistoryEvent, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApiClient, batchGetBody, fetchToken } from './cli/api-client.js';
 import { parseArgs, UsageError } from './cli/args.js';
-import { count, duration, readableCause, table, truncate } from './cli/format.js';
-import { dlqTable, type ExecutionView, progressLine } from './cli/report.js';
+import { count, duration, prettyJson, readableCause, table, truncate } from './cli/format.js';
+import { dlqTable, executionsTable } from './cli/report.js';
+import { allEvents, describeExecution, resolveExecution } from './cli/sfn-views.js';
+import { LOCAL_CREDENTIALS } from './config.js';
 import { type Endpoints, readEndpoints } from './endpoints.js';
 import { generateCsv, parseGenerateArgs } from './generate-csv.js';
 import { peekMessages, redrive } from './wiring/redrive.js';
@@ -29,7 +24,7 @@ Works against the running local stack (npm start), found through .local/endpoint
 Commands:
   upload <files...> [--prefix p/]  upload files to the bucket (multipart, with progress)
   executions [--watch]             list executions with progress; --watch refreshes every second
-  history <execution>              the history of one execution (name or ARN)
+  history <execution | file>       the history of one execution (name, ARN, or the latest of a file key)
   dlq                              the dead-letter queue: file, error, cause
   redrive                          move every DLQ message back to the file-events queue
   token                            print an access token (client-credentials grant)
@@ -41,7 +36,6 @@ Commands:
 `;
 
 const out = (text = '') => process.stdout.write(`${text}\n`);
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 type Command = (args: string[], endpoints: () => Promise<Endpoints>) => Promise<void>;
 
@@ -58,7 +52,7 @@ const commands: Record<string, Command> = {
       region: e.region,
       endpoint: e.s3,
       forcePathStyle: true,
-      credentials: CREDENTIALS,
+      credentials: LOCAL_CREDENTIALS,
     });
     const prefix = String(args.flags.get('prefix') ?? '');
     for (const file of args.positional) {
@@ -98,10 +92,9 @@ const commands: Record<string, Command> = {
       const listed = await sfn.send(
         new ListExecutionsCommand({ stateMachineArn: e.stateMachineArn, maxResults: 50 }),
       );
-      const views = await Promise.all((listed.executions ?? []).map((item) => describe(sfn, item)));
-      return views.length === 0
-        ? '(no executions yet)'
-        : views.map((view) => progressLine(view, 36)).join('\n');
+      return executionsTable(
+        await Promise.all((listed.executions ?? []).map((item) => describeExecution(sfn, item))),
+      );
     };
     if (args.flags.get('watch') !== true) {
       out(await render());
@@ -119,12 +112,10 @@ const commands: Record<string, Command> = {
 
   history: async (argv, endpoints) => {
     const [name] = argv;
-    if (!name) throw new UsageError('history needs an execution name or ARN');
+    if (!name) throw new UsageError('history needs an execution name or ARN, or a file key');
     const e = await endpoints();
-    const arn = name.startsWith('arn:')
-      ? name
-      : `${e.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const sfn = sfnClient(e);
+    const arn = await resolveExecution(sfn, e.stateMachineArn, name);
     const events = await allEvents(sfn, arn);
     out(
       table(
@@ -197,11 +188,7 @@ async function callApi(
       ...(body === undefined ? {} : { body }),
     });
     out(`HTTP ${response.status}`);
-    try {
-      out(JSON.stringify(JSON.parse(response.body), null, 2));
-    } catch {
-      out(response.body);
-    }
+    out(prettyJson(response.body));
     if (response.status >= 400) process.exitCode = 1;
   } finally {
     await client.close();
@@ -209,60 +196,15 @@ async function callApi(
 }
 
 function sfnClient(e: Endpoints): SFNClient {
-  return new SFNClient({ region: e.region, endpoint: e.stepfunctions, credentials: CREDENTIALS });
+  return new SFNClient({
+    region: e.region,
+    endpoint: e.stepfunctions,
+    credentials: LOCAL_CREDENTIALS,
+  });
 }
 
 function sqsClient(e: Endpoints): SQSClient {
-  return new SQSClient({ region: e.region, endpoint: e.sqs, credentials: CREDENTIALS });
-}
-
-async function allEvents(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({
-        executionArn,
-        maxResults: 1000,
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
-
-async function describe(sfn: SFNClient, item: ExecutionListItem): Promise<ExecutionView> {
-  const arn = item.executionArn ?? '';
-  const [described, events] = await Promise.all([
-    sfn.send(new DescribeExecutionCommand({ executionArn: arn })),
-    allEvents(sfn, arn),
-  ]);
-  return {
-    name: item.name ?? '',
-    status: described.status ?? 'RUNNING',
-    input: described.input ?? '{}',
-    ...(described.output ? { output: described.output } : {}),
-    ...(described.error ? { error: described.error } : {}),
-    ...(described.cause ? { cause: described.cause } : {}),
-    startDate: described.startDate ?? new Date(),
-    ...(described.stopDate ? { stopDate: described.stopDate } : {}),
-    events: events.map((event) => ({
-      ...(event.type ? { type: event.type } : {}),
-      ...(event.mapStateStartedEventDetails
-        ? { mapStateStartedEventDetails: { length: event.mapStateStartedEventDetails.length ?? 0 } }
-        : {}),
-      ...(event.stateExitedEventDetails
-        ? {
-            stateExitedEventDetails: {
-              name: event.stateExitedEventDetails.name ?? '',
-              output: event.stateExitedEventDetails.output ?? '',
-            },
-          }
-        : {}),
-    })),
-  };
+  return new SQSClient({ region: e.region, endpoint: e.sqs, credentials: LOCAL_CREDENTIALS });
 }
 
 function stateName(event: HistoryEvent): string {

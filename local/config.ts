@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppConfig } from '../infra/config.js';
+import type { PortSpec } from './ports.js';
 
 /** The project root (local/ is one level below it). */
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -8,24 +9,32 @@ export const PROJECT_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)
 /** Account and partition of every local ARN (fauxqs uses the same account). */
 export const LOCAL_ACCOUNT = '000000000000';
 
-/** The servers of the local stack, with their default ports and how to override each. */
+/** The servers of the local stack, with their default ports and the option and variable that override each. */
 export const PORTS = {
-  aws: { service: 'S3 + SQS (fauxqs)', port: 4566, flag: '--aws-port / LOCAL_AWS_PORT' },
+  aws: { service: 'S3 + SQS (fauxqs)', port: 4566, option: 'aws-port', env: 'LOCAL_AWS_PORT' },
   dynamodb: {
     service: 'DynamoDB (dynalite)',
     port: 4567,
-    flag: '--dynamodb-port / LOCAL_DYNAMODB_PORT',
+    option: 'dynamodb-port',
+    env: 'LOCAL_DYNAMODB_PORT',
   },
   stepfunctions: {
     service: 'Step Functions',
     port: 8083,
-    flag: '--stepfunctions-port / LOCAL_STEPFUNCTIONS_PORT',
+    option: 'stepfunctions-port',
+    env: 'LOCAL_STEPFUNCTIONS_PORT',
   },
-  auth: { service: 'OAuth 2.0 issuer', port: 9400, flag: '--auth-port / LOCAL_AUTH_PORT' },
-  api: { service: 'HTTPS API (ALB)', port: 8443, flag: '--api-port / LOCAL_API_PORT' },
+  auth: { service: 'OAuth 2.0 issuer', port: 9400, option: 'auth-port', env: 'LOCAL_AUTH_PORT' },
+  api: { service: 'HTTPS API (ALB)', port: 8443, option: 'api-port', env: 'LOCAL_API_PORT' },
 } as const;
 
 export type PortName = keyof typeof PORTS;
+
+/** Where a server listens (`port`, else its default) and how a user changes it, for error messages. */
+export function portSpec(name: PortName, port?: number): PortSpec {
+  const { service, option, env } = PORTS[name];
+  return { service, port: port ?? PORTS[name].port, flag: `--${option} / ${env}` };
+}
 
 /** Names of the local resources: fixed, so tools and docs can rely on them. */
 export interface ResourceNames {
@@ -56,6 +65,9 @@ export function resourceNames(config: AppConfig): ResourceNames {
     },
   };
 }
+
+/** Credentials for the local endpoints: any value works, but the SDK signs every request. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
 /** The client the local issuer knows (document it: it is for local use only). */
 export const LOCAL_CLIENT = {

@@ -30,21 +30,40 @@ export interface Endpoints {
   readonly pid: number;
 }
 
-/** The local stack is not running (no endpoints.json). */
+/** The local stack is not running (no endpoints.json, or one its stopped stack left). */
 export class StackNotRunningError extends Error {
-  constructor(file: string) {
-    super(`The local stack is not running (${file} not found). Start it with: npm start`);
+  constructor(file: string, stalePid?: number) {
+    super(
+      stalePid === undefined
+        ? `The local stack is not running (${file} not found). Start it with: npm start`
+        : `The local stack is not running: ${file} was left by process ${stalePid}, which has ` +
+            'exited (killed?). Start the stack again with: npm start',
+    );
     this.name = 'StackNotRunningError';
   }
 }
 
-/** Reads endpoints.json of a running stack. */
+/** Reads endpoints.json of a running stack; throws StackNotRunningError when there is none. */
 export async function readEndpoints(dataDir = DEFAULT_DATA_DIR): Promise<Endpoints> {
   const file = dataPaths(dataDir).endpoints;
+  let endpoints: Endpoints;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Endpoints;
+    endpoints = JSON.parse(await readFile(file, 'utf8')) as Endpoints;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StackNotRunningError(file);
     throw error;
+  }
+  if (!isRunning(endpoints.pid)) throw new StackNotRunningError(file, endpoints.pid);
+  return endpoints;
+}
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -25,6 +25,13 @@ export interface PortSpec {
   readonly flag: string;
 }
 
+/** A failure to bind, as PortInUseError naming the port when it is taken. */
+export function bindError(spec: PortSpec, error: unknown): unknown {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
+    ? new PortInUseError(spec.service, spec.port, spec.flag)
+    : error;
+}
+
 /** Throws PortInUseError when the port cannot be bound (port 0 always passes). */
 export async function assertPortFree(spec: PortSpec): Promise<void> {
   if (spec.port === 0) return;
@@ -33,10 +40,7 @@ export async function assertPortFree(spec: PortSpec): Promise<void> {
     probe.listen(spec.port, '0.0.0.0');
     await once(probe, 'listening');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new PortInUseError(spec.service, spec.port, spec.flag);
-    }
-    throw error;
+    throw bindError(spec, error);
   } finally {
     if (probe.listening) await new Promise<void>((resolve) => probe.close(() => resolve()));
   }
@@ -48,10 +52,7 @@ export async function listen(server: Server, spec: PortSpec, host = '127.0.0.1')
   try {
     await once(server, 'listening');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new PortInUseError(spec.service, spec.port, spec.flag);
-    }
-    throw error;
+    throw bindError(spec, error);
   }
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');

@@ -30,9 +30,11 @@ import {
   dataPaths,
   LOCAL_ACCOUNT,
   LOCAL_CLIENT,
+  LOCAL_CREDENTIALS,
   PORTS,
   type PortName,
   PROJECT_ROOT,
+  portSpec,
   type ResourceNames,
   resourceNames,
 } from './config.js';
@@ -55,7 +57,7 @@ import {
   LambdaRuntime,
   type LocalFunction,
 } from './lambda/runtime.js';
-import { assertPortFree, close, PortInUseError, type PortSpec } from './ports.js';
+import { assertPortFree, bindError, close, type PortSpec } from './ports.js';
 import { prepareDefinition } from './stepfunctions/definition.js';
 import { ExecutionService } from './stepfunctions/executions.js';
 import { type StepFunctionsEndpoint, startStepFunctionsEndpoint } from './stepfunctions/server.js';
@@ -122,8 +124,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-
 /**
  * Starts the whole pipeline on this machine: emulators, the Step Functions
  * endpoint running the ASL file, the issuer, the HTTPS front, and the wiring
@@ -139,10 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const paths = dataPaths(dataDir);
   const persist = !options.inMemory;
   const log = options.onLog ?? (() => undefined);
-  const spec = (name: PortName): PortSpec => ({
-    ...PORTS[name],
-    port: options.ports?.[name] ?? PORTS[name].port,
-  });
+  const spec = (name: PortName): PortSpec => portSpec(name, options.ports?.[name]);
 
   // Fail fast, naming the port, before anything starts.
   for (const name of Object.keys(PORTS) as PortName[]) await assertPortFree(spec(name));
@@ -166,10 +163,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: spec('aws').port,
       region,
       ...(persist ? { dataDir: paths.fauxqs } : {}),
-    }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE')
-        throw new PortInUseError(PORTS.aws.service, spec('aws').port, PORTS.aws.flag);
-      throw error;
+    }).catch((error: unknown) => {
+      throw bindError(spec('aws'), error);
     });
     stops.push(() => fauxqs.stop());
     const awsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
@@ -189,7 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       faultProxy = await startDynamoDbFaultProxy(dynamo.port, options.faults.dynamodb, {
         service: 'DynamoDB fault proxy',
         port: 0,
-        flag: '(none)',
+        flag: '(a free port is chosen)',
       });
       const proxyServer: Server = faultProxy.server;
       stops.push(() => close(proxyServer));
@@ -202,13 +197,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       endpoint: awsEndpoint,
       forcePathStyle: true,
-      credentials: CREDENTIALS,
+      credentials: LOCAL_CREDENTIALS,
     });
-    const sqs = new SQSClient({ region, endpoint: awsEndpoint, credentials: CREDENTIALS });
+    const sqs = new SQSClient({ region, endpoint: awsEndpoint, credentials: LOCAL_CREDENTIALS });
     const dynamodb = new DynamoDBClient({
       region,
       endpoint: dynamoEndpoint,
-      credentials: CREDENTIALS,
+      credentials: LOCAL_CREDENTIALS,
     });
 
     // --- resources -------------------------------------------------------
@@ -324,8 +319,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     applyFunctionEnvironment(Object.values(functions), {
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: awsEndpoint,
       AWS_ENDPOINT_URL_SQS: awsEndpoint,
       AWS_ENDPOINT_URL_DYNAMODB: handlerDynamoEndpoint,
@@ -341,7 +336,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await runtime.warmUp();
     }
 
-    const sfn = new SFNClient({ region, endpoint: stepfunctions, credentials: CREDENTIALS });
+    const sfn = new SFNClient({ region, endpoint: stepfunctions, credentials: LOCAL_CREDENTIALS });
 
     // --- HTTPS front -----------------------------------------------------
     const front: AlbFront = await startAlbFront(

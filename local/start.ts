@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
@@ -11,6 +12,8 @@ import { PortInUseError } from './ports.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 import type { Execution } from './stepfunctions/executions.js';
 import { peekMessages } from './wiring/redrive.js';
+
+const PORT_NAMES = Object.keys(PORTS) as PortName[];
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -27,21 +30,12 @@ Options:
   --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: INFO)
   --handler-logs <file>     where handler logs go, or "-" for this terminal (default: .local/handlers.log)
   --wait-seconds <n>        how long to wait for the samples' executions (default: 300)
-  --aws-port <port>         S3 + SQS (fauxqs)            env LOCAL_AWS_PORT            default 4566
-  --dynamodb-port <port>    DynamoDB (dynalite)          env LOCAL_DYNAMODB_PORT       default 4567
-  --stepfunctions-port <p>  Step Functions               env LOCAL_STEPFUNCTIONS_PORT  default 8083
-  --auth-port <port>        OAuth 2.0 issuer             env LOCAL_AUTH_PORT           default 9400
-  --api-port <port>         HTTPS API (ALB)              env LOCAL_API_PORT            default 8443
+${PORT_NAMES.map((name) => {
+  const { option, service, env, port } = PORTS[name];
+  return `  ${`--${option} <port>`.padEnd(26)}${service.padEnd(22)}env ${env.padEnd(26)}default ${port}`;
+}).join('\n')}
   --help                    show this help
 `;
-
-const PORT_FLAGS: Record<PortName, [string, string]> = {
-  aws: ['aws-port', 'LOCAL_AWS_PORT'],
-  dynamodb: ['dynamodb-port', 'LOCAL_DYNAMODB_PORT'],
-  stepfunctions: ['stepfunctions-port', 'LOCAL_STEPFUNCTIONS_PORT'],
-  auth: ['auth-port', 'LOCAL_AUTH_PORT'],
-  api: ['api-port', 'LOCAL_API_PORT'],
-};
 
 const out = (text = '') => process.stdout.write(`${text}\n`);
 
@@ -51,18 +45,15 @@ async function main(argv: readonly string[]): Promise<void> {
     'log-level',
     'handler-logs',
     'wait-seconds',
-    ...Object.values(PORT_FLAGS).map(([flag]) => flag),
+    ...PORT_NAMES.map((name) => PORTS[name].option),
   ]);
   if (args.flags.get('help') === true) {
     out(USAGE);
     return;
   }
   const ports: Partial<Record<PortName, number>> = {};
-  for (const [name, [flag, envName]] of Object.entries(PORT_FLAGS) as [
-    PortName,
-    [string, string],
-  ][]) {
-    const port = portOption(args, flag, envName, process.env);
+  for (const name of PORT_NAMES) {
+    const port = portOption(args, PORTS[name].option, PORTS[name].env, process.env);
     if (port !== undefined) ports[name] = port;
   }
   const waitSeconds = Number(args.flags.get('wait-seconds') ?? 300);
@@ -86,13 +77,10 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(handlerLogs ? { handlerLogs } : {}),
     onLog: (message) => out(`  ! ${message}`),
   });
-  installShutdown(stack);
-  printEndpoints(
-    stack,
-    Date.now() - started,
-    args.flags.get('in-memory') === true,
-    relative(process.cwd(), resolve(String(dataDir ?? DEFAULT_DATA_DIR))) || '.',
-  );
+  const inMemory = args.flags.get('in-memory') === true;
+  installShutdown(stack, inMemory, handlerLogs);
+  const shownDataDir = relative(process.cwd(), resolve(String(dataDir ?? DEFAULT_DATA_DIR))) || '.';
+  printEndpoints(stack, Date.now() - started, inMemory, shownDataDir);
   if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
   if (args.flags.get('samples') !== false) {
@@ -122,7 +110,10 @@ async function main(argv: readonly string[]): Promise<void> {
   out('Read an item through the HTTPS API (token first, then the item):');
   out(curlPair(stack.endpoints, key));
   out();
-  out('CLI: npm run cli -- help   ·   endpoints: .local/endpoints.json');
+  // The CLI finds a stack started with --data-dir through LOCAL_DATA_DIR.
+  const cliEnv =
+    resolve(shownDataDir) === DEFAULT_DATA_DIR ? '' : `LOCAL_DATA_DIR=${shownDataDir} `;
+  out(`CLI: ${cliEnv}npm run cli -- help   ·   endpoints: ${join(shownDataDir, 'endpoints.json')}`);
   out('Serving. Press Ctrl-C to stop.');
   followNewExecutions(stack);
 }
@@ -285,7 +276,7 @@ async function someKey(stack: LocalStack): Promise<string | undefined> {
   return value?.S ?? value?.N;
 }
 
-function installShutdown(stack: LocalStack): void {
+function installShutdown(stack: LocalStack, inMemory: boolean, handlerLogs?: Writable): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -293,9 +284,11 @@ function installShutdown(stack: LocalStack): void {
       process.exit(130);
     }
     stopping = true;
-    out(`\n${signal}: stopping (data on disk stays intact)…`);
+    out(`\n${signal}: stopping${inMemory ? '' : ' (data on disk stays intact)'}…`);
     stack.stop().then(
-      () => {
+      async () => {
+        // Flush the handlers' last log lines before exiting.
+        if (handlerLogs) await new Promise<void>((resolve) => handlerLogs.end(resolve));
         out('Stopped.');
         process.exit(0);
       },

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
-import type { LambdaRuntime, LocalFunction } from '../lambda/runtime.js';
+import type { InvokeOutcome, LambdaRuntime, LocalFunction } from '../lambda/runtime.js';
 import { listen, type PortSpec } from '../ports.js';
 import type { TlsMaterial } from './certificate.js';
 
 /** The ALB's limit on a request body forwarded to a Lambda target. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The ALB's limit on the response JSON a Lambda target returns; larger is a 502. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** A running HTTPS front. */
 export interface AlbFront {
@@ -19,8 +22,8 @@ export interface AlbFront {
  * Starts an HTTPS server that does what an Application Load Balancer with a
  * Lambda target group does: it turns each request into an ALB target-group
  * event (multi-value headers off), invokes the function, and turns its result
- * back into the response. Bodies over 1 MB get 413, a function error or an
- * invalid result 502, as the ALB answers.
+ * back into the response. Bodies over 1 MB get 413; a function error, an
+ * invalid result or a response JSON over 1 MB gets 502, as the ALB answers.
  */
 export async function startAlbFront(
   runtime: LambdaRuntime,
@@ -39,17 +42,9 @@ export async function startAlbFront(
       return;
     }
     const event = toAlbEvent(req, body, targetGroupArn, bound);
-    const outcome = await runtime.invoke(fn, event);
-    if (!outcome.ok) {
-      sendPlain(res, 502, 'Bad Gateway');
-      return;
-    }
-    const result = outcome.result as ALBResult | null;
-    if (!result || typeof result.statusCode !== 'number') {
-      sendPlain(res, 502, 'Bad Gateway');
-      return;
-    }
-    writeResult(res, result);
+    const result = albResult(await runtime.invoke(fn, event));
+    if (result === undefined) sendPlain(res, 502, 'Bad Gateway');
+    else writeResult(res, result);
   };
   const bound = await listen(server, port);
   return { server, port: bound };
@@ -62,7 +57,12 @@ export function toAlbEvent(
   targetGroupArn: string,
   port: number,
 ): ALBEvent {
-  const url = new URL(req.url ?? '/', 'https://localhost');
+  // The ALB passes the path exactly as the client sent it: not normalised
+  // (`//x`, `/a/../b` stay), still percent-encoded.
+  const target = req.url ?? '/';
+  const path = target.startsWith('/')
+    ? (target.split('?')[0] ?? '/')
+    : new URL(target, 'https://localhost').pathname;
   const headers: Record<string, string> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]?.toLowerCase();
@@ -81,7 +81,7 @@ export function toAlbEvent(
 
   const queryStringParameters: Record<string, string> = {};
   // The ALB passes query parameters still URL-encoded, as they arrived.
-  const rawQuery = (req.url ?? '').split('?')[1];
+  const rawQuery = target.split('?')[1];
   if (rawQuery) {
     for (const pair of rawQuery.split('&')) {
       if (pair === '') continue;
@@ -93,7 +93,7 @@ export function toAlbEvent(
   return {
     requestContext: { elb: { targetGroupArn } },
     httpMethod: req.method ?? 'GET',
-    path: url.pathname,
+    path,
     queryStringParameters,
     headers,
     body: body.length === 0 ? '' : text ? body.toString('utf8') : body.toString('base64'),
@@ -101,15 +101,29 @@ export function toAlbEvent(
   };
 }
 
+/**
+ * Whether the ALB passes a body as it is: only for these content types; every
+ * other body, one without a content type included, arrives base64-encoded.
+ */
 function isTextual(contentType: string | undefined): boolean {
-  if (!contentType) return true;
-  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
   return (
     type.startsWith('text/') ||
-    /^application\/(json|javascript|xml|x-www-form-urlencoded)$/.test(type) ||
-    type.endsWith('+json') ||
-    type.endsWith('+xml')
+    ['application/json', 'application/javascript', 'application/xml'].includes(type)
   );
+}
+
+/**
+ * The response an invocation gives, or undefined where the ALB answers 502
+ * itself: a function error, a result without a numeric statusCode, or a
+ * response JSON over 1 MB.
+ */
+export function albResult(outcome: InvokeOutcome): ALBResult | undefined {
+  if (!outcome.ok) return undefined;
+  const result = outcome.result as ALBResult | null;
+  if (!result || typeof result.statusCode !== 'number') return undefined;
+  if (Buffer.byteLength(JSON.stringify(result)) > MAX_RESPONSE_BYTES) return undefined;
+  return result;
 }
 
 function writeResult(res: ServerResponse, result: ALBResult): void {

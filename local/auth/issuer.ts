@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Events, OAuth2Server } from 'oauth2-mock-server';
-import { PortInUseError, type PortSpec } from '../ports.js';
+import { bindError, type PortSpec } from '../ports.js';
 
 /** The machine client the local issuer knows, and the token it issues to it. */
 export interface LocalClient {
@@ -83,14 +83,9 @@ export async function startIssuer(
     }
   });
 
-  try {
-    await server.start(port.port, '127.0.0.1');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new PortInUseError(port.service, port.port, port.flag);
-    }
-    throw error;
-  }
+  await server.start(port.port, '127.0.0.1').catch((error: unknown) => {
+    throw bindError(port, error);
+  });
   const bound = server.address().port;
   const issuer = `http://127.0.0.1:${bound}`;
   server.issuer.url = issuer;

@@ -57,3 +57,22 @@ export function readableCause(cause: string | undefined): string {
   }
   return cause;
 }
+
+// Node 21+ has JSON.rawJSON and the reviver's source text; the ES2024 lib types neither.
+const { rawJSON } = JSON as unknown as { rawJSON(text: string): unknown };
+
+/**
+ * Indents a JSON text for reading without changing any number in it: a 19-digit
+ * integer or `1.50` is printed exactly as the API sent it, not rounded through a
+ * double. Text that is not JSON is returned as it is.
+ */
+export function prettyJson(text: string): string {
+  try {
+    const exact = JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+      typeof value === 'number' && context?.source !== undefined ? rawJSON(context.source) : value,
+    ) as unknown;
+    return JSON.stringify(exact, null, 2);
+  } catch {
+    return text;
+  }
+}

@@ -2,7 +2,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { FailureRecord } from '../../handlers/shared/contracts.js';
 import type { Endpoints } from '../endpoints.js';
 import { count, duration, progressBar, readableCause, table, truncate } from './format.js';
-import { type HistoryEventLike, progressFromHistory } from './progress.js';
+import { type HistoryEventLike, type IngestProgress, progressFromHistory } from './progress.js';
 
 /** What the views need to know about an execution (from the API or in-process). */
 export interface ExecutionView {
@@ -40,31 +40,56 @@ export function rowsOf(execution: ExecutionView): number {
   return progressFromHistory(execution.events).rowsWritten;
 }
 
-/** One live line: file, bar, chunks done of total, rows written, status, elapsed. */
+/** One live line: file, bar, chunks done of total, rows written, status, elapsed, why it failed. */
 export function progressLine(
   execution: ExecutionView,
   fileWidth: number,
   now = Date.now(),
 ): string {
   const progress = progressFromHistory(execution.events);
-  const chunks =
-    progress.chunks !== undefined
-      ? `${progress.chunksDone}/${progress.chunks} chunks`
-      : execution.status === 'RUNNING'
-        ? 'planning'
-        : 'not planned';
   const elapsed = (execution.stopDate?.getTime() ?? now) - execution.startDate.getTime();
-  const retries =
-    progress.taskFailures > 0 ? `  ${progress.taskFailures} failed task attempt(s)` : '';
+  // A failed execution's last task failure is its error, shown as such; the others were retried.
+  const retried = progress.taskFailures - (execution.status === 'FAILED' ? 1 : 0);
+  const note =
+    execution.status === 'FAILED' && execution.error
+      ? `  ${truncate(`${execution.error}: ${firstProblem(execution.cause)}`, 60)}`
+      : retried > 0
+        ? `  ${retried} task attempt(s) retried`
+        : '';
   return (
     [
       truncate(fileOf(execution), fileWidth).padEnd(fileWidth),
       progressBar(progress.chunksDone, progress.chunks),
-      chunks.padEnd(16),
-      `${count(rowsOf(execution))} rows`.padEnd(16),
+      chunksText(execution, progress).padEnd(16),
+      `${count(rowsOf(execution))} rows`.padEnd(14),
       execution.status.padEnd(9),
       duration(elapsed),
-    ].join(' ') + retries
+    ].join(' ') + note
+  );
+}
+
+function chunksText(execution: ExecutionView, progress: IngestProgress): string {
+  if (progress.chunks !== undefined) return `${progress.chunksDone}/${progress.chunks} chunks`;
+  return execution.status === 'RUNNING' ? 'planning' : 'not planned';
+}
+
+/** The CLI's execution list: progress, status and the name `history` takes. */
+export function executionsTable(executions: readonly ExecutionView[], now = Date.now()): string {
+  if (executions.length === 0) return '(no executions yet)';
+  return table(
+    ['file', 'progress', 'chunks', 'rows', 'status', 'duration', 'execution'],
+    executions.map((execution) => {
+      const progress = progressFromHistory(execution.events);
+      return [
+        truncate(fileOf(execution), 40),
+        progressBar(progress.chunksDone, progress.chunks),
+        chunksText(execution, progress),
+        count(rowsOf(execution)),
+        execution.status,
+        duration((execution.stopDate?.getTime() ?? now) - execution.startDate.getTime()),
+        execution.name,
+      ];
+    }),
   );
 }
 
@@ -89,17 +114,19 @@ export function summaryTable(executions: readonly ExecutionView[]): string {
 /** The DLQ listing: which file, which error, why. */
 export function dlqTable(messages: readonly Message[]): string {
   if (messages.length === 0) return '(empty)';
+  const rows = messages.map((message) => {
+    const record = parseFailure(message.Body ?? '');
+    const key = record?.Records[0]?.s3.object.key;
+    return [
+      key ? decodeURIComponent(key.replaceAll('+', ' ')) : '(not a failure record)',
+      record?.failure?.error ?? 'never started (maxReceiveCount reached)',
+      truncate(firstProblem(record?.failure?.cause), 100),
+    ];
+  });
+  // SQS returns messages in no particular order: list them by file.
   return table(
     ['file', 'error', 'cause'],
-    messages.map((message) => {
-      const record = parseFailure(message.Body ?? '');
-      const key = record?.Records[0]?.s3.object.key;
-      return [
-        key ? decodeURIComponent(key.replaceAll('+', ' ')) : '(not a failure record)',
-        record?.failure?.error ?? 'never started (maxReceiveCount reached)',
-        truncate(firstProblem(record?.failure?.cause), 100),
-      ];
-    }),
+    rows.sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? '')),
   );
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import dynalite from 'dynalite';
-import { close, listen, PortInUseError, type PortSpec } from '../ports.js';
+import { bindError, close, listen, type PortSpec } from '../ports.js';
 
 /** Options of the DynamoDB emulator. */
 export interface DynamoDbOptions {
@@ -51,9 +51,9 @@ export async function startDynamoDbProcess(options: DynamoDbOptions): Promise<Dy
     child.once('message', (message: { port?: number; error?: string }) => {
       child.off('exit', onExit);
       if (message.port !== undefined) resolve(message.port);
-      else if (message.error === 'EADDRINUSE') {
-        reject(new PortInUseError(options.port.service, options.port.port, options.port.flag));
-      } else reject(new Error(`dynalite failed to start: ${message.error}`));
+      else if (message.error === 'EADDRINUSE')
+        reject(bindError(options.port, { code: 'EADDRINUSE' }));
+      else reject(new Error(`dynalite failed to start: ${message.error}`));
     });
   });
   return {

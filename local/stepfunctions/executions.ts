@@ -52,7 +52,15 @@ export interface StateMachineInfo {
   readonly createdAt: Date;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+// StartExecution's rule: 1-80 characters, none of them white space, brackets,
+// wildcards, the listed punctuation or control characters (Unicode letters are fine).
+const NAME_PATTERN = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+
+/** Whether Step Functions accepts this execution name. */
+export function isValidExecutionName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
+
 const MAX_INPUT_BYTES = 256 * 1024;
 
 /**
@@ -91,7 +99,7 @@ export class ExecutionService {
       );
     }
     const executionName = name ?? crypto.randomUUID();
-    if (!NAME_PATTERN.test(executionName)) {
+    if (!isValidExecutionName(executionName)) {
       throw new SfnApiError('InvalidName', `Invalid Name: '${executionName}'`);
     }
     const inputText = input ?? '{}';

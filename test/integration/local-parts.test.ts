@@ -1,14 +1,23 @@
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toAlbEvent } from '../../local/api/alb-front.js';
+import { albResult, MAX_RESPONSE_BYTES, toAlbEvent } from '../../local/api/alb-front.js';
 import { checkTokenRequest, type LocalClient } from '../../local/auth/issuer.js';
 import { batchGetBody } from '../../local/cli/api-client.js';
 import { parseArgs, portOption, UsageError } from '../../local/cli/args.js';
+import { prettyJson } from '../../local/cli/format.js';
 import { progressFromHistory } from '../../local/cli/progress.js';
-import { firstProblem } from '../../local/cli/report.js';
+import { dlqTable, firstProblem, progressLine } from '../../local/cli/report.js';
+import { portSpec } from '../../local/config.js';
+import { readEndpoints, StackNotRunningError } from '../../local/endpoints.js';
+import type { InvokeOutcome } from '../../local/lambda/runtime.js';
+import { assertPortFree, PortInUseError } from '../../local/ports.js';
 import { DefinitionError, prepareDefinition } from '../../local/stepfunctions/definition.js';
+import { isValidExecutionName } from '../../local/stepfunctions/executions.js';
 import {
   encodeEventKey,
   nextSequencer,
@@ -186,6 +195,29 @@ describe('toAlbEvent', () => {
     });
   });
 
+  it.each([
+    ['a request for //health', '//health', '//health'],
+    ['dot segments', '/books/../health?x=1', '/books/../health'],
+    ['percent-encoding', '/books/caf%C3%A9%2Fx', '/books/caf%C3%A9%2Fx'],
+  ])('passes the path as the client sent it for %s', (_what, url, path) => {
+    expect(toAlbEvent(request(url, []), Buffer.alloc(0), 'arn:tg', 443).path).toBe(path);
+  });
+
+  it.each([
+    ['application/json; charset=utf-8', false],
+    ['text/csv', false],
+    ['application/javascript', false],
+    ['application/xml', false],
+    ['application/x-www-form-urlencoded', true],
+    ['application/problem+json', true],
+    [undefined, true],
+  ])('passes a body of content type %s base64-encoded: %s', (contentType, base64) => {
+    const headers = contentType === undefined ? [] : ['Content-Type', contentType];
+    const event = toAlbEvent(request('/x', headers), Buffer.from('a=1'), 'arn:tg', 443);
+    expect(event.isBase64Encoded).toBe(base64);
+    expect(event.body).toBe(base64 ? Buffer.from('a=1').toString('base64') : 'a=1');
+  });
+
   it('base64-encodes a binary body', () => {
     const event = toAlbEvent(
       request('/x', ['Content-Type', 'application/octet-stream']),
@@ -194,6 +226,144 @@ describe('toAlbEvent', () => {
       443,
     );
     expect(event).toMatchObject({ body: 'AAEC', isBase64Encoded: true });
+  });
+});
+
+describe('albResult', () => {
+  const ok = (result: unknown): InvokeOutcome => ({ ok: true, result });
+
+  it('returns the function result as the response', () => {
+    const result = { statusCode: 200, body: '{}', headers: { 'content-type': 'application/json' } };
+    expect(albResult(ok(result))).toEqual(result);
+  });
+
+  it.each([
+    [
+      'a function error',
+      { ok: false, error: { errorType: 'Error', errorMessage: 'x', trace: [] } } as InvokeOutcome,
+    ],
+    ['a result without a statusCode', ok({ body: 'x' })],
+    ['a null result', ok(null)],
+    ['a response JSON over 1 MB', ok({ statusCode: 200, body: 'x'.repeat(MAX_RESPONSE_BYTES) })],
+  ])('answers 502 (undefined) for %s, as the ALB does', (_what, outcome) => {
+    expect(albResult(outcome)).toBeUndefined();
+  });
+});
+
+describe('isValidExecutionName', () => {
+  it.each([
+    ['books-csv-0123abcd', true],
+    ['file.v2_x', true],
+    ['café', true],
+    ['x'.repeat(80), true],
+    ['', false],
+    ['x'.repeat(81), false],
+    ['has space', false],
+    ['a/b', false],
+    ['a:b', false],
+    ['a*', false],
+    ['tab\there', false],
+  ])('accepts %j as StartExecution does: %s', (name, valid) => {
+    expect(isValidExecutionName(name)).toBe(valid);
+  });
+});
+
+describe('prettyJson', () => {
+  it('indents an API answer without rounding any number', () => {
+    expect(prettyJson('{"isbn":9780000000000000001,"price":1.50,"n":[1e400]}')).toBe(
+      '{\n  "isbn": 9780000000000000001,\n  "price": 1.50,\n  "n": [\n    1e400\n  ]\n}',
+    );
+  });
+
+  it('returns text that is not JSON unchanged', () => {
+    expect(prettyJson('<html>502</html>')).toBe('<html>502</html>');
+  });
+});
+
+describe('progressLine and the DLQ table', () => {
+  const execution = (status: string, events: object[], extra: object = {}) => ({
+    name: 'n',
+    status,
+    input: '{"file":{"key":"f.csv"}}',
+    startDate: new Date(0),
+    stopDate: new Date(50),
+    events,
+    ...extra,
+  });
+  const failedTask = { type: 'TaskFailed' };
+
+  it('shows why a failed execution failed, not its last task attempt as a retry', () => {
+    const line = progressLine(
+      execution('FAILED', [failedTask], {
+        error: 'InvalidFileError',
+        cause: JSON.stringify({ errorMessage: 'file is invalid: 1 error\n  line 2: bad' }),
+      }),
+      8,
+    );
+    expect(line).toMatch(/FAILED\s+50ms {2}InvalidFileError: line 2: bad$/);
+    expect(line).not.toMatch(/attempt/);
+  });
+
+  it('counts the task attempts a succeeded execution retried', () => {
+    expect(progressLine(execution('SUCCEEDED', [failedTask, failedTask]), 8)).toMatch(
+      /SUCCEEDED 50ms {2}2 task attempt\(s\) retried$/,
+    );
+  });
+
+  it('lists the DLQ by file', () => {
+    const message = (key: string) => ({
+      Body: JSON.stringify({
+        Records: [{ s3: { object: { key } } }],
+        failure: { error: 'InvalidFileError', cause: 'x' },
+      }),
+    });
+    const rows = dlqTable([message('b.csv'), message('a+file.csv')])
+      .split('\n')
+      .slice(2);
+    expect(rows.map((row) => row.split(/\s{2,}/)[0])).toEqual(['a file.csv', 'b.csv']);
+  });
+});
+
+describe('readEndpoints', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'endpoints-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('says the stack is not running when there is no endpoints.json', async () => {
+    await expect(readEndpoints(dir)).rejects.toThrow(/not running .*not found/);
+  });
+
+  it('says the stack is not running when the process that wrote endpoints.json has exited', async () => {
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(dir, 'endpoints.json'), JSON.stringify({ pid: exited }));
+    await expect(readEndpoints(dir)).rejects.toThrow(StackNotRunningError);
+    await expect(readEndpoints(dir)).rejects.toThrow(`left by process ${exited}`);
+  });
+
+  it('returns the endpoints of a running stack', async () => {
+    await writeFile(join(dir, 'endpoints.json'), JSON.stringify({ pid: process.pid, api: 'x' }));
+    await expect(readEndpoints(dir)).resolves.toMatchObject({ api: 'x' });
+  });
+});
+
+describe('port errors', () => {
+  it('name the port, the service and the option and variable that change it', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as { port: number };
+    try {
+      const error = await assertPortFree(portSpec('api', port)).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(PortInUseError);
+      expect((error as Error).message).toBe(
+        `Port ${port} for HTTPS API (ALB) is already in use. Stop the process using it ` +
+          `(lsof -i :${port}) or choose another port with --api-port / LOCAL_API_PORT.`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -1,6 +1,8 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ApiClient } from '../../local/cli/api-client.js';
 import { readableCause } from '../../local/cli/format.js';
+import { resolveExecution } from '../../local/cli/sfn-views.js';
 import type { LocalStack } from '../../local/stack.js';
 import { redrive } from '../../local/wiring/redrive.js';
 import {
@@ -207,7 +209,6 @@ describe('local stack: HTTPS API', () => {
 
 describe('local stack: Step Functions endpoint', () => {
   it('returns the running execution for the same name and input, ExecutionAlreadyExists once closed', async () => {
-    const { SFNClient: _unused, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
     const input = JSON.stringify({
       file: { bucket: stack.names.bucket, key: 'missing.csv' },
       Records: [],
@@ -229,4 +230,32 @@ describe('local stack: Step Functions endpoint', () => {
     );
     await expect(start(input)).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
   }, 30_000);
+
+  it.each([
+    ['file.v2', 'accepted'],
+    ['has space', 'InvalidName'],
+  ])('validates the execution name %j as AWS does: %s', async (name, outcome) => {
+    const started = stack.clients.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.endpoints.stateMachineArn,
+        name,
+        input: JSON.stringify({ file: { bucket: stack.names.bucket, key: 'missing.csv' } }),
+      }),
+    );
+    if (outcome !== 'accepted') await expect(started).rejects.toMatchObject({ name: outcome });
+    else
+      await expect(started).resolves.toMatchObject({ executionArn: expect.stringMatching(name) });
+  });
+
+  it('finds the latest execution of a file key for the CLI history command', async () => {
+    const arn = await resolveExecution(
+      stack.clients.sfn,
+      stack.endpoints.stateMachineArn,
+      'books-update.csv',
+    );
+    expect(arn).toBe(executionsOf(stack, 'books-update.csv')[0]?.executionArn);
+    await expect(
+      resolveExecution(stack.clients.sfn, stack.endpoints.stateMachineArn, 'never-uploaded.csv'),
+    ).rejects.toThrow(/No execution named "never-uploaded.csv"/);
+  });
 });

@@ -1,0 +1,105 @@
+import {
+  DescribeExecutionCommand,
+  type ExecutionListItem,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { UsageError } from './args.js';
+import { type ExecutionView, fileOf } from './report.js';
+
+// The CLI's reads of the Step Functions API (any endpoint: local or AWS).
+
+/**
+ * The ARN of an execution given by ARN, by name, or by the S3 key it ingests
+ * (the latest execution of that key, as `executions` lists files).
+ */
+export async function resolveExecution(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  nameArnOrKey: string,
+): Promise<string> {
+  if (nameArnOrKey.startsWith('arn:')) return nameArnOrKey;
+  const listed: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    listed.push(...(page.executions ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const byName = listed.find((item) => item.name === nameArnOrKey);
+  if (byName?.executionArn) return byName.executionArn;
+  // Newest first: the first execution whose input names this key is the latest.
+  for (const item of listed) {
+    const described = await sfn.send(
+      new DescribeExecutionCommand({ executionArn: item.executionArn }),
+    );
+    if (fileOf({ input: described.input ?? '{}', name: item.name ?? '' }) === nameArnOrKey) {
+      return item.executionArn ?? '';
+    }
+  }
+  throw new UsageError(
+    `No execution named "${nameArnOrKey}" and none of a file with that key (npm run cli -- executions lists both)`,
+  );
+}
+
+/** Every history event of an execution, all pages. */
+export async function allEvents(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/** What the views need of an execution: its description and its history. */
+export async function describeExecution(
+  sfn: SFNClient,
+  item: ExecutionListItem,
+): Promise<ExecutionView> {
+  const arn = item.executionArn ?? '';
+  const [described, events] = await Promise.all([
+    sfn.send(new DescribeExecutionCommand({ executionArn: arn })),
+    allEvents(sfn, arn),
+  ]);
+  return {
+    name: item.name ?? '',
+    status: described.status ?? 'RUNNING',
+    input: described.input ?? '{}',
+    ...(described.output ? { output: described.output } : {}),
+    ...(described.error ? { error: described.error } : {}),
+    ...(described.cause ? { cause: described.cause } : {}),
+    startDate: described.startDate ?? new Date(),
+    ...(described.stopDate ? { stopDate: described.stopDate } : {}),
+    events: events.map((event) => ({
+      ...(event.type ? { type: event.type } : {}),
+      ...(event.mapStateStartedEventDetails
+        ? { mapStateStartedEventDetails: { length: event.mapStateStartedEventDetails.length ?? 0 } }
+        : {}),
+      ...(event.stateExitedEventDetails
+        ? {
+            stateExitedEventDetails: {
+              name: event.stateExitedEventDetails.name ?? '',
+              output: event.stateExitedEventDetails.output ?? '',
+            },
+          }
+        : {}),
+    })),
+  };
+}
