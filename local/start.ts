@@ -285,6 +285,14 @@ function installShutdown(stack: LocalStack, inMemory: boolean, handlerLogs?: Wri
     }
     stopping = true;
     out(`\n${signal}: stopping${inMemory ? '' : ' (data on disk stays intact)'}…`);
+    // Stopping aborts running executions, and their file-events messages are already
+    // consumed: say which files were cut short, so the user uploads them again.
+    const running = stack.executions.list('RUNNING').map((execution) => fileOf(execution));
+    if (running.length > 0 && !inMemory) {
+      out(
+        `  Aborting ${running.length} running ingestion(s); upload again after a restart: ${running.join(', ')}`,
+      );
+    }
     stack.stop().then(
       async () => {
         // Flush the handlers' last log lines before exiting.
