@@ -612,6 +612,13 @@ export const HANDLER_SIZING: Readonly<
 export const FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS =
   6 * HANDLER_SIZING['start-ingestion'].timeoutSeconds;
 
+/**
+ * How long the starter's event source gathers file events into one batch. Zero, as
+ * Lambda's default: starting an execution is cheap, and a user waiting for a file to
+ * load should not wait for a batch to fill.
+ */
+export const STARTER_MAX_BATCHING_WINDOW_SECONDS = 0;
+
 /** Environment every handler gets: the dataset and the Powertools settings. */
 export function commonEnvironment(config: AppConfig, handler: HandlerName): Record<string, string> {
   return {

@@ -22,6 +22,7 @@ import {
   type HandlerName,
   loadChunkEnvironment,
   planFileEnvironment,
+  STARTER_MAX_BATCHING_WINDOW_SECONDS,
   startIngestionEnvironment,
 } from './config.js';
 import { FileEvents } from './events.js';
@@ -132,7 +133,7 @@ export class IngestionStack extends Stack {
     starter.function.addEventSource(
       new sources.SqsEventSource(events.queue, {
         batchSize: config.starterBatchSize,
-        maxBatchingWindow: Duration.seconds(1),
+        maxBatchingWindow: Duration.seconds(STARTER_MAX_BATCHING_WINDOW_SECONDS),
         reportBatchItemFailures: true,
         maxConcurrency: config.starterMaxConcurrency,
       }),

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { HANDLER_ESBUILD_OPTIONS } from '../../infra/bundling.js';
-import { DEFAULTS } from '../../infra/config.js';
+import { DEFAULTS, STARTER_MAX_BATCHING_WINDOW_SECONDS } from '../../infra/config.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
 import { DEFINITION_FILE } from '../../infra/workflow.js';
 import {
@@ -182,6 +182,7 @@ describe('file events', () => {
       FunctionName: ref(id('AWS::Lambda::Function', 'StartIngestionFunction')),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: DEFAULTS.starterBatchSize,
+      MaximumBatchingWindowInSeconds: STARTER_MAX_BATCHING_WINDOW_SECONDS,
       ScalingConfig: { MaximumConcurrency: DEFAULTS.starterMaxConcurrency },
     });
   });
