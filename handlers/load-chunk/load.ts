@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
+import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
-import { readCsvRecords } from '../shared/csv.js';
+import { readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import {
   ChunkPlanMismatchError,
@@ -17,7 +18,7 @@ import {
   ObjectAccessError,
   ObjectChangedError,
 } from '../shared/errors.js';
-import { type KeyIdentity, rowToItem, validateHeader } from '../shared/rows.js';
+import { rowToItem, validateHeader } from '../shared/rows.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
@@ -84,7 +85,8 @@ export async function loadChunk(
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
-  const keys = new Set<KeyIdentity>();
+  // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
+  const keys = new KeyIndex();
   let failure: { error: unknown } | undefined;
   let rows = 0;
   let written = 0;
@@ -118,47 +120,49 @@ export async function loadChunk(
   };
 
   try {
-    const records = readCsvRecords(body, {
+    const batches = readCsvBatches(body, {
       delimiter: config.schema.delimiter,
       maxRecordBytes: config.maxRecordBytes,
       offset: chunk.start,
       firstLine: chunk.firstLine,
     });
-    for await (const record of records) {
-      if (failure) break;
-      const index = rows++;
-      if (index >= chunk.rows) {
-        throw new ChunkPlanMismatchError(
-          `${where}: holds more than the ${chunk.rows} planned rows (line ${record.line})`,
-        );
-      }
-      if (skip.has(index)) {
-        skipped++;
-        continue;
-      }
-      const row = rowToItem(header.layout, record.fields, record.line);
-      if (!row.ok) {
-        throw new ChunkPlanMismatchError(
-          `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
-        );
-      }
-      // The plan skips every earlier occurrence of a key, so a repeat here would
-      // make the winner depend on write order: refuse rather than guess.
-      if (keys.has(row.row.key)) {
-        throw new ChunkPlanMismatchError(
-          `${where}: key ${String(row.row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
-        );
-      }
-      keys.add(row.row.key);
-      if (batch.length === 0) batchFirstLine = record.line;
-      batchLastLine = record.line;
-      batch.push({ item: row.row.item, key: row.row.key });
-      if (batch.length === BATCH_WRITE_LIMIT) {
-        submit(batch);
-        batch = [];
-        // Backpressure: read on only while a write slot is free, so memory holds at
-        // most `writeConcurrency` batches plus the one being filled.
-        while (inFlight.size >= config.writeConcurrency) await Promise.race(inFlight);
+    // One await per piece of the body, not per record: the rows in between are plain loops.
+    reading: for await (const records of batches) {
+      for (const record of records) {
+        if (failure) break reading;
+        const index = rows++;
+        if (index >= chunk.rows) {
+          throw new ChunkPlanMismatchError(
+            `${where}: holds more than the ${chunk.rows} planned rows (line ${record.line})`,
+          );
+        }
+        if (skip.has(index)) {
+          skipped++;
+          continue;
+        }
+        const row = rowToItem(header.layout, record.fields, record.line);
+        if (!row.ok) {
+          throw new ChunkPlanMismatchError(
+            `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
+          );
+        }
+        // The plan skips every earlier occurrence of a key, so a repeat here would
+        // make the winner depend on write order: refuse rather than guess.
+        if (keys.set(row.row.key, index) !== undefined) {
+          throw new ChunkPlanMismatchError(
+            `${where}: key ${String(row.row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
+          );
+        }
+        if (batch.length === 0) batchFirstLine = record.line;
+        batchLastLine = record.line;
+        batch.push({ item: row.row.item, key: row.row.key });
+        if (batch.length === BATCH_WRITE_LIMIT) {
+          submit(batch);
+          batch = [];
+          // Backpressure: read on only while a write slot is free, so memory holds at
+          // most `writeConcurrency` batches plus the one being filled.
+          while (inFlight.size >= config.writeConcurrency) await Promise.race(inFlight);
+        }
       }
     }
     if (!failure && batch.length > 0) submit(batch);

@@ -5,7 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
-import { type CsvRecord, readCsvRecords } from '../shared/csv.js';
+import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import {
   describeError,
@@ -93,7 +93,7 @@ export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig):
   const object = await headObject(s3, file, config);
   const body = await getObjectBody(s3, object);
   return planRecords(
-    readCsvRecords(readErrorsAreRetryable(body, fileLabel(object)), {
+    readCsvBatches(readErrorsAreRetryable(body, fileLabel(object)), {
       delimiter: config.schema.delimiter,
       maxRecordBytes: config.maxRecordBytes,
     }),
@@ -257,10 +257,11 @@ function transient(error: unknown, file: FileRef): unknown {
  * row, finds chunk boundaries at record ends, and marks each row whose key occurs
  * again later in the file so the loaders skip it (the last occurrence wins).
  * Throws InvalidFileError listing the first problems, EmptyFileError, or
- * PlanTooLargeError; never returns a plan for an invalid file.
+ * PlanTooLargeError; never returns a plan for an invalid file. `records` yields
+ * records one by one or in batches (readCsvBatches: one await per source piece).
  */
 export async function planRecords(
-  records: AsyncIterable<CsvRecord>,
+  records: AsyncIterable<CsvRecord | readonly CsvRecord[]>,
   object: PlannedObject,
   config: PlanConfig,
 ): Promise<FilePlan> {
@@ -287,42 +288,44 @@ export async function planRecords(
 
   try {
     // for-await closes the records (and so the S3 stream) whenever planning stops early.
-    for await (const record of records) {
-      if (layout === undefined) {
-        const checked = validateHeader(record.fields, config.schema, record.line);
-        if (!checked.ok) {
-          report(checked.problems);
-          throw new InvalidFileError(label, problems, totalProblems, 'header');
+    for await (const batch of records) {
+      for (const record of isBatch(batch) ? batch : [batch]) {
+        if (layout === undefined) {
+          const checked = validateHeader(record.fields, config.schema, record.line);
+          if (!checked.ok) {
+            report(checked.problems);
+            throw new InvalidFileError(label, problems, totalProblems, 'header');
+          }
+          ({ layout } = checked);
+          continue;
         }
-        ({ layout } = checked);
-        continue;
-      }
-      const index = totalRows++;
-      const row = checkRow(layout, record.fields, record.line);
-      if (!row.ok) {
-        report(row.problems);
-        continue;
-      }
-      // Once the file is known to be invalid, only problems matter: no plan will be made.
-      if (totalProblems > 0) continue;
+        const index = totalRows++;
+        const row = checkRow(layout, record.fields, record.line);
+        if (!row.ok) {
+          report(row.problems);
+          continue;
+        }
+        // Once the file is known to be invalid, only problems matter: no plan will be made.
+        if (totalProblems > 0) continue;
 
-      const previous = keys.set(row.key, index);
-      if (previous !== undefined) {
-        duplicateRows++;
-        if (superseded.length < skipBudget) superseded.push(previous);
-      }
-      open ??= {
-        start: record.start,
-        end: record.end,
-        firstLine: record.line,
-        first: index,
-        rows: 0,
-      };
-      open.end = record.end;
-      open.rows++;
-      if (open.end - open.start >= chunkBytes) {
-        chunks.push(open);
-        open = undefined;
+        const previous = keys.set(row.key, index);
+        if (previous !== undefined) {
+          duplicateRows++;
+          if (superseded.length < skipBudget) superseded.push(previous);
+        }
+        open ??= {
+          start: record.start,
+          end: record.end,
+          firstLine: record.line,
+          first: index,
+          rows: 0,
+        };
+        open.end = record.end;
+        open.rows++;
+        if (open.end - open.start >= chunkBytes) {
+          chunks.push(open);
+          open = undefined;
+        }
       }
     }
   } catch (error) {
@@ -393,6 +396,10 @@ function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): Chu
       skip,
     };
   });
+}
+
+function isBatch(value: CsvRecord | readonly CsvRecord[]): value is readonly CsvRecord[] {
+  return Array.isArray(value);
 }
 
 function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {

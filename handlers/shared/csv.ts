@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { CsvError, type Options as CsvParseOptions, type InfoRecord, parse } from 'csv-parse';
 import { type FileProblem, MalformedCsvError } from './errors.js';
@@ -103,10 +104,28 @@ export async function* readCsvRecords(
   source: Readable | AsyncIterable<Uint8Array>,
   options: CsvReadOptions,
 ): AsyncGenerator<CsvRecord, void, undefined> {
+  for await (const batch of readCsvBatches(source, options)) yield* batch;
+}
+
+/**
+ * readCsvRecords in batches: the records each piece of the source completes, in
+ * order (a batch may be empty). Hot loops use it to pay one await per piece of the
+ * source instead of one per record; errors and ordering are those of readCsvRecords.
+ */
+export async function* readCsvBatches(
+  source: Readable | AsyncIterable<Uint8Array>,
+  options: CsvReadOptions,
+): AsyncGenerator<CsvRecord[], void, undefined> {
   const offset = options.offset ?? 0;
   let line = options.firstLine ?? 1;
   let start = offset;
-  const ready: CsvRecord[] = [];
+  let ready: CsvRecord[] = [];
+  // Hands the records parsed so far over, and starts a new batch.
+  const take = (): CsvRecord[] => {
+    const batch = ready;
+    ready = [];
+    return batch;
+  };
   const parser = parse({
     ...csvParseOptions({ ...options, bom: offset === 0 }),
     // Records are taken synchronously, in order, as the parser finds them, and never
@@ -136,7 +155,7 @@ export async function* readCsvRecords(
       const checked = guard.check(chunk);
       if (checked.valid.length > 0) {
         const error = await settle((done) => parser.write(checked.valid, done));
-        yield* drain(ready);
+        yield take();
         if (error) throw failed(error);
       }
       if (checked.problem) {
@@ -145,27 +164,22 @@ export async function* readCsvRecords(
         // padded, incomplete record is never emitted (the parser is not ended), and
         // an error the padding itself causes is moot since the file is rejected.
         await settle((done) => parser.write(LOOKAHEAD_PADDING, done));
-        yield* drain(ready);
+        yield take();
         throw new MalformedCsvError(checked.problem);
       }
     }
     const endProblem = guard.end();
     if (endProblem) {
       await settle((done) => parser.write(LOOKAHEAD_PADDING, done));
-      yield* drain(ready);
+      yield take();
       throw new MalformedCsvError(endProblem);
     }
     const error = await settle((done) => parser.end(done));
-    yield* drain(ready);
+    yield take();
     if (error) throw failed(error);
   } finally {
     parser.destroy();
   }
-}
-
-function* drain(ready: CsvRecord[]): Generator<CsvRecord> {
-  // Take the batch out first: the queue then only ever holds one source chunk's records.
-  yield* ready.splice(0);
 }
 
 /** Runs one write/end on the parser and resolves with its error, if any. */
@@ -219,19 +233,23 @@ function fromCsvError(error: CsvError, line: number, maxRecordBytes: number): Ma
 }
 
 /**
- * Checks bytes with a fatal, streaming UTF-8 decoder, so invalid bytes fail with
- * their line instead of becoming U+FFFD, and says how much of each chunk is valid.
+ * Checks bytes as a fatal, streaming UTF-8 decoder would, so invalid bytes fail
+ * with their line instead of becoming U+FFFD, and says how much of each chunk is
+ * valid. The bulk of each chunk is checked by `isUtf8` (native, allocation-free:
+ * a decoder would build a string of every chunk only to throw it away); only a
+ * character split between chunks is assembled by hand.
  */
 class Utf8Guard {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   /** Absolute offset and line number of the next chunk's first byte. */
   private offset: number;
   private line: number;
   /**
-   * The last bytes checked (at most 3, whatever the chunk sizes): a sequence the
-   * decoder still holds started there.
+   * The last bytes checked (at most 3, whatever the chunk sizes): a sequence
+   * still incomplete started there.
    */
   private tail: Uint8Array = new Uint8Array(0);
+  /** The bytes of a character that the last chunk started but did not finish (0 to 3). */
+  private pending: Uint8Array = new Uint8Array(0);
 
   constructor(offset: number, firstLine: number) {
     this.offset = offset;
@@ -240,27 +258,46 @@ class Utf8Guard {
 
   /** The chunk's bytes before the first invalid one, and the problem if there is one. */
   check(chunk: Uint8Array): { valid: Uint8Array; problem?: FileProblem } {
-    try {
-      this.decoder.decode(chunk, { stream: true });
-    } catch {
+    if (!this.accept(chunk)) {
       const { at, problem } = this.locate(chunk);
       return { valid: chunk.subarray(0, Math.max(0, at - this.tail.length)), problem };
     }
     this.offset += chunk.length;
     this.line += countBytes(chunk, LF, 0, chunk.length);
     const joined = chunk.length >= 3 ? chunk : Buffer.concat([this.tail, chunk]);
-    this.tail = joined.slice(Math.max(0, joined.length - 3));
+    this.tail = joined.subarray(Math.max(0, joined.length - 3));
     return { valid: chunk };
+  }
+
+  /**
+   * True when the bytes so far plus `chunk` are valid UTF-8 or a valid prefix of it
+   * (exactly when a fatal streaming decoder would not throw), keeping the unfinished
+   * character, if any, for the next chunk.
+   */
+  private accept(chunk: Uint8Array): boolean {
+    let rest = chunk;
+    if (this.pending.length > 0) {
+      const need = sequenceLength(this.pending[0] ?? 0) - this.pending.length;
+      if (chunk.length < need) {
+        // Still unfinished: at most 3 bytes, checked as a prefix below.
+        rest = Buffer.concat([this.pending, chunk]);
+      } else {
+        const head = Buffer.concat([this.pending, chunk.subarray(0, need)]);
+        if (!isUtf8(head)) return false;
+        rest = chunk.subarray(need);
+      }
+    }
+    const split = unfinishedStart(rest);
+    if (!isUtf8(rest.subarray(0, split))) return false;
+    const unfinished = rest.subarray(split);
+    if (!isValidPrefix(unfinished)) return false;
+    this.pending = unfinished;
+    return true;
   }
 
   /** The problem when the input ends inside a multi-byte character. */
   end(): FileProblem | undefined {
-    try {
-      this.decoder.decode();
-      return undefined;
-    } catch {
-      return this.locate(new Uint8Array(0)).problem;
-    }
+    return this.pending.length === 0 ? undefined : this.locate(new Uint8Array(0)).problem;
   }
 
   /** Finds the first invalid byte in the previous chunk's tail plus `chunk`. */
@@ -296,6 +333,38 @@ class Utf8Guard {
 
 function isContinuation(byte: number): boolean {
   return (byte & 0xc0) === 0x80;
+}
+
+/** Bytes of the sequence a lead byte starts (1 for ASCII and for bytes that cannot lead one). */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 1;
+}
+
+/** Where the sequence cut off by the end of `bytes` starts, or `bytes.length` if none is. */
+function unfinishedStart(bytes: Uint8Array): number {
+  // A sequence is at most 4 bytes: its lead is among the last 3 if it is unfinished.
+  for (let at = bytes.length - 1; at >= 0 && at >= bytes.length - 3; at--) {
+    const byte = bytes[at] ?? 0;
+    if (isContinuation(byte)) continue;
+    return at + sequenceLength(byte) > bytes.length ? at : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** True when `bytes` (shorter than its sequence) could still become a valid character. */
+function isValidPrefix(bytes: Uint8Array): boolean {
+  if (bytes.length === 0) return true;
+  // Complete the sequence with the smallest bytes allowed after its lead: it is
+  // then valid exactly when the bytes present are.
+  const lead = bytes[0] ?? 0;
+  const completed = new Uint8Array(sequenceLength(lead)).fill(0x80);
+  if (lead === 0xe0) completed[1] = 0xa0;
+  if (lead === 0xf0) completed[1] = 0x90;
+  completed.set(bytes);
+  return firstInvalidUtf8(completed) === -1;
 }
 
 function countBytes(bytes: Uint8Array, value: number, from: number, to: number): number {

@@ -184,8 +184,6 @@ export type CellResult =
 
 const NUMBER_PATTERN = /^-?(?:\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const INTEGER_PATTERN = /^-?\d+$/;
-const PLAIN_INTEGER_PATTERN = /^-?\d{1,38}$/;
-const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
 
@@ -195,44 +193,149 @@ const FALSE_WORDS = new Set(['false', 'no', '0']);
  * that is empty or whitespace only is "empty".
  */
 export function parseCell(column: ColumnSpec, raw: string): CellResult {
-  const trimmed = raw.trim();
+  const value = convertCell(column, raw);
+  if (value instanceof CellRefusal) return { ok: false, reason: value.reason };
+  if (typeof value === 'string' && (column.type === 'number' || column.type === 'integer')) {
+    return { ok: true, value: { number: value } };
+  }
+  return { ok: true, value };
+}
+
+/** Why a cell cannot be converted (returned by convertCell, never thrown). */
+export class CellRefusal {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * parseCell for hot loops: the same checks and outcome without the result object.
+ * Returns the cell's value with numbers as their exact decimal text (a string, the
+ * column's type says what it is), undefined for an empty optional cell, or a
+ * CellRefusal. Allocates nothing for a valid cell but the trimmed text, if trimmed.
+ */
+export function convertCell(
+  column: ColumnSpec,
+  raw: string,
+): string | boolean | undefined | CellRefusal {
+  // Most cells have no surrounding whitespace: skip trim's call then.
+  const trimmed = hasEdgeWhitespace(raw) ? raw.trim() : raw;
   if (trimmed === '') {
-    return column.required ? fail('required value is empty') : { ok: true, value: undefined };
+    return column.required ? REQUIRED_EMPTY : undefined;
   }
   switch (column.type) {
-    case 'string':
-      if (column.maxLength !== undefined && [...raw].length > column.maxLength) {
-        return fail(`longer than ${column.maxLength} characters`);
+    case 'string': {
+      const { maxLength } = column;
+      // UTF-16 length bounds the character count from above: count only when needed.
+      if (maxLength !== undefined && raw.length > maxLength && codePointLength(raw) > maxLength) {
+        return new CellRefusal(`longer than ${maxLength} characters`);
       }
-      return { ok: true, value: raw };
+      return raw;
+    }
     case 'number':
     case 'integer': {
-      const pattern = column.type === 'integer' ? INTEGER_PATTERN : NUMBER_PATTERN;
-      if (!pattern.test(trimmed))
-        return fail(`not ${column.type === 'integer' ? 'an integer' : 'a number'}`);
-      // Plain integers of up to 38 digits always fit; only others need the full check.
-      const canonical = PLAIN_INTEGER_PATTERN.test(trimmed) ? trimmed : canonicalNumber(trimmed);
-      if (canonical === undefined) {
-        return fail(
-          `outside DynamoDB's number range (${MAX_NUMBER_DIGITS} significant digits, 1E-130 to 1E+126)`,
-        );
+      const integer = column.type === 'integer';
+      if (!(integer ? INTEGER_PATTERN : NUMBER_PATTERN).test(trimmed)) {
+        return integer ? NOT_INTEGER : NOT_NUMBER;
       }
-      return { ok: true, value: { number: trimmed } };
+      // Up to 38 digits without an exponent always fit (|exponent| ≤ 38): only others need the full check.
+      if (!fitsWithoutCheck(trimmed) && canonicalNumber(trimmed) === undefined) return OUT_OF_RANGE;
+      return trimmed;
     }
     case 'boolean': {
       const word = trimmed.toLowerCase();
-      if (TRUE_WORDS.has(word)) return { ok: true, value: true };
-      if (FALSE_WORDS.has(word)) return { ok: true, value: false };
-      return fail('not a boolean (true/false, yes/no, 1/0)');
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      return NOT_BOOLEAN;
     }
     case 'date': {
-      const match = DATE_PATTERN.exec(trimmed);
-      if (!match || !isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))) {
-        return fail('not a date (YYYY-MM-DD)');
-      }
-      return { ok: true, value: trimmed };
+      if (!isIsoDate(trimmed)) return NOT_DATE;
+      return trimmed;
     }
   }
+}
+
+// Refusals without a variable part are shared: a file full of bad cells allocates no reasons.
+const REQUIRED_EMPTY = new CellRefusal('required value is empty');
+const NOT_INTEGER = new CellRefusal('not an integer');
+const NOT_NUMBER = new CellRefusal('not a number');
+const OUT_OF_RANGE = new CellRefusal(
+  `outside DynamoDB's number range (${MAX_NUMBER_DIGITS} significant digits, 1E-130 to 1E+126)`,
+);
+const NOT_BOOLEAN = new CellRefusal('not a boolean (true/false, yes/no, 1/0)');
+const NOT_DATE = new CellRefusal('not a date (YYYY-MM-DD)');
+
+/** True when the first or last character is one String.prototype.trim removes. */
+function hasEdgeWhitespace(text: string): boolean {
+  if (text.length === 0) return false;
+  return isTrimmable(text.charCodeAt(0)) || isTrimmable(text.charCodeAt(text.length - 1));
+}
+
+/** Characters String.prototype.trim removes: ECMAScript WhiteSpace and LineTerminator. */
+function isTrimmable(code: number): boolean {
+  if (code > 0x20 && code < 0xa0) return false;
+  return (
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0x20 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+/** Number of Unicode code points (what `[...text].length` counts), without building an array. */
+function codePointLength(text: string): number {
+  let count = 0;
+  for (let at = 0; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    // A high surrogate followed by a low one is one code point; a lone surrogate counts alone.
+    if (code >= 0xd800 && code <= 0xdbff && at + 1 < text.length) {
+      const next = text.charCodeAt(at + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) at++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/**
+ * True for a number text (already matched by NUMBER_PATTERN) with no exponent and at
+ * most 38 digits: its significant digits and exponent are then within DynamoDB's range.
+ */
+function fitsWithoutCheck(text: string): boolean {
+  if (text.length > MAX_NUMBER_DIGITS + 2) return false; // sign and point at most
+  let digits = 0;
+  for (let at = 0; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 0x65 || code === 0x45) return false; // e, E
+    if (code >= 0x30 && code <= 0x39) digits++;
+  }
+  return digits <= MAX_NUMBER_DIGITS;
+}
+
+/** YYYY-MM-DD naming a real calendar day (years below 100 are refused, as they always were). */
+function isIsoDate(text: string): boolean {
+  if (text.length !== 10 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d)
+    return false;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  return year >= 0 && month >= 0 && day >= 0 && isCalendarDate(year, month, day);
+}
+
+/** The value of `length` ASCII digits at `from`, or -1 if any is not a digit. */
+function digitsAt(text: string, from: number, length: number): number {
+  let value = 0;
+  for (let at = from; at < from + length; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**
@@ -262,12 +365,11 @@ export function canonicalKey(value: CellValue): string {
 }
 
 function isCalendarDate(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return (
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-  );
+  // Date.UTC maps years 0–99 to 1900–1999, so the Date-based check this replaces
+  // refused them; keep that (ISO dates of the first century are not book data).
+  if (year < 100 || month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 ? (leap ? 29 : 28) : (DAYS_IN_MONTH[month - 1] ?? 0));
 }
 
-function fail(reason: string): CellResult {
-  return { ok: false, reason };
-}
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;

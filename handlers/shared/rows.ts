@@ -1,11 +1,12 @@
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import {
+  CellRefusal,
   type CellValue,
   type ColumnSpec,
   canonicalNumber,
+  convertCell,
   type DatasetSchema,
   MAX_KEY_BYTES,
-  parseCell,
 } from './dataset.js';
 import { excerpt, type FileProblem } from './errors.js';
 
@@ -200,26 +201,29 @@ function convertRow(
   for (let position = 0; position < columns.length; position++) {
     const spec = columns[position];
     if (spec === undefined) continue;
-    const result = parseCell(spec, fields[position] ?? '');
-    if (!result.ok) {
+    // convertCell, not parseCell: no result object per cell (this runs for every cell of a file).
+    const value = convertCell(spec, fields[position] ?? '');
+    if (value instanceof CellRefusal) {
       problems ??= [];
-      problems.push(cellProblem(line, fields, position, spec, result.reason));
+      problems.push(cellProblem(line, fields, position, spec, value.reason));
       continue;
     }
-    const { value } = result;
     if (value === undefined) continue;
+    // A number column's value is its exact decimal text.
+    const numeric =
+      typeof value === 'string' && (spec.type === 'number' || spec.type === 'integer');
     if (position === layout.keyPosition) {
-      if (typeof value === 'string' && byteLength(value) > MAX_KEY_BYTES) {
+      if (!numeric && typeof value === 'string' && byteLength(value) > MAX_KEY_BYTES) {
         problems ??= [];
         problems.push(
           cellProblem(line, fields, position, spec, `key is longer than ${MAX_KEY_BYTES} bytes`),
         );
         continue;
       }
-      key = keyIdentity(value);
+      key = numeric ? numberKeyIdentity(value) : String(value);
     }
-    if (item !== undefined) item[spec.name] = toAttribute(value);
-    size += (layout.nameBytes[position] ?? 0) + valueSize(value);
+    if (item !== undefined) item[spec.name] = numeric ? NumberValue.from(value) : value;
+    size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
   }
   if (problems === undefined && size > maxItemBytes) {
     problems = [
@@ -233,10 +237,15 @@ function convertRow(
 /** The identity of a key value: equal exactly when DynamoDB would see the same key. */
 export function keyIdentity(value: CellValue): KeyIdentity {
   if (typeof value !== 'object') return String(value);
+  return numberKeyIdentity(value.number);
+}
+
+/** keyIdentity of a number given as its decimal text. */
+function numberKeyIdentity(number: string): KeyIdentity {
   // Fast path for the common key: a plain integer below 10^15 is exact as a double
   // (leading zeros and -0 compare equal, as in DynamoDB).
-  if (SMALL_INTEGER_PATTERN.test(value.number)) return Number(value.number) || 0;
-  const canonical = canonicalNumber(value.number) ?? value.number;
+  if (SMALL_INTEGER_PATTERN.test(number)) return Number(number) || 0;
+  const canonical = canonicalNumber(number) ?? number;
   // "dE<exp>" with d the significant digits: an integer below 10^15 is exact as a double.
   const match = /^(-?)(\d+)E(\d+)$/.exec(canonical);
   if (match) {
@@ -266,17 +275,15 @@ function cellProblem(
   };
 }
 
-function toAttribute(value: CellValue): string | boolean | NumberValue {
-  return typeof value === 'object' ? NumberValue.from(value.number) : value;
+function valueSize(value: string | boolean): number {
+  return typeof value === 'string' ? byteLength(value) : 1;
 }
 
-function valueSize(value: CellValue): number {
-  if (typeof value === 'string') return byteLength(value);
-  if (typeof value === 'boolean') return 1;
+/** A number's size as DynamoDB counts it, from its decimal text. */
+function numberSize(text: string): number {
   // DynamoDB: about one byte per two significant digits, plus one. Counting every
   // digit of the text (leading and trailing zeros too) errs on the large side.
   let digits = 0;
-  const text = value.number;
   for (let at = 0; at < text.length; at++) {
     const code = text.charCodeAt(at);
     if (code === 0x65 || code === 0x45) break; // e, E: the exponent does not count
