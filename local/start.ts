@@ -276,15 +276,26 @@ async function someKey(stack: LocalStack): Promise<string | undefined> {
   return value?.S ?? value?.N;
 }
 
+/**
+ * One Ctrl-C reaches this process more than once (from the terminal, and again
+ * from npm, which forwards it): signals this close to the first are the same
+ * request. Pressing Ctrl-C again later forces the exit.
+ */
+const REPEATED_SIGNAL_MS = 2_000;
+
 function installShutdown(stack: LocalStack, inMemory: boolean, handlerLogs?: Writable): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
       out('Forced exit.');
       process.exit(130);
     }
-    stopping = true;
-    out(`\n${signal}: stopping${inMemory ? '' : ' (data on disk stays intact)'}…`);
+    stoppingSince = Date.now();
+    out(
+      `\n${signal}: stopping${inMemory ? '' : ' (data on disk stays intact)'}… ` +
+        '(Ctrl-C again to force)',
+    );
     // Stopping aborts running executions, and their file-events messages are already
     // consumed: say which files were cut short, so the user uploads them again.
     const running = stack.executions.list('RUNNING').map((execution) => fileOf(execution));

@@ -52,9 +52,9 @@ export function progressLine(
   const retried = progress.taskFailures - (execution.status === 'FAILED' ? 1 : 0);
   const note =
     execution.status === 'FAILED' && execution.error
-      ? `  ${truncate(`${execution.error}: ${firstProblem(execution.cause)}`, 60)}`
+      ? ` ${truncate(`${execution.error}: ${firstProblem(execution.cause)}`, 60)}`
       : retried > 0
-        ? `  ${retried} task attempt(s) retried`
+        ? ` ${retried} task attempt(s) retried`
         : '';
   return (
     [
@@ -63,9 +63,9 @@ export function progressLine(
       chunksText(execution, progress).padEnd(16),
       `${count(rowsOf(execution))} rows`.padEnd(14),
       execution.status.padEnd(9),
-      duration(elapsed),
+      duration(elapsed).padEnd(6),
     ].join(' ') + note
-  );
+  ).trimEnd();
 }
 
 function chunksText(execution: ExecutionView, progress: IngestProgress): string {

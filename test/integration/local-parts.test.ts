@@ -300,13 +300,13 @@ describe('progressLine and the DLQ table', () => {
       }),
       8,
     );
-    expect(line).toMatch(/FAILED\s+50ms {2}InvalidFileError: line 2: bad$/);
+    expect(line).toMatch(/FAILED\s+50ms\s+InvalidFileError: line 2: bad$/);
     expect(line).not.toMatch(/attempt/);
   });
 
   it('counts the task attempts a succeeded execution retried', () => {
     expect(progressLine(execution('SUCCEEDED', [failedTask, failedTask]), 8)).toMatch(
-      /SUCCEEDED 50ms {2}2 task attempt\(s\) retried$/,
+      /SUCCEEDED 50ms\s+2 task attempt\(s\) retried$/,
     );
   });
 

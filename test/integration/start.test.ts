@@ -1,0 +1,127 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, PROJECT_ROOT } from '../../local/config.js';
+import type { Endpoints } from '../../local/endpoints.js';
+import { waitFor } from './helpers.js';
+
+// `npm start` as a user runs it (the same command line as the npm script), on free
+// ports and a temporary data directory: a persisted restart and Ctrl-C.
+
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'npm-start-'));
+});
+
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+}
+
+/** Starts local/start.ts and waits (bounded) until it serves. */
+async function start(...flags: string[]): Promise<Started> {
+  const ports = ['aws', 'dynamodb', 'stepfunctions', 'auth', 'api'].flatMap((name) => [
+    `--${name}-port`,
+    '0',
+  ]);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'local/start.ts', '--data-dir', dataDir, ...ports, ...flags],
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  await waitFor(
+    'npm start to serve',
+    () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${text}`);
+      return text.includes('Serving. Press Ctrl-C to stop.') ? true : undefined;
+    },
+    60_000,
+  );
+  return { child, output: () => text };
+}
+
+/**
+ * What Ctrl-C in a terminal does under npm: SIGINT from the terminal, then the one
+ * npm forwards, which arrives while the stack is already stopping.
+ */
+async function ctrlC({ child }: Started): Promise<number | null> {
+  const exited = once(child, 'exit');
+  const forward = (chunk: Buffer) => {
+    if (!chunk.toString('utf8').includes('stopping')) return;
+    child.stdout?.off('data', forward);
+    child.kill('SIGINT');
+  };
+  child.stdout?.on('data', forward);
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code] = (await exited) as [number | null];
+  clearTimeout(timer);
+  return code;
+}
+
+/** Processes still running with the data directory on their command line (the dynalite child). */
+function processesUsing(dir: string): string[] {
+  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return table.split('\n').filter((line) => line.includes(dir));
+}
+
+async function itemCount(endpoints: Endpoints): Promise<number> {
+  const client = new DynamoDBClient({
+    region: endpoints.region,
+    endpoint: endpoints.dynamodb,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    const scanned = await client.send(
+      new ScanCommand({ TableName: endpoints.table, Select: 'COUNT' }),
+    );
+    return scanned.Count ?? 0;
+  } finally {
+    client.destroy();
+  }
+}
+
+describe('npm start', () => {
+  const endpointsFile = () => join(dataDir, 'endpoints.json');
+
+  it('loads the samples, then stops cleanly on Ctrl-C: exit 0, no endpoints.json, no child left', async () => {
+    const stack = await start();
+    const endpoints = JSON.parse(await readFile(endpointsFile(), 'utf8')) as Endpoints;
+    expect(stack.output()).toMatch(/books\.csv\s+SUCCEEDED\s+100\s/);
+    // sample-files/README.md: books.csv then books-update.csv leaves 103 items.
+    expect(await itemCount(endpoints)).toBe(103);
+
+    expect(await ctrlC(stack)).toBe(0);
+
+    expect(stack.output()).toContain('Stopped.');
+    expect(stack.output()).not.toContain('Forced exit');
+    expect(existsSync(endpointsFile())).toBe(false);
+    expect(processesUsing(dataDir)).toEqual([]);
+  }, 90_000);
+
+  it('keeps the data on disk across a restart', async () => {
+    const stack = await start('--no-samples');
+    try {
+      const endpoints = JSON.parse(await readFile(endpointsFile(), 'utf8')) as Endpoints;
+      expect(await itemCount(endpoints)).toBe(103);
+      // The failure records of the bad samples are still in the DLQ.
+      expect(stack.output()).toMatch(/bad-header\.csv\s+InvalidFileError/);
+    } finally {
+      expect(await ctrlC(stack)).toBe(0);
+    }
+  }, 90_000);
+});
