@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -414,7 +414,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       pid: process.pid,
     };
     if (options.writeEndpointsFile !== false) {
-      await writeFile(paths.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
+      // Written whole, then renamed: a tool reading it never sees half a file.
+      const partial = `${paths.endpoints}.${process.pid}.tmp`;
+      await writeFile(partial, `${JSON.stringify(endpoints, null, 2)}\n`);
+      await rename(partial, paths.endpoints);
       stops.unshift(() => rm(paths.endpoints, { force: true }));
     }
 

@@ -254,17 +254,10 @@ async function watch(
 function followNewExecutions(stack: LocalStack): void {
   const seen = new Set(stack.executions.list().map((execution) => execution.executionArn));
   stack.executions.onEvent((execution, event) => {
-    if (seen.has(execution.executionArn)) return;
-    if (event.type === 'ExecutionStarted')
-      out(`  started  ${fileOf(execution)}  (${execution.name})`);
-    if (
-      ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut'].includes(
-        event.type,
-      )
-    ) {
-      seen.add(execution.executionArn);
-      void execution.done.then(() => out(`  ${progressLine(execution, 40)}`));
-    }
+    if (event.type !== 'ExecutionStarted' || seen.has(execution.executionArn)) return;
+    seen.add(execution.executionArn);
+    out(`  started  ${fileOf(execution)}  (${execution.name})`);
+    void execution.done.then(() => out(`  ${progressLine(execution, 40)}`));
   });
 }
 
