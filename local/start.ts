@@ -30,9 +30,10 @@ Options:
   --log-level <level>       handler log level: DEBUG, INFO, WARN, ERROR (default: INFO)
   --handler-logs <file>     where handler logs go, or "-" for this terminal (default: .local/handlers.log)
   --wait-seconds <n>        how long to wait for the samples' executions (default: 300)
+  Ports (0 picks a free one):
 ${PORT_NAMES.map((name) => {
   const { option, service, env, port } = PORTS[name];
-  return `  ${`--${option} <port>`.padEnd(26)}${service.padEnd(22)}env ${env.padEnd(26)}default ${port}`;
+  return `  ${`--${option} <n>`.padEnd(26)}${service.padEnd(22)}env ${env.padEnd(26)}default ${port}`;
 }).join('\n')}
   --help                    show this help
 `;
