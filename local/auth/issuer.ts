@@ -141,7 +141,12 @@ function basicCredentials(
   if (colon < 0) return undefined;
   // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
   const decode = (part: string) => decodeURIComponent(part.replaceAll('+', ' '));
-  return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  try {
+    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  } catch {
+    // A malformed escape authenticates no one: invalid_client, not a server error.
+    return { id: '', secret: '' };
+  }
 }
 
 function same(a: string, b: string): boolean {

@@ -146,6 +146,12 @@ describe('checkTokenRequest', () => {
       { error: 'unsupported_grant_type' },
     ],
     [
+      'a malformed percent-escape in HTTP Basic',
+      { authorization: basic('id', '%zz') },
+      { grant_type: 'client_credentials' },
+      { error: 'invalid_client' },
+    ],
+    [
       'an unknown scope',
       { authorization: basic('id', 's3cret') },
       { grant_type: 'client_credentials', scope: 'admin' },
