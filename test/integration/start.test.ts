@@ -43,14 +43,19 @@ async function start(...flags: string[]): Promise<Started> {
   child.stderr?.on('data', (chunk: Buffer) => {
     text += chunk.toString('utf8');
   });
-  await waitFor(
-    'npm start to serve',
-    () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${text}`);
-      return text.includes('Serving. Press Ctrl-C to stop.') ? true : undefined;
-    },
-    60_000,
-  );
+  try {
+    await waitFor(
+      'npm start to serve',
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited early:\n${text}`);
+        return text.includes('Serving. Press Ctrl-C to stop.') ? true : undefined;
+      },
+      60_000,
+    );
+  } catch (error) {
+    child.kill('SIGKILL'); // never leave a stack running behind a failed test
+    throw error;
+  }
   return { child, output: () => text };
 }
 
