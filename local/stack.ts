@@ -20,6 +20,7 @@ import {
   loadAppConfig,
   loadChunkEnvironment,
   planFileEnvironment,
+  STARTER_MAX_BATCHING_WINDOW_SECONDS,
   startIngestionEnvironment,
 } from '../infra/config.js';
 import { type AlbFront, startAlbFront } from './api/alb-front.js';
@@ -370,8 +371,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         batchSize: config.starterBatchSize,
         maxConcurrency: config.starterMaxConcurrency,
         waitTimeSeconds: options.pollWaitSeconds ?? 20,
-        // The CDK SqsEventSource's maxBatchingWindow (infra/stack.ts).
-        batchWindowSeconds: 1,
+        // The CDK SqsEventSource's maxBatchingWindow (infra/stack.ts): the same constant.
+        batchWindowSeconds: STARTER_MAX_BATCHING_WINDOW_SECONDS,
       },
       (outcome) => {
         if (outcome.failed > 0) {

@@ -1,10 +1,11 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../local/stack.js';
 import { peekMessages } from '../../local/wiring/redrive.js';
+import type { BatchOutcome } from '../../local/wiring/sqs-event-source.js';
 import { executionsOf, sample, startTestStack, uploadAndWait, waitFor } from './helpers.js';
 
 // The SQS → start-ingestion wiring on its own stack: a short visibility timeout (still
-// longer than the 1 s batching window plus an invocation, as AWS requires) and two
+// longer than the batching window plus an invocation, as AWS requires) and two
 // receives before the DLQ, so redelivery and redrive happen within seconds.
 const MAX_RECEIVE_COUNT = 2;
 
@@ -28,6 +29,8 @@ describe('SQS event source of start-ingestion', () => {
     const loaded = await uploadAndWait(stack, 'batch/books.csv', await sample('books.csv'));
     const { Records } = JSON.parse(loaded.input) as { Records: unknown[] };
 
+    const outcomes: BatchOutcome[] = [];
+    stack.onBatch((outcome) => outcomes.push(outcome));
     await stack.clients.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: stack.endpoints.queueUrl,
@@ -60,6 +63,8 @@ describe('SQS event source of start-ingestion', () => {
       ApproximateNumberOfMessages: '0',
       ApproximateNumberOfMessagesNotVisible: '0',
     });
+    // Both messages came in one batch, whose partial response kept only the bad one.
+    expect(outcomes[0]).toMatchObject({ received: 2, deleted: 1, failed: 1 });
     // The good message of the batch was processed once (a duplicate: no second execution).
     expect(executionsOf(stack, 'batch/books.csv')).toHaveLength(1);
   }, 60_000);
