@@ -86,7 +86,7 @@ export async function loadChunk(
   const inFlight = new Set<Promise<void>>();
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
   // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
-  const keys = new KeyIndex();
+  const keys = new KeyIndex(chunk.rows);
   let failure: { error: unknown } | undefined;
   let rows = 0;
   let written = 0;

@@ -4,19 +4,35 @@ import type { KeyIdentity } from '../shared/rows.js';
  * The last row index of every key seen so far: the planner's only memory that grows
  * with the file. Integer keys (the common case, `keyIdentity` makes every integer
  * key below 10^15 a number) live in an open-addressing hash table of typed arrays,
- * about 12 bytes per slot instead of the ~43 bytes per entry of a Map. Other keys
- * live in Maps, sharded because one V8 Map holds at most 2^24 entries.
+ * about 12 bytes per slot instead of the ~43 bytes per entry of a Map, split in
+ * shards by hash so that a shard's growth (old and new arrays side by side for a
+ * moment) briefly adds 1/16 of the index, not all of it, to the peak memory.
+ * Other keys live in Maps, sharded because one V8 Map holds at most 2^24 entries.
  */
 export class KeyIndex {
-  private readonly integers = new IntegerKeyTable();
+  private readonly integers: IntegerKeyTable[];
   private readonly others = Array.from(
     { length: STRING_SHARDS },
     () => new Map<string | number, number>(),
   );
 
+  /** @param expectedKeys how many keys to make room for at once (more still fit: the index grows) */
+  constructor(expectedKeys = 0) {
+    const perShard = Math.ceil(expectedKeys / INTEGER_SHARDS / MAX_LOAD);
+    this.integers = Array.from(
+      { length: INTEGER_SHARDS },
+      () => new IntegerKeyTable(Math.max(INTEGER_SHARD_CAPACITY, perShard)),
+    );
+  }
+
   /** Records `row` as the key's latest row and returns the previous one, if any. */
   set(key: KeyIdentity, row: number): number | undefined {
-    if (typeof key === 'number' && Number.isSafeInteger(key)) return this.integers.set(key, row);
+    if (typeof key === 'number' && Number.isSafeInteger(key)) {
+      const hash = hashInteger(key);
+      // The top bits pick the shard; a shard's slots use the low bits (shards stay below 2^28 slots).
+      const shard = this.integers[hash >>> INTEGER_SHARD_SHIFT] as IntegerKeyTable;
+      return shard.set(key, row, hash);
+    }
     const shard = this.others[shardOf(key)] as Map<string | number, number>;
     const previous = shard.get(key);
     shard.set(key, row);
@@ -25,11 +41,21 @@ export class KeyIndex {
 
   /** Distinct keys recorded. */
   get size(): number {
-    return this.others.reduce((total, shard) => total + shard.size, this.integers.size);
+    let total = 0;
+    for (const shard of this.integers) total += shard.size;
+    for (const shard of this.others) total += shard.size;
+    return total;
   }
 }
 
 const STRING_SHARDS = 16;
+/** Largest share of an integer table's slots in use before it doubles. */
+const MAX_LOAD = 0.7;
+const INTEGER_SHARDS = 16;
+/** 32 bits of hash minus the 4 that pick one of the 16 shards. */
+const INTEGER_SHARD_SHIFT = 28;
+/** Slots each integer shard starts with (16 × 256 = the 4,096 of one unsharded table). */
+const INTEGER_SHARD_CAPACITY = 256;
 
 function shardOf(key: string | number): number {
   const text = String(key);
@@ -54,12 +80,12 @@ export class IntegerKeyTable {
     this.mask = slots - 1;
   }
 
-  /** Records `row` for `key` and returns the key's previous row, if any. */
-  set(key: number, row: number): number | undefined {
+  /** Records `row` for `key` (whose hashInteger is `hash`) and returns the key's previous row, if any. */
+  set(key: number, row: number, hash = hashInteger(key)): number | undefined {
     if (row > 0x7fffffff) throw new RangeError('row index beyond 2^31');
-    // Keep the load factor at most 0.7 so probe sequences stay short.
-    if ((this.count + 1) * 10 > this.keys.length * 7) this.grow();
-    let slot = hashInteger(key) & this.mask;
+    // Keep the load factor at most MAX_LOAD so probe sequences stay short.
+    if (this.count + 1 > this.keys.length * MAX_LOAD) this.grow();
+    let slot = hash & this.mask;
     for (;;) {
       const existing = this.keys[slot] as number;
       if (Number.isNaN(existing)) {
@@ -89,7 +115,7 @@ export class IntegerKeyTable {
     this.count = 0;
     for (let slot = 0; slot < keys.length; slot++) {
       const key = keys[slot] as number;
-      if (!Number.isNaN(key)) this.set(key, rows[slot] as number);
+      if (!Number.isNaN(key)) this.set(key, rows[slot] as number, hashInteger(key));
     }
   }
 }

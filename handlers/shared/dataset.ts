@@ -182,8 +182,6 @@ export type CellResult =
   | { readonly ok: true; readonly value: CellValue | undefined }
   | { readonly ok: false; readonly reason: string };
 
-const NUMBER_PATTERN = /^-?(?:\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-const INTEGER_PATTERN = /^-?\d+$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
 
@@ -233,11 +231,10 @@ export function convertCell(
     case 'number':
     case 'integer': {
       const integer = column.type === 'integer';
-      if (!(integer ? INTEGER_PATTERN : NUMBER_PATTERN).test(trimmed)) {
-        return integer ? NOT_INTEGER : NOT_NUMBER;
-      }
+      const digits = scanNumber(trimmed, integer);
+      if (digits === NOT_DECIMAL) return integer ? NOT_INTEGER : NOT_NUMBER;
       // Up to 38 digits without an exponent always fit (|exponent| ≤ 38): only others need the full check.
-      if (!fitsWithoutCheck(trimmed) && canonicalNumber(trimmed) === undefined) return OUT_OF_RANGE;
+      if (digits > MAX_NUMBER_DIGITS && canonicalNumber(trimmed) === undefined) return OUT_OF_RANGE;
       return trimmed;
     }
     case 'boolean': {
@@ -302,19 +299,44 @@ function codePointLength(text: string): number {
   return count;
 }
 
+/** scanNumber's answer for text that is not a decimal number. */
+const NOT_DECIMAL = -1;
+
 /**
- * True for a number text (already matched by NUMBER_PATTERN) with no exponent and at
- * most 38 digits: its significant digits and exponent are then within DynamoDB's range.
+ * Matches `text` against the number grammar `-?\d+(\.\d+)?([eE][+-]?\d+)?` (only
+ * `-?\d+` when `integer`) in one pass, without a regular expression. Returns
+ * NOT_DECIMAL when it does not match, else its digit count, or Infinity when it has
+ * an exponent (its range then needs canonicalNumber's full check).
  */
-function fitsWithoutCheck(text: string): boolean {
-  if (text.length > MAX_NUMBER_DIGITS + 2) return false; // sign and point at most
-  let digits = 0;
-  for (let at = 0; at < text.length; at++) {
-    const code = text.charCodeAt(at);
-    if (code === 0x65 || code === 0x45) return false; // e, E
-    if (code >= 0x30 && code <= 0x39) digits++;
+function scanNumber(text: string, integer: boolean): number {
+  const length = text.length;
+  let at = text.charCodeAt(0) === 0x2d ? 1 : 0; // '-'
+  const wholeStart = at;
+  while (at < length && isDigit(text.charCodeAt(at))) at++;
+  if (at === wholeStart) return NOT_DECIMAL;
+  let digits = at - wholeStart;
+  if (at === length) return digits;
+  if (integer) return NOT_DECIMAL;
+  if (text.charCodeAt(at) === 0x2e) {
+    // '.': at least one digit must follow
+    const fractionStart = ++at;
+    while (at < length && isDigit(text.charCodeAt(at))) at++;
+    if (at === fractionStart) return NOT_DECIMAL;
+    digits += at - fractionStart;
+    if (at === length) return digits;
   }
-  return digits <= MAX_NUMBER_DIGITS;
+  const marker = text.charCodeAt(at);
+  if (marker !== 0x65 && marker !== 0x45) return NOT_DECIMAL; // e, E
+  at++;
+  const sign = text.charCodeAt(at);
+  if (sign === 0x2b || sign === 0x2d) at++; // '+', '-'
+  const exponentStart = at;
+  while (at < length && isDigit(text.charCodeAt(at))) at++;
+  return at > exponentStart && at === length ? Number.POSITIVE_INFINITY : NOT_DECIMAL;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /** YYYY-MM-DD naming a real calendar day (years below 100 are refused, as they always were). */

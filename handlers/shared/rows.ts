@@ -32,8 +32,6 @@ import { excerpt, type FileProblem } from './errors.js';
 /** DynamoDB's maximum item size (400 KB), in bytes. */
 export const MAX_ITEM_BYTES = 400 * 1024;
 
-const SMALL_INTEGER_PATTERN = /^-?\d{1,15}$/;
-
 /** A validated header mapped onto the schema. */
 export interface HeaderLayout {
   /** Header names after BOM strip and trim, in file order. */
@@ -244,7 +242,8 @@ export function keyIdentity(value: CellValue): KeyIdentity {
 function numberKeyIdentity(number: string): KeyIdentity {
   // Fast path for the common key: a plain integer below 10^15 is exact as a double
   // (leading zeros and -0 compare equal, as in DynamoDB).
-  if (SMALL_INTEGER_PATTERN.test(number)) return Number(number) || 0;
+  const small = smallInteger(number);
+  if (small !== undefined) return small;
   const canonical = canonicalNumber(number) ?? number;
   // "dE<exp>" with d the significant digits: an integer below 10^15 is exact as a double.
   const match = /^(-?)(\d+)E(\d+)$/.exec(canonical);
@@ -254,6 +253,24 @@ function numberKeyIdentity(number: string): KeyIdentity {
     if (scale >= 0 && Number(exponent) < 15) return Number(`${sign}${digits}e${scale}`);
   }
   return canonical === '0' ? 0 : canonical;
+}
+
+/**
+ * The value of a `-?\d{1,15}` text, computed digit by
+ * digit (exact: below 10^15 < 2^53), -0 as 0; undefined for any other text.
+ */
+function smallInteger(text: string): number | undefined {
+  const negative = text.charCodeAt(0) === 0x2d;
+  const from = negative ? 1 : 0;
+  const length = text.length - from;
+  if (length < 1 || length > 15) return undefined;
+  let value = 0;
+  for (let at = from; at < text.length; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return negative && value !== 0 ? -value : value;
 }
 
 /** A problem in one cell, on the physical line where the cell starts. */
