@@ -86,7 +86,7 @@ export async function loadChunk(
   const inFlight = new Set<Promise<void>>();
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
   // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
-  const keys = new KeyIndex(chunk.rows);
+  const keys = takeKeyIndex(chunk.rows);
   let failure: { error: unknown } | undefined;
   let rows = 0;
   let written = 0;
@@ -171,6 +171,7 @@ export async function loadChunk(
   } finally {
     // Never return while writes are still running: the Lambda would freeze them.
     await Promise.all(inFlight);
+    returnKeyIndex(keys);
   }
   if (failure) throw failure.error;
 
@@ -194,6 +195,27 @@ export async function loadChunk(
       stats,
     };
   }
+}
+
+/**
+ * Key indexes of finished chunks, kept for the next chunk of a warm container:
+ * each holds typed arrays outside the V8 heap that live as long as a chunk, so a
+ * new one per chunk would leave one chunk's worth of garbage behind per chunk
+ * until the next full GC (the old generation stays small, so that comes late).
+ */
+const idleKeyIndexes: KeyIndex[] = [];
+/** Indexes kept at most: one per chunk loaded at once in one process (the local stack runs several). */
+const MAX_IDLE_KEY_INDEXES = 4;
+
+function takeKeyIndex(expectedKeys: number): KeyIndex {
+  const reused = idleKeyIndexes.pop();
+  if (reused === undefined) return new KeyIndex(expectedKeys);
+  reused.clear();
+  return reused;
+}
+
+function returnKeyIndex(index: KeyIndex): void {
+  if (idleKeyIndexes.length < MAX_IDLE_KEY_INDEXES) idleKeyIndexes.push(index);
 }
 
 /** GETs exactly the chunk's byte range of exactly the planned object version. */

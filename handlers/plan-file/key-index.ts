@@ -39,6 +39,12 @@ export class KeyIndex {
     return previous;
   }
 
+  /** Forgets every key, keeping the memory for the next use. */
+  clear(): void {
+    for (const shard of this.integers) shard.clear();
+    for (const shard of this.others) shard.clear();
+  }
+
   /** Distinct keys recorded. */
   get size(): number {
     let total = 0;
@@ -68,8 +74,8 @@ function shardOf(key: string | number): number {
 
 /** Linear-probing hash table from safe integers to row indexes (rows below 2^31). */
 export class IntegerKeyTable {
-  private keys: Float64Array;
-  private rows: Int32Array;
+  private keys: Float64Array<ArrayBuffer>;
+  private rows: Int32Array<ArrayBuffer>;
   private mask: number;
   private count = 0;
 
@@ -107,6 +113,12 @@ export class IntegerKeyTable {
     return this.count;
   }
 
+  /** Forgets every key, keeping the slots. */
+  clear(): void {
+    this.keys.fill(Number.NaN);
+    this.count = 0;
+  }
+
   private grow(): void {
     const { keys, rows } = this;
     this.keys = new Float64Array(keys.length * 2).fill(Number.NaN);
@@ -117,6 +129,11 @@ export class IntegerKeyTable {
       const key = keys[slot] as number;
       if (!Number.isNaN(key)) this.set(key, rows[slot] as number, hashInteger(key));
     }
+    // The old arrays are dead now, but their memory (outside the V8 heap) would only
+    // be returned at the next full GC, which a small old generation makes rare:
+    // detaching them returns it at once, so growth never holds two generations.
+    keys.buffer.transfer(0);
+    rows.buffer.transfer(0);
   }
 }
 

@@ -58,7 +58,7 @@ export interface CsvRecord {
 
 const LF = 0x0a;
 /** Bytes handed to the parser at once (S3 and file streams deliver 16 to 64 KiB). */
-const PARSE_SLICE_BYTES = 16 * 1024;
+const PARSE_SLICE_BYTES = 8 * 1024;
 /** More than the parser's lookahead (a multi-byte trim character, CRLF). */
 const LOOKAHEAD_PADDING = Buffer.from('    ');
 

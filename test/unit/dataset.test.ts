@@ -193,3 +193,140 @@ describe('canonicalNumber', () => {
     expect(canonicalKey('a')).toBe('a');
   });
 });
+
+/**
+ * parseCell's hand-written checks (no regular expressions, no Date, no string
+ * spreading) against the definitions they replace, over generated cells.
+ */
+describe('parseCell agrees with its reference definitions', () => {
+  /** A small deterministic PRNG (LCG): every run checks the same cells. */
+  function prng(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x80000000;
+    };
+  }
+  const random = prng(11);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const text = (alphabet: readonly string[], maxLength: number) =>
+    Array.from({ length: Math.floor(random() * (maxLength + 1)) }, () => pick(alphabet)).join('');
+  const column = (type: ColumnSpec['type'], extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+    name: 'c',
+    type,
+    required: false,
+    ...extra,
+  });
+
+  /** What parseCell answered before the fast paths, for number, integer and date cells. */
+  function reference(type: 'number' | 'integer' | 'date', raw: string): string | undefined {
+    const trimmed = raw.trim();
+    if (trimmed === '') return 'empty';
+    if (type === 'date') {
+      const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
+      if (!match) return undefined;
+      const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+      const date = new Date(Date.UTC(year, month - 1, day));
+      const real =
+        date.getUTCFullYear() === year &&
+        date.getUTCMonth() === month - 1 &&
+        date.getUTCDate() === day;
+      return real ? trimmed : undefined;
+    }
+    const pattern = type === 'integer' ? /^-?\d+$/ : /^-?(?:\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+    if (!pattern.test(trimmed)) return undefined;
+    const fits = /^-?\d{1,38}$/.test(trimmed) || canonicalNumber(trimmed) !== undefined;
+    return fits ? trimmed : 'range';
+  }
+
+  function actual(type: 'number' | 'integer' | 'date', raw: string): string | undefined {
+    const result = parseCell(column(type), raw);
+    if (result.ok) {
+      if (result.value === undefined) return 'empty';
+      return typeof result.value === 'object' ? result.value.number : String(result.value);
+    }
+    return result.reason.startsWith('outside') ? 'range' : undefined;
+  }
+
+  const NUMBER_PIECES = ['0', '1', '9', '5', '.', '-', '+', 'e', 'E', ' ', 'x', '\t'];
+  const numbers = [
+    ...Array.from({ length: 20_000 }, () => text(NUMBER_PIECES, 8)),
+    ...Array.from(
+      { length: 500 },
+      () => `${'9'.repeat(35 + Math.floor(random() * 6))}.${text(['0', '1'], 3)}`,
+    ),
+    ...Array.from({ length: 500 }, () => `1e${pick(['', '+', '-'])}${Math.floor(random() * 300)}`),
+  ];
+
+  it.each(['number', 'integer'] as const)(
+    'accepts and refuses exactly the %s cells the regular expressions did',
+    (type) => {
+      for (const raw of numbers)
+        expect([raw, actual(type, raw)]).toEqual([raw, reference(type, raw)]);
+    },
+  );
+
+  it('accepts exactly the real calendar days the Date check did (years below 100 refused)', () => {
+    const pad = (value: number, width: number) => String(value).padStart(width, '0');
+    const dates = [
+      ...Array.from(
+        { length: 20_000 },
+        () =>
+          `${pad(pick([0, 4, 99, 100, 1900, 2000, 2023, 2024, 2100, 9999]) + Math.floor(random() * 3), 4)}-${pad(Math.floor(random() * 14), 2)}-${pad(Math.floor(random() * 33), 2)}`,
+      ),
+      ...Array.from({ length: 5_000 }, () => text(['2', '0', '1', '-', '9', ' ', 'a'], 11)),
+      '2024-02-29',
+      '2023-02-29',
+      '1900-02-29',
+      '2000-02-29',
+      ' 2024-12-31 ',
+      '２０２４-01-01',
+    ];
+    for (const raw of dates)
+      expect([raw, actual('date', raw)]).toEqual([raw, reference('date', raw)]);
+  });
+
+  it('treats as empty exactly the cells String.prototype.trim empties, and trims numbers the same way', () => {
+    const SPACES = [
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\v',
+      '\f',
+      '\u00a0',
+      '\u1680',
+      '\u2000',
+      '\u200a',
+      '\u2028',
+      '\u2029',
+      '\u202f',
+      '\u205f',
+      '\u3000',
+      '\ufeff',
+    ];
+    const NOT_SPACES = ['\u180e', '\u200b', '\u0085', 'x'];
+    for (const space of [...SPACES, ...NOT_SPACES]) {
+      for (const raw of [space, `${space}7`, `7${space}`, `${space}7${space}`]) {
+        expect([raw, actual('number', raw)]).toEqual([raw, reference('number', raw)]);
+        expect([raw, parseCell(column('string', { required: true }), raw).ok]).toEqual([
+          raw,
+          raw.trim() !== '',
+        ]);
+      }
+    }
+  });
+
+  it('counts characters for maxLength as code points, like [...text].length', () => {
+    const PIECES = ['a', 'é', '😀', '\ud83d', '\ude00', '\u0301'];
+    for (let round = 0; round < 5_000; round++) {
+      const raw = `x${text(PIECES, 8)}`;
+      const maxLength = 1 + Math.floor(random() * 8);
+      expect([raw, maxLength, parseCell(column('string', { maxLength }), raw).ok]).toEqual([
+        raw,
+        maxLength,
+        [...raw].length <= maxLength,
+      ]);
+    }
+  });
+});
