@@ -861,6 +861,22 @@ describe('KeyIndex', () => {
     index.set(7, 0);
     expect(index.set('7', 1)).toBeUndefined();
   });
+
+  it('forgets every key on clear and still matches a Map after it, presized or not', () => {
+    for (const index of [new KeyIndex(), new KeyIndex(100_000)]) {
+      for (let round = 0; round < 3; round++) {
+        const reference = new Map<string | number, number>();
+        for (let row = 0; row < 20_000; row++) {
+          const key = row % 3 === 0 ? `k${row % 7000}` : 9780000000000 + ((row * 7919) % 9000);
+          expect(index.set(key, row)).toBe(reference.get(key));
+          reference.set(key, row);
+        }
+        expect(index.size).toBe(reference.size);
+        index.clear();
+        expect(index.size).toBe(0);
+      }
+    }
+  });
 });
 
 describe('IntegerKeyTable', () => {
