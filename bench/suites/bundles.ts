@@ -1,7 +1,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import { HANDLER_BUNDLING } from '../../infra/bundling.js';
+import { HANDLER_ESBUILD_OPTIONS } from '../../infra/bundling.js';
 import { HANDLERS, type HandlerName } from '../../infra/config.js';
 import { runChild } from '../lib/child.js';
 import { appConfig, isHandlerName, offlineHandlerEnv, ROOT } from '../lib/handler-env.js';
@@ -12,21 +12,10 @@ import { formatNumber } from '../lib/table.js';
 
 /**
  * esbuild options exactly as the CDK app bundles a handler (infra/bundling.ts, which
- * NodejsFunction maps onto its own options): minified ESM for Node.js 24 with the AWS
- * SDK inside, class names kept, an external source map.
+ * NodejsFunction maps onto its own options), without esbuild's console output.
  */
 export const DEPLOYED_BUILD = {
-  bundle: true,
-  format: HANDLER_BUNDLING.format,
-  platform: HANDLER_BUNDLING.platform,
-  target: HANDLER_BUNDLING.target,
-  minify: HANDLER_BUNDLING.minify,
-  keepNames: HANDLER_BUNDLING.keepNames,
-  sourcemap: HANDLER_BUNDLING.sourcemap,
-  sourcesContent: HANDLER_BUNDLING.sourcesContent,
-  mainFields: [...HANDLER_BUNDLING.mainFields],
-  external: [...HANDLER_BUNDLING.external],
-  banner: { js: HANDLER_BUNDLING.banner },
+  ...HANDLER_ESBUILD_OPTIONS,
   logLevel: 'silent',
 } satisfies BuildOptions;
 
