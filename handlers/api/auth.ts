@@ -9,6 +9,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { NamedError } from '../shared/errors.js';
+import { isRecord } from '../shared/guards.js';
 import { type AuthConfig, isTrustedKeyUrl, normalizeTokenType } from './config.js';
 import { HttpProblemError, unavailable } from './problems.js';
 
@@ -332,7 +333,8 @@ export function discoverJwksUri(
     if (response.status !== 200) {
       throw new Error(`OIDC discovery ${url} answered ${response.status}`);
     }
-    const document = (await response.json()) as Record<string, unknown>;
+    const document: unknown = await response.json();
+    if (!isRecord(document)) throw new Error(`OIDC discovery ${url} is not a JSON object`);
     if (document.issuer !== issuer) {
       throw new Error(`OIDC discovery ${url} names issuer ${String(document.issuer)}`);
     }

@@ -1,5 +1,6 @@
-import { type DatasetSchema, parseDataset } from '../shared/dataset.js';
+import type { DatasetSchema } from '../shared/dataset.js';
 import { type EnvReader, readConfig } from '../shared/env.js';
+import { readDataset } from '../shared/settings.js';
 
 /** Asymmetric JWS algorithms the API can verify against a JWKS. HS* and `none` never qualify. */
 export const SUPPORTED_ALGORITHMS = [
@@ -75,7 +76,7 @@ const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
 /** Reads and validates the API's configuration; throws one ConfigurationError listing every problem. */
 export function readApiConfig(env: Readonly<Record<string, string | undefined>>): ApiConfig {
   return readConfig(env, (reader) => {
-    const dataset = reader.json('DATASET', (value) => parseDataset(value, 'DATASET'));
+    const dataset = readDataset(reader);
     const issuer = reader.string('AUTH_ISSUER');
     if (issuer !== '') checkUrl(reader, 'AUTH_ISSUER', issuer);
     const jwksText = reader.optionalString('AUTH_JWKS_URI');

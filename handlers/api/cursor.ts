@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import type { DatasetSchema } from '../shared/dataset.js';
+import { isRecord } from '../shared/guards.js';
 import { parseKey, quote } from './keys.js';
 import { badRequest, type HttpProblemError } from './problems.js';
 
@@ -114,14 +115,13 @@ function digest(json: string): string {
 }
 
 function isPayload(value: unknown): value is CursorPayload {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const record = value as Record<string, unknown>;
   return (
-    Object.keys(record).length === 4 &&
-    typeof record.v === 'number' &&
-    typeof record.d === 'string' &&
-    (record.t === 'S' || record.t === 'N') &&
-    typeof record.k === 'string'
+    isRecord(value) &&
+    Object.keys(value).length === 4 &&
+    typeof value.v === 'number' &&
+    typeof value.d === 'string' &&
+    (value.t === 'S' || value.t === 'N') &&
+    typeof value.k === 'string'
   );
 }
 

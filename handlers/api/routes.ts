@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { isRecord } from '../shared/guards.js';
 import { type AuthDeps, authenticate } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
@@ -329,12 +330,7 @@ function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
   }
 
   const shape = 'The request body must be {"keys": [...]} with 1 to 100 keys';
-  if (
-    typeof body !== 'object' ||
-    body === null ||
-    Array.isArray(body) ||
-    body instanceof JsonNumber
-  ) {
+  if (!isRecord(body) || body instanceof JsonNumber) {
     throw badRequest('invalid-body', `${shape}.`, [{ pointer: '', detail: 'must be an object' }]);
   }
   const members = Object.keys(body).filter((name) => name !== 'keys');
@@ -343,7 +339,7 @@ function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
       { pointer: `/${escapePointer(members[0] ?? '')}`, detail: 'unknown member' },
     ]);
   }
-  const keys = (body as { keys?: unknown }).keys;
+  const keys = body.keys;
   if (!Array.isArray(keys) || keys.length === 0) {
     throw badRequest('invalid-body', `${shape}.`, [
       { pointer: '/keys', detail: 'must be a non-empty array' },

@@ -153,4 +153,15 @@ describe('remote JWKS key source', () => {
 
     await expect(discover()).rejects.toThrow(/names issuer/);
   });
+
+  it.each(['null', '[]', '"text"'])(
+    'rejects a discovery document that is %s, not an object',
+    async (body) => {
+      const fetch = async () =>
+        new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+      const discover = discoverJwksUri(idp.issuer, { timeoutMs: 2000, fetch });
+
+      await expect(discover()).rejects.toThrow(/is not a JSON object/);
+    },
+  );
 });
