@@ -11,17 +11,10 @@ import { reportToParent } from '../lib/child.js';
 import { acceptingDynamo, objectS3, type WriteCounter } from '../lib/doubles.js';
 import { deployedLoadConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { heapAfterGcMb, type MemoryPeaks, peakRssMb, rssMb, samplePeaks } from '../lib/memory.js';
+import { type MemoryUse, measureMemory } from '../lib/memory.js';
 
 /** What the parent receives. */
-export interface LoadMemoryResult {
-  readonly startRssMb: number;
-  readonly peakRssMb: number;
-  /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
-  readonly heapAfterGcMb: number;
-  /** Peaks of V8's heap and of memory outside it, sampled while working. */
-  readonly peaks: MemoryPeaks;
-  readonly seconds: number;
+export interface LoadMemoryResult extends MemoryUse {
   readonly chunks: number;
   readonly written: number;
 }
@@ -34,28 +27,20 @@ await reportToParent(async (): Promise<LoadMemoryResult> => {
   const s3 = objectS3({ kind: 'file', path, size: plan.object.size });
   const counter: WriteCounter = { calls: 0, items: 0 };
   const dynamo = acceptingDynamo(counter);
-  const startRssMb = rssMb();
-  const stopSampling = samplePeaks();
-  const start = performance.now();
-  let written = 0;
-  for (const chunk of plan.chunks) {
-    const summary = await loadChunk({ object: plan.object, header: plan.header, chunk }, config, {
-      s3,
-      dynamo,
-      clock: UNHURRIED_CLOCK,
-    });
-    written += summary.written;
-  }
+  const { use, result: written } = await measureMemory(async () => {
+    let total = 0;
+    for (const chunk of plan.chunks) {
+      const summary = await loadChunk({ object: plan.object, header: plan.header, chunk }, config, {
+        s3,
+        dynamo,
+        clock: UNHURRIED_CLOCK,
+      });
+      total += summary.written;
+    }
+    return total;
+  });
   if (written !== plan.totalRows - plan.duplicateRows || counter.items !== written) {
     throw new Error(`loaded ${written} items, expected ${plan.totalRows - plan.duplicateRows}`);
   }
-  return {
-    startRssMb,
-    peakRssMb: peakRssMb(),
-    peaks: stopSampling(),
-    seconds: (performance.now() - start) / 1000,
-    heapAfterGcMb: heapAfterGcMb(),
-    chunks: plan.chunks.length,
-    written,
-  };
+  return { ...use, chunks: plan.chunks.length, written };
 });

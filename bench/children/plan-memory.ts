@@ -10,17 +10,10 @@ import { reportToParent } from '../lib/child.js';
 import { DOUBLE_ETAG, objectS3 } from '../lib/doubles.js';
 import { deployedPlanConfig } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
-import { heapAfterGcMb, type MemoryPeaks, peakRssMb, rssMb, samplePeaks } from '../lib/memory.js';
+import { type MemoryUse, measureMemory } from '../lib/memory.js';
 
 /** What the parent receives. */
-export interface PlanMemoryResult {
-  readonly startRssMb: number;
-  readonly peakRssMb: number;
-  /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
-  readonly heapAfterGcMb: number;
-  /** Peaks of V8's heap and of memory outside it, sampled while working. */
-  readonly peaks: MemoryPeaks;
-  readonly seconds: number;
+export interface PlanMemoryResult extends MemoryUse {
   readonly plan: FilePlan;
 }
 
@@ -29,20 +22,12 @@ await reportToParent(async (): Promise<PlanMemoryResult> => {
   if (!path) throw new Error('usage: plan-memory.ts <file>');
   const planConfig = await deployedPlanConfig(appConfig());
   const { size } = await stat(path);
-  const startRssMb = rssMb();
-  const stopSampling = samplePeaks();
-  const start = performance.now();
-  const plan = await planFile(
-    objectS3({ kind: 'file', path, size }),
-    { bucket: 'bench', key: 'bench.csv', eTag: DOUBLE_ETAG, size },
-    planConfig,
+  const { use, result: plan } = await measureMemory(() =>
+    planFile(
+      objectS3({ kind: 'file', path, size }),
+      { bucket: 'bench', key: 'bench.csv', eTag: DOUBLE_ETAG, size },
+      planConfig,
+    ),
   );
-  return {
-    startRssMb,
-    peakRssMb: peakRssMb(),
-    peaks: stopSampling(),
-    seconds: (performance.now() - start) / 1000,
-    heapAfterGcMb: heapAfterGcMb(),
-    plan,
-  };
+  return { ...use, plan };
 });

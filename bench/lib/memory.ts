@@ -1,12 +1,12 @@
 /** Memory readings of the current process, in MB (2^20 bytes). */
 
 /** Resident set size now. */
-export function rssMb(): number {
+function rssMb(): number {
   return process.memoryUsage.rss() / (1024 * 1024);
 }
 
 /** Peak resident set size of this process so far (what Lambda reports as "Max Memory Used"). */
-export function peakRssMb(): number {
+function peakRssMb(): number {
   // resourceUsage().maxRSS is in kilobytes.
   return process.resourceUsage().maxRSS / 1024;
 }
@@ -16,7 +16,7 @@ export function peakRssMb(): number {
  * really retains, as opposed to peak RSS, which also counts garbage V8 had not yet
  * collected and heap it grew and has not returned.
  */
-export function heapAfterGcMb(): number {
+function heapAfterGcMb(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc to measure the heap after GC');
   gc();
@@ -35,7 +35,7 @@ export interface MemoryPeaks {
  * is called, to tell which part of memory a peak RSS came from: V8's heap (live
  * objects or collectable garbage) or buffers outside it.
  */
-export function samplePeaks(intervalMs = 20): () => MemoryPeaks {
+function samplePeaks(intervalMs = 20): () => MemoryPeaks {
   const peaks: MemoryPeaks = { heapTotalMb: 0, heapUsedMb: 0, externalMb: 0 };
   const sample = () => {
     const usage = process.memoryUsage();
@@ -51,4 +51,38 @@ export function samplePeaks(intervalMs = 20): () => MemoryPeaks {
     sample();
     return peaks;
   };
+}
+
+/** How one piece of work used this process's memory, in MB, and how long it took. */
+export interface MemoryUse {
+  /** Resident set size just before the work started. */
+  readonly startRssMb: number;
+  /** Peak RSS of the process once the work is done. */
+  readonly peakRssMb: number;
+  /** Live heap after a full GC once the work is done (retained memory, not GC slack). */
+  readonly heapAfterGcMb: number;
+  /** Peaks of V8's heap and of memory outside it, sampled while working. */
+  readonly peaks: MemoryPeaks;
+  readonly seconds: number;
+}
+
+/**
+ * Runs `work` and measures its memory use (needs `--expose-gc`). The heap is
+ * collected only after the peaks and the time are read, so the GC counts in neither.
+ */
+export async function measureMemory<T>(
+  work: () => Promise<T>,
+): Promise<{ readonly use: MemoryUse; readonly result: T }> {
+  const startRssMb = rssMb();
+  const stopSampling = samplePeaks();
+  const start = performance.now();
+  const result = await work();
+  const use = {
+    startRssMb,
+    peakRssMb: peakRssMb(),
+    peaks: stopSampling(),
+    seconds: (performance.now() - start) / 1000,
+    heapAfterGcMb: heapAfterGcMb(),
+  };
+  return { use, result };
 }
