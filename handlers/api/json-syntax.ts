@@ -67,48 +67,37 @@ function firstErrorOffset(text: string): number {
       }
     }
   };
+  // An object's or an array's body after its opening bracket: comma-separated items, then `close`.
+  const items = (close: string, item: () => void) => {
+    i += 1;
+    skipWhitespace();
+    if (text[i] === close) {
+      i += 1;
+      return;
+    }
+    for (;;) {
+      item();
+      skipWhitespace();
+      if (text[i] !== ',') {
+        expect(close);
+        return;
+      }
+      i += 1;
+    }
+  };
+  const member = () => {
+    skipWhitespace();
+    string();
+    skipWhitespace();
+    expect(':');
+    value();
+  };
   const value = (): void => {
     skipWhitespace();
     const char = text[i];
-    if (char === '{') {
-      i += 1;
-      skipWhitespace();
-      if (text[i] === '}') {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        skipWhitespace();
-        string();
-        skipWhitespace();
-        expect(':');
-        value();
-        skipWhitespace();
-        if (text[i] !== ',') {
-          expect('}');
-          return;
-        }
-        i += 1;
-      }
-    }
-    if (char === '[') {
-      i += 1;
-      skipWhitespace();
-      if (text[i] === ']') {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        value();
-        skipWhitespace();
-        if (text[i] !== ',') {
-          expect(']');
-          return;
-        }
-        i += 1;
-      }
-    }
-    if (char === '"') string();
+    if (char === '{') items('}', member);
+    else if (char === '[') items(']', value);
+    else if (char === '"') string();
     else if (char === 't') literal('true');
     else if (char === 'f') literal('false');
     else if (char === 'n') literal('null');
