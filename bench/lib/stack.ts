@@ -3,12 +3,11 @@ import { fileURLToPath } from 'node:url';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
   ListExecutionsCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
+import { allEvents } from '../../local/cli/sfn-views.js';
 import { PORTS, type PortName } from '../../local/config.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import type { BenchContext } from './options.js';
@@ -162,15 +161,7 @@ async function phasesOf(
   executionArn: string,
   uploadStart: number,
 ): Promise<Phases> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const events = await allEvents(sfn, executionArn);
   const time = (type: string, name?: string, last = false): number => {
     const matching = events.filter(
       (event) =>
