@@ -17,6 +17,7 @@ import { type FileProblem, MalformedCsvError } from './errors.js';
  *   record.start;  // absolute byte offset of the record's first byte
  *   record.end;    // absolute byte offset just past its line break (or the end of file)
  * }
+ * for await (const records of readCsvBatches(body, options)) ... // the same records, in arrays
  * ```
  *
  * Malformed text (invalid UTF-8, an unclosed or stray quote, a record over
