@@ -28,15 +28,20 @@ export class Storage extends Construct {
     super(scope, id);
     const destroy = props.removalPolicy === RemovalPolicy.DESTROY;
 
-    // SSE-S3 here: ALB access logs cannot be written to a KMS-encrypted bucket.
-    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+    // What every bucket here is: private, TLS only, no ACLs, emptied on delete only when
+    // the stage destroys it. SSE-S3: ALB access logs cannot be written to a KMS-encrypted bucket.
+    const baseline = {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(365) }],
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: destroy,
+    } satisfies s3.BucketProps;
+
+    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+      ...baseline,
+      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(365) }],
     });
     Validations.of(this.logBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -45,10 +50,7 @@ export class Storage extends Construct {
     });
 
     this.dataBucket = new s3.Bucket(this, 'DataBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...baseline,
       // Versioning lets a loader pin the exact version it planned, and makes overwrites recoverable.
       versioned: true,
       lifecycleRules: [
@@ -60,8 +62,6 @@ export class Storage extends Construct {
       ],
       serverAccessLogsBucket: this.logBucket,
       serverAccessLogsPrefix: 'data-bucket/',
-      removalPolicy: props.removalPolicy,
-      autoDeleteObjects: destroy,
     });
 
     const partitionKey = {
