@@ -14,14 +14,12 @@ import { runChild } from '../lib/child.js';
 import { benchFileName, generateFile } from '../lib/data.js';
 import { ROOT } from '../lib/handler-env.js';
 import type { BenchContext } from '../lib/options.js';
-import type { ApiFigures, SuiteReport } from '../lib/results.js';
+import { type ApiFigures, GOAL, judge, type SuiteReport } from '../lib/results.js';
 import { benchStack, ingestThroughPipeline } from '../lib/stack.js';
 import { median, ratio, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
 import { DEPLOYED_BUILD } from './bundles.js';
 
-const P99_GOAL = 1.25;
-const BATCH_GOAL = 10;
 const BATCH_KEYS = 100;
 /** Concurrent connections: enough to keep the single-process front busy, not to drown it. */
 const CONNECTIONS = 8;
@@ -121,8 +119,7 @@ export async function runApi(context: BenchContext): Promise<SuiteReport<ApiFigu
           value: `${figures.p99Ms} ms (p50 ${figures.p50Ms}, ${formatNumber(figures.rps)} rps)`,
           versus: `auth skipped ${figures.noAuthP99Ms} ms (${formatNumber(median(withoutAuth.map((r) => r.rps)))} rps)`,
           result: `${figures.authP99Ratio}×`,
-          goal: `≤ ${P99_GOAL}`,
-          met: figures.authP99Ratio <= P99_GOAL,
+          ...judge(GOAL.apiAuthP99Ratio, figures.authP99Ratio),
         },
         {
           suite: 'api',
@@ -130,8 +127,7 @@ export async function runApi(context: BenchContext): Promise<SuiteReport<ApiFigu
           value: `${formatNumber(batchItemsPerSec)} items/s`,
           versus: `single GET ${formatNumber(rps)} items/s`,
           result: `${figures.batchSpeedup}×`,
-          goal: `≥ ${BATCH_GOAL}`,
-          met: figures.batchSpeedup >= BATCH_GOAL,
+          ...judge(GOAL.apiBatchSpeedup, figures.batchSpeedup),
         },
       ],
       details: {

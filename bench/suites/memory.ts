@@ -6,11 +6,16 @@ import { runChild } from '../lib/child.js';
 import { benchFileName, generateFile } from '../lib/data.js';
 import { appConfig } from '../lib/handler-env.js';
 import type { BenchContext } from '../lib/options.js';
-import type { MemoryFigures, SuiteReport, TableRow } from '../lib/results.js';
+import {
+  GOAL,
+  judge,
+  type MemoryFigures,
+  type SuiteReport,
+  type TableRow,
+} from '../lib/results.js';
 import { ratio, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
 
-const GOAL = 1.25;
 const SCALE = 10;
 
 interface SizeReading {
@@ -78,8 +83,7 @@ export async function runMemory(context: BenchContext): Promise<SuiteReport<Memo
     value: `${components[component].largeMb.toFixed(0)} MB`,
     versus: `base ${components[component].baseMb.toFixed(0)} MB`,
     result: `${round(ratios[component], 2)}×`,
-    goal: `≤ ${GOAL}`,
-    met: ratios[component] <= GOAL,
+    ...judge(GOAL.memoryRatio, ratios[component]),
   }));
   // Growth per million rows: what the planner's key index costs (the loader's is flat).
   const plannerMbPerMillionRows =

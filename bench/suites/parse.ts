@@ -1,11 +1,9 @@
 import type { ParseChildResult } from '../children/parse.js';
 import { runChild } from '../lib/child.js';
 import type { BenchContext } from '../lib/options.js';
-import type { ParseFigures, SuiteReport } from '../lib/results.js';
+import { GOAL, judge, type ParseFigures, type SuiteReport } from '../lib/results.js';
 import { median, ratio, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
-
-const GOAL = 0.6;
 
 /**
  * Chunk logic vs csv-parse alone, measured in one fresh child process. The raw
@@ -42,8 +40,7 @@ export async function runParse(context: BenchContext): Promise<SuiteReport<Parse
         value: `${formatNumber(figures.rowsPerSec)} rows/s`,
         versus: `csv-parse alone ${formatNumber(figures.rawRowsPerSec)} rows/s`,
         result: `${figures.ratio}×`,
-        goal: `≥ ${GOAL}`,
-        met: figures.ratio >= GOAL,
+        ...judge(GOAL.parseRatio, figures.ratio),
       },
       {
         suite: 'parse',

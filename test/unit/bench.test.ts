@@ -11,7 +11,9 @@ import { parseOptions } from '../../bench/lib/options.js';
 import {
   type BenchResults,
   describeGoal,
+  GOAL,
   GOALS,
+  judge,
   meets,
   toLatestJson,
 } from '../../bench/lib/results.js';
@@ -107,6 +109,19 @@ describe('goals', () => {
   it('picks each figure from a result set', () => {
     expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([0.9, 0.75, 1.1, 1.07, 25, 300, 90]);
   });
+
+  it.each([
+    ['ingestRatio', 0.8, { goal: '≥ 0.8', met: true }],
+    ['memoryRatio', 1.26, { goal: '≤ 1.25', met: false }],
+    ['apiBundleSize', 500, { goal: '≤ 500 KB', met: true }],
+    ['apiBundleSize', 500.001, { goal: '≤ 500 KB', met: false }],
+    ['handlerImport', Number.NaN, { goal: '≤ 150 ms', met: false }],
+  ] as const)(
+    'judges a table row against the chart goal %s: %d gives %j',
+    (name, value, columns) => {
+      expect(judge(GOAL[name], value)).toEqual(columns);
+    },
+  );
 
   it('treats a missing api bundle as a missed goal, not as zero bytes', () => {
     const withoutApi = { ...RESULTS, bundles: { 'plan-file': { bytes: 1, importMs: 1 } } };
