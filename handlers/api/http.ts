@@ -40,35 +40,18 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  */
 export function parseAlbEvent(event: ALBEvent): ApiRequest {
   const multiValue = isMultiValue(event);
-  const headers = new Map<string, string[]>();
-  const addHeader = (name: string, value: string | undefined) => {
-    if (value === undefined) return;
-    const key = name.toLowerCase();
-    headers.set(key, [...(headers.get(key) ?? []), value]);
-  };
-  if (event.multiValueHeaders) {
-    for (const [name, values] of Object.entries(event.multiValueHeaders)) {
-      for (const value of values ?? []) addHeader(name, value);
-    }
-  } else {
-    for (const [name, value] of Object.entries(event.headers ?? {})) addHeader(name, value);
-  }
-
-  const query = new Map<string, string[]>();
-  const addQuery = (name: string, value: string | undefined) => {
-    if (value === undefined) return;
-    const key = decodeQueryComponent(name, name);
-    query.set(key, [...(query.get(key) ?? []), decodeQueryComponent(value, key)]);
-  };
-  if (event.multiValueQueryStringParameters) {
-    for (const [name, values] of Object.entries(event.multiValueQueryStringParameters)) {
-      for (const value of values ?? []) addQuery(name, value);
-    }
-  } else {
-    for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-      addQuery(name, value);
-    }
-  }
+  const headers = multimap(event.multiValueHeaders, event.headers, (name, value) => [
+    name.toLowerCase(),
+    value,
+  ]);
+  const query = multimap(
+    event.multiValueQueryStringParameters,
+    event.queryStringParameters,
+    (name, value) => {
+      const key = decodeQueryComponent(name, name);
+      return [key, decodeQueryComponent(value, key)];
+    },
+  );
 
   const rawBody = event.body ?? '';
   return {
@@ -86,6 +69,32 @@ export function isMultiValue(event: ALBEvent): boolean {
   return (
     event.multiValueHeaders !== undefined || event.multiValueQueryStringParameters !== undefined
   );
+}
+
+/**
+ * Every name/value pair of an ALB map (the multi-value form when the event has it,
+ * else the single-value one), grouped by `entry`'s name in arrival order.
+ */
+function multimap(
+  multiValues: Readonly<Record<string, string[] | undefined>> | undefined,
+  singleValues: Readonly<Record<string, string | undefined>> | undefined,
+  entry: (name: string, value: string) => readonly [string, string],
+): Map<string, string[]> {
+  const pairs = multiValues
+    ? Object.entries(multiValues).flatMap(([name, values]) =>
+        (values ?? []).map((value) => [name, value] as const),
+      )
+    : Object.entries(singleValues ?? {}).flatMap(([name, value]) =>
+        value === undefined ? [] : [[name, value] as const],
+      );
+  const map = new Map<string, string[]>();
+  for (const [rawName, rawValue] of pairs) {
+    const [name, value] = entry(rawName, rawValue);
+    const values = map.get(name);
+    if (values) values.push(value);
+    else map.set(name, [value]);
+  }
+  return map;
 }
 
 function decodeQueryComponent(text: string, parameter: string): string {
