@@ -337,19 +337,24 @@ describe('least privilege', () => {
       statement.actions.map((action) => `${action} → ${statement.resources.join(' | ')}`),
     );
   const json = (value: unknown) => JSON.stringify(value);
-  const logsOf = (name: string) => json(arnOf(id('AWS::Logs::LogGroup', `${name}Logs`)));
   const objects = () =>
     json({ 'Fn::Join': ['', [arnOf(id('AWS::S3::Bucket', 'StorageDataBucket')), '/*']] });
   const table = () => json(arnOf(id('AWS::DynamoDB::GlobalTable', 'StorageTable')));
-  const xray = XRAY.map((action) => `${action} → *`);
+  /** What every function's role holds: X-Ray tracing, and writing to its own log group only. */
+  const functionBasics = (fn: string) => {
+    const logs = json(arnOf(id('AWS::Logs::LogGroup', `${fn}Logs`)));
+    return [
+      ...XRAY.map((action) => `${action} → *`),
+      `logs:CreateLogStream → ${logs}`,
+      `logs:PutLogEvents → ${logs}`,
+    ];
+  };
 
   it('lets start-ingestion consume the queue and start executions, nothing else', () => {
     const queue = json(arnOf(id('AWS::SQS::Queue', 'FileEventsQueue')));
     expect(grants(statements('StartIngestionRole')).sort()).toEqual(
       [
-        ...xray,
-        `logs:CreateLogStream → ${logsOf('StartIngestion')}`,
-        `logs:PutLogEvents → ${logsOf('StartIngestion')}`,
+        ...functionBasics('StartIngestion'),
         `states:StartExecution → ${json(ref(id('AWS::StepFunctions::StateMachine', 'WorkflowStateMachine')))}`,
         `sqs:ChangeMessageVisibility → ${queue}`,
         `sqs:DeleteMessage → ${queue}`,
@@ -363,9 +368,7 @@ describe('least privilege', () => {
   it('lets plan-file read objects of the data bucket only', () => {
     expect(grants(statements('PlanFileRole')).sort()).toEqual(
       [
-        ...xray,
-        `logs:CreateLogStream → ${logsOf('PlanFile')}`,
-        `logs:PutLogEvents → ${logsOf('PlanFile')}`,
+        ...functionBasics('PlanFile'),
         `s3:GetObject → ${objects()}`,
         `s3:GetObjectVersion → ${objects()}`,
         `s3:ListBucket → ${json(arnOf(id('AWS::S3::Bucket', 'StorageDataBucket')))}`,
@@ -376,9 +379,7 @@ describe('least privilege', () => {
   it('lets load-chunk read objects and batch-write the table only', () => {
     expect(grants(statements('LoadChunkRole')).sort()).toEqual(
       [
-        ...xray,
-        `logs:CreateLogStream → ${logsOf('LoadChunk')}`,
-        `logs:PutLogEvents → ${logsOf('LoadChunk')}`,
+        ...functionBasics('LoadChunk'),
         `s3:GetObject → ${objects()}`,
         `s3:GetObjectVersion → ${objects()}`,
         `dynamodb:BatchWriteItem → ${table()}`,
@@ -389,9 +390,7 @@ describe('least privilege', () => {
   it('lets the API read the table only', () => {
     expect(grants(statements('ApiRole')).sort()).toEqual(
       [
-        ...xray,
-        `logs:CreateLogStream → ${logsOf('Api')}`,
-        `logs:PutLogEvents → ${logsOf('Api')}`,
+        ...functionBasics('Api'),
         `dynamodb:BatchGetItem → ${table()}`,
         `dynamodb:GetItem → ${table()}`,
         `dynamodb:Scan → ${table()}`,
