@@ -1,8 +1,10 @@
-/** Memory readings of the current process, in MB (2^20 bytes). */
+import { toMb } from './stats.js';
+
+// Memory readings of the current process, in MB (2^20 bytes).
 
 /** Resident set size now. */
 function rssMb(): number {
-  return process.memoryUsage.rss() / (1024 * 1024);
+  return toMb(process.memoryUsage.rss());
 }
 
 /** Peak resident set size of this process so far (what Lambda reports as "Max Memory Used"). */
@@ -20,7 +22,7 @@ function heapAfterGcMb(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc to measure the heap after GC');
   gc();
-  return process.memoryUsage().heapUsed / (1024 * 1024);
+  return toMb(process.memoryUsage().heapUsed);
 }
 
 /** The largest readings of each part of the process's memory while sampling ran, in MB. */
@@ -39,10 +41,9 @@ function samplePeaks(intervalMs = 20): () => MemoryPeaks {
   const peaks: MemoryPeaks = { heapTotalMb: 0, heapUsedMb: 0, externalMb: 0 };
   const sample = () => {
     const usage = process.memoryUsage();
-    const mb = 1024 * 1024;
-    peaks.heapTotalMb = Math.max(peaks.heapTotalMb, usage.heapTotal / mb);
-    peaks.heapUsedMb = Math.max(peaks.heapUsedMb, usage.heapUsed / mb);
-    peaks.externalMb = Math.max(peaks.externalMb, usage.external / mb);
+    peaks.heapTotalMb = Math.max(peaks.heapTotalMb, toMb(usage.heapTotal));
+    peaks.heapUsedMb = Math.max(peaks.heapUsedMb, toMb(usage.heapUsed));
+    peaks.externalMb = Math.max(peaks.externalMb, toMb(usage.external));
   };
   const timer = setInterval(sample, intervalMs);
   timer.unref();
