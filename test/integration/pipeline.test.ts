@@ -1,4 +1,8 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeStateMachineCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { ApiClient } from '../../local/cli/api-client.js';
 import { readableCause } from '../../local/cli/format.js';
@@ -245,6 +249,38 @@ describe('local stack: Step Functions endpoint', () => {
     if (outcome !== 'accepted') await expect(started).rejects.toMatchObject({ name: outcome });
     else
       await expect(started).resolves.toMatchObject({ executionArn: expect.stringMatching(name) });
+  });
+
+  it('describes the state machine as AWS does: the substituted ASL file, ACTIVE and STANDARD', async () => {
+    const described = await stack.clients.sfn.send(
+      new DescribeStateMachineCommand({ stateMachineArn: stack.endpoints.stateMachineArn }),
+    );
+    expect(described).toMatchObject({
+      stateMachineArn: stack.endpoints.stateMachineArn,
+      name: stack.names.stateMachine,
+      status: 'ACTIVE',
+      type: 'STANDARD',
+      creationDate: expect.any(Date),
+    });
+    // The very file CDK deploys, with every ${Placeholder} substituted.
+    const definition = JSON.parse(described.definition ?? '{}') as { States?: object };
+    expect(Object.keys(definition.States ?? {})).toEqual(
+      expect.arrayContaining(['PlanFile', 'LoadChunks', 'Summarize', 'SendToDeadLetterQueue']),
+    );
+    expect(described.definition).not.toMatch(/\$\{[A-Za-z]+\}/);
+  });
+
+  it.each<[string, (sfn: LocalStack['clients']['sfn'], arn: string) => Promise<unknown>]>([
+    [
+      'DescribeStateMachine',
+      (sfn, arn) => sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn })),
+    ],
+    ['ListExecutions', (sfn, arn) => sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }))],
+  ])('answers %s for another state machine with StateMachineDoesNotExist', async (_name, call) => {
+    const other = stack.endpoints.stateMachineArn.replace(/[^:]+$/, 'no-such-machine');
+    await expect(call(stack.clients.sfn, other)).rejects.toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
   });
 
   it('finds the latest execution of a file key for the CLI history command', async () => {
