@@ -68,6 +68,11 @@ export type RowResult =
   | { readonly ok: true; readonly row: ConvertedRow }
   | { readonly ok: false; readonly problems: readonly FileProblem[] };
 
+const CR_IN_HEADER =
+  'a carriage return (CR) inside the header: lines must end in LF or CRLF, not CR alone (save the file with LF or CRLF line ends)';
+const CR_IN_ROW_HINT =
+  ' (a field holds a carriage return (CR): if lines end in CR alone, save the file with LF or CRLF line ends)';
+
 /**
  * Checks a header against the schema after trimming each name (csv-parse already
  * stripped the BOM): empty or duplicate names, unknown columns (rejected unless the
@@ -79,6 +84,12 @@ export function validateHeader(
   line = 1,
 ): HeaderResult {
   const header = fields.map((name) => name.trim());
+  // A file whose lines end in CR alone parses as one record (CR is data, not a line
+  // break, outside quotes): say so once instead of listing its rows as bogus columns.
+  const crAt = header.findIndex((name) => name.includes('\r'));
+  if (crAt >= 0) {
+    return { ok: false, problems: [{ line, column: crAt + 1, reason: CR_IN_HEADER }] };
+  }
   const byName = new Map(schema.columns.map((column) => [column.name, column]));
   const problems: FileProblem[] = [];
   const firstPosition = new Map<string, number>();
@@ -187,7 +198,9 @@ function convertRow(
           line,
           reason: blank
             ? 'blank line (remove it)'
-            : `expected ${layout.header.length} fields like the header, found ${fields.length}`,
+            : `expected ${layout.header.length} fields like the header, found ${fields.length}${
+                fields.some((field) => field.includes('\r')) ? CR_IN_ROW_HINT : ''
+              }`,
         },
       ],
     };

@@ -65,6 +65,22 @@ describe('validateHeader', () => {
     ]);
   });
 
+  it('reports one clear problem, not a list of bogus columns, when lines end in CR alone', () => {
+    // A file saved with classic Mac line ends (CR) parses as a single record.
+    const result = validateHeader(['isbn', 'title', 'author\r9780306406157', 'T', 'A\r1'], books);
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        {
+          line: 1,
+          column: 3,
+          reason:
+            'a carriage return (CR) inside the header: lines must end in LF or CRLF, not CR alone (save the file with LF or CRLF line ends)',
+        },
+      ],
+    });
+  });
+
   it('ignores unknown columns when the schema says so', () => {
     const lenient = parseDataset({ ...CDK_DATASET, unknownColumns: 'ignore' });
     const layout = layoutOf(['isbn', 'rating', 'title', 'author'], lenient);
@@ -249,6 +265,32 @@ describe('checkRow', () => {
     const checked = checkRow(layout, fields, 3);
     if (full.ok) expect(checked).toEqual({ ok: true, key: full.row.key, size: full.row.size });
     else expect(checked).toEqual(full);
+  });
+});
+
+describe('rowToItem field count', () => {
+  const layout = layoutOf(HEADER);
+  const row = ['1', 'T', 'A', '2001', 'en', '100', '9.99', 'true', '2001-01-01'];
+
+  it('hints at CR line ends when a row with too many fields holds a carriage return', () => {
+    const fields = [...row.slice(0, 8), `${row[8]}\r2`, ...row.slice(1)];
+    expect(rowToItem(layout, fields, 2)).toEqual({
+      ok: false,
+      problems: [
+        {
+          line: 2,
+          reason:
+            'expected 9 fields like the header, found 17 (a field holds a carriage return (CR): if lines end in CR alone, save the file with LF or CRLF line ends)',
+        },
+      ],
+    });
+  });
+
+  it('gives no CR hint when no field holds a carriage return', () => {
+    expect(rowToItem(layout, row.slice(0, 7), 2)).toEqual({
+      ok: false,
+      problems: [{ line: 2, reason: 'expected 9 fields like the header, found 7' }],
+    });
   });
 });
 
