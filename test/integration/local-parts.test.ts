@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
@@ -16,6 +17,7 @@ import { portSpec } from '../../local/config.js';
 import { readEndpoints, StackNotRunningError } from '../../local/endpoints.js';
 import type { InvokeOutcome } from '../../local/lambda/runtime.js';
 import { assertPortFree, PortInUseError } from '../../local/ports.js';
+import { startLocalStack } from '../../local/stack.js';
 import { DefinitionError, prepareDefinition } from '../../local/stepfunctions/definition.js';
 import { isValidExecutionName } from '../../local/stepfunctions/executions.js';
 import {
@@ -367,6 +369,26 @@ describe('port errors', () => {
         `Port ${port} for HTTPS API (ALB) is already in use. Stop the process using it ` +
           `(lsof -i :${port}) or choose another port with --api-port / LOCAL_API_PORT.`,
       );
+    } finally {
+      taken.close();
+    }
+  });
+  it('stop startLocalStack before anything starts or is written', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as { port: number };
+    const dataDir = join(tmpdir(), `local-stack-port-taken-${process.pid}`);
+    try {
+      const started = startLocalStack({
+        dataDir,
+        inMemory: true,
+        ports: { aws: 0, dynamodb: port, stepfunctions: 0, auth: 0, api: 0 },
+      });
+      await expect(started).rejects.toThrow(
+        new PortInUseError('DynamoDB (dynalite)', port, '--dynamodb-port / LOCAL_DYNAMODB_PORT'),
+      );
+      expect(existsSync(dataDir)).toBe(false);
     } finally {
       taken.close();
     }
