@@ -344,8 +344,9 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
     mapMaxConcurrency: read.integer('mapMaxConcurrency', DEFAULTS.mapMaxConcurrency, 1, 40),
     writeConcurrency: read.integer('writeConcurrency', DEFAULTS.writeConcurrency, 1, 64),
     chunkTargetBytes,
-    // Each Map iteration adds about seven history events; 2,000 chunks stay below 25,000.
-    maxChunks: read.integer('maxChunks', DEFAULTS.maxChunks, 1, 2000),
+    // Each Map iteration adds about seven history events and each chunk retry about three:
+    // 1,000 chunks (7,000 events) leave room for thousands of retries below 25,000.
+    maxChunks: read.integer('maxChunks', DEFAULTS.maxChunks, 1, 1000),
     maxFileBytes: read.integer('maxFileBytes', DEFAULTS.maxFileBytes, 1, 5 * 1024 ** 4),
     maxRecordBytes,
     // SQS redrive policies accept 1 to 1000 receives.

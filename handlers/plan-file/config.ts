@@ -26,11 +26,12 @@ export function readPlanConfig(env: Readonly<Record<string, string | undefined>>
         default: PLAN_DEFAULTS.chunkTargetBytes,
         min: 1024,
       }),
-      // Each Map iteration costs a handful of history events: 2,000 chunks stay far below 25,000.
+      // Each Map iteration adds about seven history events, a retry about three: 1,000 chunks
+      // (7,000 events) stay far below 25,000 even with thousands of retries.
       maxChunks: read.integer('MAX_CHUNKS', {
         default: PLAN_DEFAULTS.maxChunks,
         min: 1,
-        max: 2000,
+        max: 1000,
       }),
       maxRecordBytes: readMaxRecordBytes(read),
       maxReportedErrors: read.integer('MAX_REPORTED_ERRORS', {

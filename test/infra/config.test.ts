@@ -96,7 +96,7 @@ describe('parseAppConfig', () => {
     ['an IPv4 address without prefix', { allowedCidr: '10.0.0.1' }, 'allowedCidr must be'],
     ['a starter concurrency of 1', { starterMaxConcurrency: 1 }, 'starterMaxConcurrency must be'],
     ['a fractional Map concurrency', { mapMaxConcurrency: 2.5 }, 'mapMaxConcurrency must be'],
-    ['too many chunks', { maxChunks: 5000 }, 'maxChunks must be an integer from 1 to 2000'],
+    ['too many chunks', { maxChunks: 5000 }, 'maxChunks must be an integer from 1 to 1000'],
     ['an odd log retention', { logRetentionDays: 10 }, 'logRetentionDays must be one of'],
     ['a bad log level', { logLevel: 'verbose' }, 'logLevel must be one of'],
     ['a bad e-mail', { alarmEmail: 'ops' }, 'alarmEmail must be'],

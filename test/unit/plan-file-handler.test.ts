@@ -55,7 +55,7 @@ describe('readPlanConfig', () => {
         name: 'ConfigurationError',
         problems: [
           'DATASET: columns must be a non-empty array; key must name one of the columns',
-          'MAX_CHUNKS must be an integer from 1 to 2000, got "5000"',
+          'MAX_CHUNKS must be an integer from 1 to 1000, got "5000"',
           'MAX_PLAN_BYTES must be an integer from 4096 to 204800, got "big"',
           'MAX_RECORD_BYTES (4096) must not exceed CHUNK_TARGET_BYTES (2048)',
         ],
