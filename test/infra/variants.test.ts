@@ -91,6 +91,43 @@ describe('external identity provider', () => {
   });
 });
 
+describe('ALB JWT verification with the default Cognito pool', () => {
+  let synthesized: Synthesized;
+  beforeAll(() => {
+    synthesized = synthesize({ albJwtVerification: true }, noBundling);
+  }, 60_000);
+  afterAll(() => dispose(synthesized));
+
+  it("verifies the pool's tokens on the ALB with the pool's issuer and JWKS before forwarding", () => {
+    const [pool] = resourceByPrefix(
+      synthesized.template,
+      'AWS::Cognito::UserPool',
+      'IdentityUserPool',
+    );
+    const issuer = { 'Fn::GetAtt': [pool, 'ProviderURL'] };
+    synthesized.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      DefaultActions: [
+        Match.objectLike({
+          Type: 'jwt-validation',
+          Order: 1,
+          JwtValidationConfig: Match.objectLike({
+            Issuer: issuer,
+            JwksEndpoint: { 'Fn::Join': ['', [issuer, '/.well-known/jwks.json']] },
+          }),
+        }),
+        Match.objectLike({ Type: 'forward', Order: 2 }),
+      ],
+    });
+    // The Lambda verifies the same issuer: the ALB check is in addition, never instead.
+    expect(apiVariables(synthesized.template)).toMatchObject({ AUTH_ISSUER: issuer });
+  });
+
+  it('stays cdk-nag clean', () => {
+    expect(unacknowledged(synthesized)).toEqual([]);
+  });
+});
+
 describe('a production stage', () => {
   const certificateArn =
     'arn:aws:acm:eu-west-1:123456789012:certificate/0d5f4a9e-1111-2222-3333-444455556666';
