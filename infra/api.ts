@@ -104,6 +104,15 @@ export class LoadBalancedApi extends Construct {
             }),
     });
 
+    if (props.jwtVerification !== undefined) {
+      // `/health` answers without a token in the Lambda; keep it so through the ALB too.
+      this.httpsListener.addAction('HealthWithoutToken', {
+        priority: 1,
+        conditions: [elbv2.ListenerCondition.pathPatterns(['/health'])],
+        action: forward,
+      });
+    }
+
     this.loadBalancer.addListener('Http', {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,

@@ -78,6 +78,16 @@ describe('external identity provider', () => {
     });
   });
 
+  it('keeps /health reachable without a token when the ALB verifies JWTs', () => {
+    synthesized.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 1,
+      Conditions: [
+        Match.objectLike({ Field: 'path-pattern', PathPatternConfig: { Values: ['/health'] } }),
+      ],
+      Actions: [Match.objectLike({ Type: 'forward' })],
+    });
+  });
+
   it('outputs no token URL, client id or secret command', () => {
     const outputs = Object.keys(synthesized.template.toJSON().Outputs as Record<string, unknown>);
     expect(outputs).not.toEqual(expect.arrayContaining(['TokenUrl']));
