@@ -5,7 +5,7 @@ import {
   placeholders,
   readDefinitionText,
   SAMPLE_SUBSTITUTIONS,
-} from './workflow-definition.js';
+} from '../support/workflow-definition.js';
 
 type Validator = (
   definition: unknown,

@@ -7,7 +7,7 @@ import {
   parseDataset,
 } from '../../handlers/shared/dataset.js';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
-import { CDK_DATASET } from './workflow-fakes.js';
+import { CDK_DATASET } from '../support/workflow-fakes.js';
 
 function problemsOf(raw: unknown): readonly string[] {
   try {

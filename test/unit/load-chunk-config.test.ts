@@ -1,7 +1,7 @@
 import { DEFAULT_LOADER_SETTINGS, readLoadChunkConfig } from '../../handlers/load-chunk/config.js';
 import { PLAN_DEFAULTS, readPlanConfig } from '../../handlers/plan-file/config.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../../handlers/shared/csv.js';
-import { DATASET_JSON as DATASET } from './workflow-fakes.js';
+import { DATASET_JSON as DATASET } from '../support/workflow-fakes.js';
 
 describe('readLoadChunkConfig', () => {
   it('applies the documented defaults', () => {

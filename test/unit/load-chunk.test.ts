@@ -20,7 +20,7 @@ import {
   serveBucket,
   simplePlan,
   VirtualClock,
-} from './workflow-fakes.js';
+} from '../support/workflow-fakes.js';
 
 const retry: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 2_000, safetyMarginMs: 5_000 };
 const config: LoadChunkConfig = {

@@ -3,7 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PLAN_DEFAULTS, readPlanConfig } from '../../handlers/plan-file/config.js';
-import { DATASET_JSON as datasetJson } from './workflow-fakes.js';
+import { DATASET_JSON as datasetJson } from '../support/workflow-fakes.js';
 
 describe('readPlanConfig', () => {
   it('applies the documented defaults', () => {

@@ -29,7 +29,7 @@ import {
 } from '../../handlers/shared/errors.js';
 import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
-import { books as schema } from './workflow-fakes.js';
+import { books as schema } from '../support/workflow-fakes.js';
 
 const SAMPLES = new URL('../../sample-files/', import.meta.url);
 

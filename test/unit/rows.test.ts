@@ -10,7 +10,7 @@ import {
   rowToItem,
   validateHeader,
 } from '../../handlers/shared/rows.js';
-import { books, CDK_DATASET } from './workflow-fakes.js';
+import { books, CDK_DATASET } from '../support/workflow-fakes.js';
 
 const HEADER = [
   'isbn',

@@ -13,7 +13,7 @@ import {
   executionNameFor,
   startIngestionForMessage,
 } from '../../handlers/start-ingestion/start.js';
-import { s3Record } from './workflow-fakes.js';
+import { s3Record } from '../support/workflow-fakes.js';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:ingest-file';
 const config = { stateMachineArn: STATE_MACHINE_ARN };

@@ -11,7 +11,7 @@ import type {
   LoadChunkInput,
 } from '../../handlers/shared/contracts.js';
 import { executionInputFor } from '../../handlers/start-ingestion/start.js';
-import { loadDefinition, SAMPLE_SUBSTITUTIONS } from './workflow-definition.js';
+import { loadDefinition, SAMPLE_SUBSTITUTIONS } from '../support/workflow-definition.js';
 import {
   DATASET_JSON,
   FakeTable,
@@ -20,7 +20,7 @@ import {
   s3Error,
   s3Record,
   serveBucket,
-} from './workflow-fakes.js';
+} from '../support/workflow-fakes.js';
 
 /** One entry of the execution's event log (the package does not export the type). */
 type EventLog =
