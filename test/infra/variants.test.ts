@@ -25,6 +25,20 @@ const apiVariables = (template: Template) => {
   return (api.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 };
 
+/** The HTTPS listener verifies a JWT from `issuer` (keys at `jwksEndpoint`), then forwards. */
+const expectAlbJwtCheck = (template: Template, issuer: unknown, jwksEndpoint: unknown) =>
+  template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    Port: 443,
+    DefaultActions: [
+      Match.objectLike({
+        Type: 'jwt-validation',
+        Order: 1,
+        JwtValidationConfig: Match.objectLike({ Issuer: issuer, JwksEndpoint: jwksEndpoint }),
+      }),
+      Match.objectLike({ Type: 'forward', Order: 2 }),
+    ],
+  });
+
 const unacknowledged = (synthesized: Synthesized) =>
   new AwsSolutionsChecks()
     .validateScope(synthesized.app)
@@ -59,20 +73,7 @@ describe('external identity provider', () => {
   });
 
   it('verifies JWTs on the ALB before forwarding, and lets the ALB fetch the JWKS', () => {
-    synthesized.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-      Port: 443,
-      DefaultActions: [
-        Match.objectLike({
-          Type: 'jwt-validation',
-          Order: 1,
-          JwtValidationConfig: Match.objectLike({
-            Issuer: externalAuth.issuer,
-            JwksEndpoint: externalAuth.jwksUri,
-          }),
-        }),
-        Match.objectLike({ Type: 'forward', Order: 2 }),
-      ],
-    });
+    expectAlbJwtCheck(synthesized.template, externalAuth.issuer, externalAuth.jwksUri);
     synthesized.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })],
     });
@@ -115,19 +116,8 @@ describe('ALB JWT verification with the default Cognito pool', () => {
       'IdentityUserPool',
     );
     const issuer = { 'Fn::GetAtt': [pool, 'ProviderURL'] };
-    synthesized.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-      Port: 443,
-      DefaultActions: [
-        Match.objectLike({
-          Type: 'jwt-validation',
-          Order: 1,
-          JwtValidationConfig: Match.objectLike({
-            Issuer: issuer,
-            JwksEndpoint: { 'Fn::Join': ['', [issuer, '/.well-known/jwks.json']] },
-          }),
-        }),
-        Match.objectLike({ Type: 'forward', Order: 2 }),
-      ],
+    expectAlbJwtCheck(synthesized.template, issuer, {
+      'Fn::Join': ['', [issuer, '/.well-known/jwks.json']],
     });
     // The Lambda verifies the same issuer: the ALB check is in addition, never instead.
     expect(apiVariables(synthesized.template)).toMatchObject({ AUTH_ISSUER: issuer });
