@@ -110,8 +110,9 @@ export async function acquireWritePermit(
       },
     }),
   );
-  const withdraw = () =>
-    control.client.send(new DeleteCommand({ TableName: control.tableName, Key: leaseKey }));
+  const withdraw = async () => {
+    await control.client.send(new DeleteCommand({ TableName: control.tableName, Key: leaseKey }));
+  };
 
   let mode: WritePermit['mode'];
   try {

@@ -29,7 +29,7 @@ export interface UploadStamp {
 /** Width sequencers are padded to (S3's are 16–20 hex digits today). */
 export const SEQUENCER_WIDTH = 32;
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const HEX = /^[0-9A-Fa-f]+$/;
 
 /**
@@ -54,7 +54,7 @@ export function uploadStampOf(
 
 /** S3's eventTime as a fixed-width UTC timestamp with milliseconds. */
 export function normalizeEventTime(value: unknown, where = 'eventTime'): string {
-  if (typeof value !== 'string' || !ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+  if (typeof value !== 'string' || !isCalendarTime(value)) {
     throw new MalformedFileEventError(
       `${where} must be an ISO 8601 time such as 2026-11-28T10:00:00.000Z (it fixes the file's place in the upload order), got ${JSON.stringify(value)}`,
     );
@@ -63,6 +63,21 @@ export function normalizeEventTime(value: unknown, where = 'eventTime'): string 
   // toISOString widens years past 9999 to ±YYYYYY, which no longer sorts as text.
   if (iso.length !== 24) throw new MalformedFileEventError(`${where} is out of range: ${value}`);
   return iso;
+}
+
+/** True for an ISO 8601 time whose fields name a real moment (Date.parse rolls 02-30 over to March). */
+function isCalendarTime(value: string): boolean {
+  const match = ISO_TIME.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+  const date = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 1, hour, minute, second));
+  return (
+    date.getUTCMonth() === (month ?? 1) - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second
+  );
 }
 
 /** A sequencer as comparable text: upper-case, right-padded with zeros; empty stays empty. */
