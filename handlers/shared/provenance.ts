@@ -57,10 +57,19 @@ export function provenanceBytes(stamp: UploadStamp): number {
  * or equal to, the writer's": attribute placeholders `#pa #pk #ps [#pl]`, values
  * `:pa :pk :ps [:pl]`. Strings compare by UTF-8 bytes, as compareUploads does.
  * An item without `#pa` (never loaded with provenance) is always older.
+ *
+ * The tuple comparison is spelled as a flat OR of ANDs, one level of parentheses:
+ * dynalite's expression parser takes time exponential in the nesting depth (the
+ * nested form of the same condition cost it about 100 ms per PutItem, this one 5 ms).
  */
 export function notNewerThanWriter(withLine: boolean): string {
-  const tail = withLine ? '(#ps < :ps OR (#ps = :ps AND #pl <= :pl))' : '#ps <= :ps';
-  return `attribute_not_exists(#pa) OR #pa < :pa OR (#pa = :pa AND (#pk < :pk OR (#pk = :pk AND ${tail})))`;
+  const last = withLine ? ['#ps = :ps AND #pl <= :pl', '#ps < :ps'] : ['#ps <= :ps'];
+  return [
+    'attribute_not_exists(#pa)',
+    '#pa < :pa',
+    '(#pa = :pa AND #pk < :pk)',
+    ...last.map((term) => `(#pa = :pa AND #pk = :pk AND ${term})`),
+  ].join(' OR ');
 }
 
 /** The placeholder names of notNewerThanWriter for the given attribute names. */

@@ -11,6 +11,19 @@ import { listen, type PortSpec } from '../ports.js';
 export interface DynamoDbFaults {
   readonly throttle: number;
   readonly partial: number;
+  /**
+   * Awaited before each request is handled: a test holds a request (by operation
+   * and body) until another has happened, to force one interleaving of two loads.
+   */
+  readonly gate?: (call: DynamoDbCall) => Promise<void>;
+}
+
+/** One request to DynamoDB, as the gate sees it. */
+export interface DynamoDbCall {
+  /** The operation, e.g. `BatchWriteItem`, `PutItem`, `Query`. */
+  readonly operation: string;
+  /** The request body as JSON (DynamoDB's wire format). */
+  readonly body: Record<string, unknown>;
 }
 
 /** Counts of what the proxy did, for assertions. */
@@ -43,9 +56,16 @@ export async function startDynamoDbFaultProxy(
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
-      const isBatchWrite = String(req.headers['x-amz-target'] ?? '').endsWith('.BatchWriteItem');
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      if (faults.gate) {
+        await faults.gate({
+          operation,
+          body: JSON.parse(body.toString('utf8')) as Record<string, unknown>,
+        });
+      }
+      const isBatchWrite = operation === 'BatchWriteItem';
       if (isBatchWrite && counters.throttled < faults.throttle) {
         counters.throttled += 1;
         sendJson(res, 400, {
