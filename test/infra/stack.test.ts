@@ -321,8 +321,8 @@ describe('handler functions', () => {
   );
 
   it.each([
-    ['Api', DEFAULTS.apiReservedConcurrency],
-    ['LoadChunk', DEFAULTS.loaderReservedConcurrency],
+    ['Api', 20],
+    ['LoadChunk', 40],
   ])(
     'reserves %s concurrency, which an account of the default quota can hold',
     (name, reserved) => {
