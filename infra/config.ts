@@ -721,14 +721,15 @@ export function planFileEnvironment(config: AppConfig): Record<string, string> {
   };
 }
 
-/** Environment of load-chunk; the caller supplies the table name. */
+/** Environment of load-chunk; the caller supplies the table names. */
 export function loadChunkEnvironment(
   config: AppConfig,
-  resources: { readonly tableName: string },
+  resources: { readonly tableName: string; readonly controlTableName: string },
 ): Record<string, string> {
   return {
     ...commonEnvironment(config, 'load-chunk'),
     TABLE_NAME: resources.tableName,
+    CONTROL_TABLE_NAME: resources.controlTableName,
     WRITE_CONCURRENCY: String(config.writeConcurrency),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
   };

@@ -127,7 +127,10 @@ export class IngestionStack extends Stack {
       ...sizing('load-chunk'),
       handler: 'load-chunk',
       description: 'Loads one planned chunk into DynamoDB',
-      environment: loadChunkEnvironment(config, { tableName: storage.table.tableName }),
+      environment: loadChunkEnvironment(config, {
+        tableName: storage.table.tableName,
+        controlTableName: storage.controlTable.tableName,
+      }),
       ...(concurrency.loaderReserved === undefined
         ? {}
         : { reservedConcurrentExecutions: concurrency.loaderReserved }),
@@ -211,8 +214,21 @@ export class IngestionStack extends Stack {
     }
     loadChunk.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:BatchWriteItem'],
+        // PutItem: the conditional writes used when a newer or overlapping upload exists.
+        actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
         resources: [storage.table.tableArn],
+      }),
+    );
+    loadChunk.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts).
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        resources: [storage.controlTable.tableArn],
       }),
     );
     api.role.addToPrincipalPolicy(

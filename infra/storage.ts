@@ -16,13 +16,16 @@ export interface StorageProps {
 }
 
 /**
- * The data bucket (uploads), the log bucket (S3 and ALB access logs) and the
- * DynamoDB table whose key comes from the dataset schema.
+ * The data bucket (uploads), the log bucket (S3 and ALB access logs), the
+ * DynamoDB table whose key comes from the dataset schema, and the ingestion
+ * control table (write leases and the newest upload per table, which keep an
+ * older upload's write from ever winning over a newer one's).
  */
 export class Storage extends Construct {
   readonly dataBucket: s3.Bucket;
   readonly logBucket: s3.Bucket;
   readonly table: dynamodb.TableV2;
+  readonly controlTable: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -78,6 +81,19 @@ export class Storage extends Construct {
           ? {}
           : { maxWriteRequestUnits: props.maxWriteThroughput },
       ),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: !destroy,
+      removalPolicy: props.removalPolicy,
+    });
+
+    // Same lifecycle as the data: losing the newest-upload marks while the items keep
+    // their provenance would let an older upload batch-write over newer values.
+    this.controlTable = new dynamodb.TableV2(this, 'ControlTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      // Leases of crashed chunks expire by themselves (write-lease.ts sets expiresAt).
+      timeToLiveAttribute: 'expiresAt',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: !destroy,
       removalPolicy: props.removalPolicy,

@@ -40,6 +40,8 @@ export function portSpec(name: PortName, port?: number): PortSpec {
 export interface ResourceNames {
   readonly bucket: string;
   readonly table: string;
+  /** Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts). */
+  readonly controlTable: string;
   readonly queue: string;
   readonly dlq: string;
   readonly stateMachine: string;
@@ -54,6 +56,7 @@ export function resourceNames(config: AppConfig): ResourceNames {
   return {
     bucket: `${base}-uploads`,
     table: `${base}-items`,
+    controlTable: `${base}-ingestion-control`,
     queue: `${base}-file-events`,
     dlq: `${base}-file-events-dlq`,
     stateMachine: `${base}-ingest-file`,

@@ -103,6 +103,11 @@ export interface LocalStackOptions {
   readonly handlerLogs?: Writable;
   /** Receives the stack's own diagnostics (poll errors, failed batches). */
   readonly onLog?: (message: string) => void;
+  /**
+   * Wraps every Lambda invocation (tests hold, reorder or fail invocations with it to
+   * force an interleaving deterministically); `next` runs the real handler.
+   */
+  readonly interceptInvoke?: InvokeInterceptor;
 }
 
 /** A running local stack. */
@@ -230,7 +235,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const queueUrl = setup.queues.find((queue) => queue.name === names.queue)?.url ?? '';
     const dlqUrl = setup.queues.find((queue) => queue.name === names.dlq)?.url ?? '';
-    await createTable(dynamodb, names.table, config);
+    await createTable(dynamodb, names.table, [[config.dataset.key, config.dataset.keyType]]);
+    await createTable(dynamodb, names.controlTable, [
+      ['pk', 'S'],
+      ['sk', 'S'],
+    ]);
 
     // --- issuer and TLS --------------------------------------------------
     const audience = `${config.dataset.name}-api`;
@@ -265,7 +274,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const functions = {
       starter: fn('start-ingestion', startIngestionEnvironment(config, { stateMachineArn })),
       planFile: fn('plan-file', planFileEnvironment(config)),
-      loadChunk: fn('load-chunk', loadChunkEnvironment(config, { tableName: names.table })),
+      loadChunk: fn(
+        'load-chunk',
+        loadChunkEnvironment(config, {
+          tableName: names.table,
+          controlTableName: names.controlTable,
+        }),
+      ),
       api: fn(
         'api',
         apiEnvironment(config, {
@@ -294,7 +309,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const runtime = new LambdaRuntime(
       Object.values(functions),
-      crashInterceptor(options.faults, functions.loadChunk),
+      composeInterceptors(
+        crashInterceptor(options.faults, functions.loadChunk),
+        options.interceptInvoke,
+      ),
     );
     const executions = new ExecutionService(
       {
@@ -440,21 +458,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-/** Creates the table as the CDK stack defines it (on-demand, key from the dataset), if absent. */
-async function createTable(
-  client: DynamoDBClient,
-  table: string,
-  config: AppConfig,
-): Promise<void> {
+/** A table's keys: partition key, and sort key when it has one, with their types. */
+type TableKeys = readonly (readonly [name: string, type: 'S' | 'N'])[];
+
+/** Creates a table as the CDK stack defines it (on-demand, the given keys), if absent. */
+async function createTable(client: DynamoDBClient, table: string, keys: TableKeys): Promise<void> {
   try {
     await client.send(
       new CreateTableCommand({
         TableName: table,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: config.dataset.key, AttributeType: config.dataset.keyType },
-        ],
-        KeySchema: [{ AttributeName: config.dataset.key, KeyType: 'HASH' }],
+        AttributeDefinitions: keys.map(([name, type]) => ({
+          AttributeName: name,
+          AttributeType: type,
+        })),
+        KeySchema: keys.map(([name], index) => ({
+          AttributeName: name,
+          KeyType: index === 0 ? 'HASH' : 'RANGE',
+        })),
       }),
     );
   } catch (error) {
@@ -466,6 +487,15 @@ async function createTable(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`table ${table} did not become ACTIVE`);
+}
+
+/** One interceptor that applies `inner` first and `outer` around it; either may be absent. */
+function composeInterceptors(
+  inner: InvokeInterceptor | undefined,
+  outer: InvokeInterceptor | undefined,
+): InvokeInterceptor | undefined {
+  if (inner === undefined || outer === undefined) return inner ?? outer;
+  return (fn, event, next) => outer(fn, event, () => inner(fn, event, next));
 }
 
 /**

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { loadChunk } from '../../handlers/load-chunk/load.js';
 import type { FilePlan } from '../../handlers/shared/contracts.js';
 import { reportToParent } from '../lib/child.js';
-import { acceptingDynamo, objectS3, type WriteCounter } from '../lib/doubles.js';
+import { acceptingDynamo, DOUBLE_UPLOAD, objectS3, type WriteCounter } from '../lib/doubles.js';
 import { deployedLoadConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
 import { type MemoryUse, measureMemory } from '../lib/memory.js';
@@ -30,7 +30,8 @@ await reportToParent(async (): Promise<LoadMemoryResult> => {
   const { use, result: written } = await measureMemory(async () => {
     let total = 0;
     for (const chunk of plan.chunks) {
-      const summary = await loadChunk({ object: plan.object, header: plan.header, chunk }, config, {
+      const input = { object: plan.object, header: plan.header, chunk, upload: DOUBLE_UPLOAD };
+      const summary = await loadChunk(input, config, {
         s3,
         dynamo,
         clock: UNHURRIED_CLOCK,

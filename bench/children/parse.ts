@@ -12,7 +12,13 @@ import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import { csvParseOptions, readCsvRecords } from '../../handlers/shared/csv.js';
 import { reportToParent } from '../lib/child.js';
 import { generateBytes, streamOf } from '../lib/data.js';
-import { acceptingDynamo, DOUBLE_ETAG, objectS3, type WriteCounter } from '../lib/doubles.js';
+import {
+  acceptingDynamo,
+  DOUBLE_ETAG,
+  DOUBLE_UPLOAD,
+  objectS3,
+  type WriteCounter,
+} from '../lib/doubles.js';
 import { deployedLoadConfig, deployedPlanConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
 
@@ -45,6 +51,7 @@ await reportToParent(async (): Promise<ParseChildResult> => {
     object: { bucket: 'bench', key: 'bench.csv', eTag: DOUBLE_ETAG, size: file.length },
     header,
     chunk: { index: 0, start: data.dataStart, end: file.length, firstLine: 2, rows, skip: [] },
+    upload: DOUBLE_UPLOAD,
   };
   const s3 = objectS3({ kind: 'memory', bytes: file });
   const rawOptions = csvParseOptions({ delimiter, maxRecordBytes, bom: false });

@@ -2,7 +2,15 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { UploadStamp } from '../../handlers/shared/upload-order.js';
 import { streamOf } from './data.js';
 
 /**
@@ -19,6 +27,14 @@ export type ObjectSource =
 
 /** The ETag every double object reports (the loader sends it back as IfMatch). */
 export const DOUBLE_ETAG = '"bench"';
+
+/** The upload stamp of the bench's one object. */
+export const DOUBLE_UPLOAD: UploadStamp = {
+  uploadedAt: '2026-11-28T10:00:00.000Z',
+  key: 'bench.csv',
+  sequencer: '0066A1B2C3D4E5F6'.padEnd(32, '0'),
+  version: 'bench',
+};
 
 /** An S3 client serving one object for HeadObject and (ranged) GetObject. */
 export function objectS3(source: ObjectSource): S3Client {
@@ -44,10 +60,20 @@ export interface WriteCounter {
 
 /**
  * A DocumentClient that accepts every BatchWriteItem at once (on the next turn of the
- * event loop, as a real response would arrive) and counts the items.
+ * event loop, as a real response would arrive) and counts the items. It answers the
+ * loader's write-lease calls as a control table with no other upload would (the lease
+ * is granted, the newest upload raised, no older lease found).
  */
 export function acceptingDynamo(counter: WriteCounter): DynamoDBDocumentClient {
   const send = async (command: unknown) => {
+    if (
+      command instanceof PutCommand ||
+      command instanceof UpdateCommand ||
+      command instanceof DeleteCommand
+    ) {
+      return {};
+    }
+    if (command instanceof QueryCommand) return { Items: [] };
     if (!(command instanceof BatchWriteCommand)) {
       throw new Error(`the bench DynamoDB double does not answer ${describe(command)}`);
     }

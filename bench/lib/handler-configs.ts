@@ -21,6 +21,11 @@ export function deployedLoadConfig(config: AppConfig, tableName: string): LoadCh
   return {
     schema: config.dataset,
     tableName,
+    controlTableName: `${tableName}-control`,
+    lease: {
+      pollMs: DEFAULT_LOADER_SETTINGS.leasePollMs,
+      clockSkewMs: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
+    },
     writeConcurrency: config.writeConcurrency,
     maxRecordBytes: config.maxRecordBytes,
     retry: {

@@ -35,7 +35,8 @@ export function offlineHandlerEnv(
         stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
       }),
     'plan-file': () => planFileEnvironment(config),
-    'load-chunk': () => loadChunkEnvironment(config, { tableName }),
+    'load-chunk': () =>
+      loadChunkEnvironment(config, { tableName, controlTableName: `${tableName}-control` }),
     api: () =>
       apiEnvironment(config, {
         tableName,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { isRecord } from '../shared/guards.js';
+import { splitProvenance } from '../shared/provenance.js';
 import { type AuthDeps, authenticate } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { encodeCursor } from './cursor.js';
@@ -190,6 +191,7 @@ async function handleRequest(
   }
 
   // Bodies that grow with the data are cut to what the ALB can carry (see response-size.ts).
+  const present = presenter(includeSource(request));
   switch (route.name) {
     case 'get': {
       const key = pathKey(deps, segments[1] ?? '');
@@ -197,13 +199,13 @@ async function handleRequest(
       if (!item) {
         throw notFound(`No ${schema.name} record has ${schema.key} ${quote(segments[1] ?? '')}.`);
       }
-      return jsonTextResponse(200, itemBody(item, toJson(echoKey(key))));
+      return jsonTextResponse(200, itemBody(present(item), toJson(echoKey(key))));
     }
     case 'batch-get': {
       const keys = parseBatchRequest(request, deps);
       const result = await batchGetRecords(deps.table, keys, deps.retry);
       const { body, unprocessed } = batchGetBody(
-        result.found.map(({ key, item }) => ({ echo: echoKey(key), item })),
+        result.found.map(({ key, item }) => ({ echo: echoKey(key), item: present(item) })),
         result.missing.map((key) => echoKey(key)),
       );
       if (unprocessed > 0) log.unprocessed = unprocessed;
@@ -212,10 +214,41 @@ async function handleRequest(
     case 'list': {
       const { limit, cursor } = parseListQuery(request);
       const page = await listRecords(deps.table, limit, cursor);
-      const cursorAfter = (item: Item) => encodeCursor(schema, { [schema.key]: item[schema.key] });
-      return jsonTextResponse(200, pageBody(page.items, page.cursor, cursorAfter));
+      // The cursor continues after a stored item's key; `present` may have wrapped the record.
+      const shown = page.items.map(present);
+      const keyOf = new Map(shown.map((record, at) => [record, page.items[at]?.[schema.key]]));
+      const cursorAfter = (record: Item) =>
+        encodeCursor(schema, { [schema.key]: keyOf.get(record) });
+      return jsonTextResponse(200, pageBody(shown, page.cursor, cursorAfter));
     }
   }
+}
+
+/**
+ * `?include=source`: each record comes as `{"record": {...}, "source": {...}}`, the
+ * source saying which file version and line wrote it (null for an item loaded
+ * before provenance existed). Without it, records are their bodies alone: the
+ * reserved provenance attributes never leak into them.
+ */
+function includeSource(request: ApiRequest): boolean {
+  const values = request.query.get('include');
+  if (values === undefined) return false;
+  if (values.length !== 1 || values[0] !== 'source') {
+    throw badRequest(
+      'invalid-query',
+      'The query is not valid: include must be given once, as include=source.',
+      [{ parameter: 'include', detail: 'must be given once, as include=source' }],
+    );
+  }
+  return true;
+}
+
+/** Turns stored items into what a response shows (see includeSource); one call per item. */
+function presenter(withSource: boolean): (item: Item) => Item {
+  return (item) => {
+    const { record, source } = splitProvenance(item);
+    return withSource ? { record, source: source ?? null } : record;
+  };
 }
 
 /** Percent-decoded path segments, or undefined for a path with empty segments. */
@@ -263,8 +296,8 @@ function echoKey(key: ParsedKey): unknown {
 function parseListQuery(request: ApiRequest): { limit: number; cursor: string | undefined } {
   const errors: InvalidParam[] = [];
   for (const [name, values] of request.query) {
-    if (name !== 'limit' && name !== 'cursor') {
-      errors.push({ parameter: name, detail: 'unknown parameter; use limit and cursor' });
+    if (name !== 'limit' && name !== 'cursor' && name !== 'include') {
+      errors.push({ parameter: name, detail: 'unknown parameter; use limit, cursor and include' });
     } else if (values.length > 1) {
       errors.push({ parameter: name, detail: 'given more than once' });
     }

@@ -184,7 +184,8 @@ function identityOfReturned(value: unknown): KeyIdentity | undefined {
   return undefined;
 }
 
-function budgetExceeded(
+/** The error for items still unwritten when the Lambda's time runs short. */
+export function budgetExceeded(
   target: BatchWriterTarget,
   left: number,
   retries: number,

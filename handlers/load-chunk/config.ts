@@ -15,6 +15,10 @@ export const DEFAULT_LOADER_SETTINGS = {
   maxDelayMs: 10_000,
   /** TIME_SAFETY_MARGIN_MS: Lambda time kept in reserve to fail cleanly instead of timing out. */
   safetyMarginMs: 10_000,
+  /** LEASE_POLL_MS: first wait between two looks at an older upload's write leases. */
+  leasePollMs: 200,
+  /** LEASE_CLOCK_SKEW_MS: how long a crashed chunk's lease still counts after its Lambda's deadline. */
+  leaseClockSkewMs: 5_000,
 } as const;
 
 /** The loader's handler configuration: the core's settings plus how to reach S3. */
@@ -32,6 +36,19 @@ export function readLoadChunkConfig(
   return readConfig(env, (read) => ({
     schema: readDataset(read),
     tableName: read.string('TABLE_NAME'),
+    controlTableName: read.string('CONTROL_TABLE_NAME'),
+    lease: {
+      pollMs: read.integer('LEASE_POLL_MS', {
+        default: DEFAULT_LOADER_SETTINGS.leasePollMs,
+        min: 1,
+        max: 60_000,
+      }),
+      clockSkewMs: read.integer('LEASE_CLOCK_SKEW_MS', {
+        default: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
+        min: 0,
+        max: 300_000,
+      }),
+    },
     writeConcurrency: read.integer('WRITE_CONCURRENCY', {
       default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
       min: 1,

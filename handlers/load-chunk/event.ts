@@ -1,6 +1,12 @@
 import type { ChunkPlan, LoadChunkInput, PlannedObject } from '../shared/contracts.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { isCount, isNonEmptyString, isRecord } from '../shared/guards.js';
+import type { UploadStamp } from '../shared/upload-order.js';
+
+/** The fixed-width UTC form normalizeEventTime produces (it orders as text). */
+function isNormalizedTime(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value);
+}
 
 /**
  * Validates the LoadChunk task input (built by the Map's ItemSelector from the plan)
@@ -10,7 +16,7 @@ import { isCount, isNonEmptyString, isRecord } from '../shared/guards.js';
 export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
   const problems: string[] = [];
   const input = isRecord(event) ? event : {};
-  if (!isRecord(event)) problems.push('input must be an object { object, header, chunk }');
+  if (!isRecord(event)) problems.push('input must be an object { object, header, chunk, upload }');
 
   const object = isRecord(input.object) ? input.object : {};
   if (!isRecord(input.object)) problems.push('object must be an object');
@@ -47,6 +53,19 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
     problems.push('chunk.skip must be an array of row indexes below chunk.rows');
   }
 
+  const upload = isRecord(input.upload) ? input.upload : {};
+  if (!isRecord(input.upload))
+    problems.push("upload must be an object (the execution input's upload stamp)");
+  else {
+    if (typeof upload.uploadedAt !== 'string' || !isNormalizedTime(upload.uploadedAt)) {
+      problems.push('upload.uploadedAt must be a UTC time like 2026-11-28T10:00:00.000Z');
+    }
+    if (!isNonEmptyString(upload.key)) problems.push('upload.key must be a non-empty string');
+    for (const field of ['sequencer', 'version'] as const) {
+      if (typeof upload[field] !== 'string') problems.push(`upload.${field} must be a string`);
+    }
+  }
+
   if (problems.length > 0) {
     throw new InvalidTaskInputError(`Invalid LoadChunk input: ${problems.join('; ')}`);
   }
@@ -54,5 +73,6 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
     object: object as unknown as PlannedObject,
     header: header as string[],
     chunk: chunk as unknown as ChunkPlan,
+    upload: upload as unknown as UploadStamp,
   };
 }

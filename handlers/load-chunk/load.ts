@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
@@ -18,7 +19,15 @@ import {
   ObjectAccessError,
   ObjectChangedError,
 } from '../shared/errors.js';
-import { rowToItem, validateHeader } from '../shared/rows.js';
+import { PROVENANCE, provenanceBytes } from '../shared/provenance.js';
+import {
+  type HeaderLayout,
+  type Item,
+  MAX_ITEM_BYTES,
+  rowToItem,
+  validateHeader,
+} from '../shared/rows.js';
+import type { UploadStamp } from '../shared/upload-order.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
@@ -26,11 +35,16 @@ import {
   type RetryPolicy,
   writeBatch,
 } from './batch-writer.js';
+import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
 /** Configuration of the loader (read once at cold start by the handler). */
 export interface LoadChunkConfig {
   readonly schema: DatasetSchema;
   readonly tableName: string;
+  /** The table of write leases and each data table's newest upload (see write-lease.ts). */
+  readonly controlTableName: string;
+  readonly lease: Omit<LeasePolicy, 'safetyMarginMs'>;
   /** BatchWriteItem calls in flight at once for one chunk. */
   readonly writeConcurrency: number;
   /** Largest CSV record accepted, in bytes (the planner's limit). */
@@ -45,20 +59,33 @@ export interface LoadChunkDeps {
   readonly clock: Clock;
   /** Milliseconds since an arbitrary origin, for the duration. @default performance.now */
   readonly now?: () => number;
+  /** Wall-clock epoch milliseconds, for lease deadlines. @default Date.now */
+  readonly wallClock?: () => number;
+  /** A unique id for this invocation's lease. @default randomUUID */
+  readonly leaseId?: () => string;
+  /**
+   * Called once the chunk holds its write permit, before its first write (tests
+   * use it to interleave chunks of different uploads deterministically).
+   */
+  readonly onPermit?: (permit: WritePermit) => Promise<void> | void;
 }
 
 /** What the loader did, beyond the ChunkSummary contract, for logging. */
 export interface LoadChunkStats {
   readonly batches: number;
   readonly retries: number;
+  /** Older uploads' chunks this one waited for before writing. */
+  readonly waitedFor: number;
 }
 
 /**
  * Loads one planned chunk: a Range GET of exactly the planned object version
- * (IfMatch its ETag), parsed with the known header, converted to items and written
- * 25 per BatchWriteItem call with bounded concurrency. Rows the plan marks as
- * superseded by a later duplicate are skipped. Idempotent: a re-run rewrites the
- * same items.
+ * (IfMatch its ETag), parsed with the known header, converted to items stamped with
+ * their provenance, and written 25 per BatchWriteItem call with bounded concurrency,
+ * or one conditional PutItem per item when a newer or overlapping upload of the
+ * table exists (write-lease.ts decides). Rows the plan marks as superseded by a
+ * later duplicate are skipped. Idempotent and order-independent: a re-run rewrites
+ * the same items, and no write ever replaces a newer upload's value.
  */
 export async function loadChunk(
   input: LoadChunkInput,
@@ -67,8 +94,8 @@ export async function loadChunk(
 ): Promise<ChunkSummary & { readonly stats: LoadChunkStats }> {
   const now = deps.now ?? (() => performance.now());
   const started = now();
-  const { object, chunk } = input;
-  const where = `chunk ${chunk.index} (line ${chunk.firstLine}, bytes ${chunk.start}–${chunk.end - 1}) of s3://${object.bucket}/${object.key}`;
+  const { chunk } = input;
+  const where = chunkPlace(input);
 
   const header = validateHeader(input.header, config.schema);
   if (!header.ok) {
@@ -77,10 +104,52 @@ export async function loadChunk(
     );
   }
   if (chunk.rows === 0) {
-    return summary(0, 0, { batches: 0, retries: 0 });
+    return {
+      index: chunk.index,
+      rows: 0,
+      written: 0,
+      superseded: 0,
+      skipped: 0,
+      mode: 'batch',
+      durationMs: Math.round(now() - started),
+      stats: { batches: 0, retries: 0, waitedFor: 0 },
+    };
   }
 
+  const permit = await acquireWritePermit(
+    { client: deps.dynamo, tableName: config.controlTableName },
+    config.tableName,
+    input.upload,
+    (deps.leaseId ?? randomUUID)(),
+    { ...config.lease, safetyMarginMs: config.retry.safetyMarginMs },
+    {
+      now: deps.wallClock ?? Date.now,
+      sleep: deps.clock.sleep,
+      remainingTimeMs: deps.clock.remainingTimeMs,
+    },
+  );
+  try {
+    await deps.onPermit?.(permit);
+    const summary = await writeChunk(input, header.layout, config, deps, permit);
+    return { ...summary, durationMs: Math.round(now() - started) };
+  } finally {
+    await permit.release();
+  }
+}
+
+/** Reads, converts and writes the chunk's rows under a write permit. */
+async function writeChunk(
+  input: LoadChunkInput,
+  layout: HeaderLayout,
+  config: LoadChunkConfig,
+  deps: LoadChunkDeps,
+  permit: WritePermit,
+): Promise<Omit<ChunkSummary, 'durationMs'> & { readonly stats: LoadChunkStats }> {
+  const { chunk, upload } = input;
+  const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
+  const stamp = provenanceStamp(upload);
+  const maxItemBytes = MAX_ITEM_BYTES - provenanceBytes(upload);
   const body = await readRange(deps.s3, input, where);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
@@ -90,6 +159,7 @@ export async function loadChunk(
   let failure: { error: unknown } | undefined;
   let rows = 0;
   let written = 0;
+  let superseded = 0;
   let skipped = 0;
   let batches = 0;
   let retries = 0;
@@ -104,11 +174,17 @@ export async function loadChunk(
       ...target,
       where: `${where}, rows on lines ${batchFirstLine}–${batchLastLine}`,
     };
-    const task: Promise<void> = limit(() =>
-      writeBatch(deps.dynamo, batchTarget, puts, config.retry, deps.clock),
-    ).then(
+    const write = async (): Promise<ConditionalOutcome> =>
+      permit.mode === 'batch'
+        ? {
+            ...(await writeBatch(deps.dynamo, batchTarget, puts, config.retry, deps.clock)),
+            superseded: 0,
+          }
+        : writeBatchConditionally(deps.dynamo, batchTarget, puts, upload, config.retry, deps.clock);
+    const task: Promise<void> = limit(write).then(
       (outcome) => {
         written += outcome.written;
+        superseded += outcome.superseded;
         retries += outcome.retries;
       },
       (error: unknown) => {
@@ -140,7 +216,7 @@ export async function loadChunk(
           skipped++;
           continue;
         }
-        const row = rowToItem(header.layout, record.fields, record.line);
+        const row = rowToItem(layout, record.fields, record.line, maxItemBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
@@ -155,7 +231,7 @@ export async function loadChunk(
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        batch.push({ item: row.row.item, key: row.row.key });
+        batch.push({ item: stamp(row.row.item, record.line), key: row.row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];
@@ -178,23 +254,37 @@ export async function loadChunk(
   if (rows !== chunk.rows) {
     throw new ChunkPlanMismatchError(`${where}: holds ${rows} rows, the plan says ${chunk.rows}`);
   }
-  if (written !== rows - skipped) {
+  if (written + superseded !== rows - skipped) {
     throw new ChunkPlanMismatchError(
-      `${where}: wrote ${written} of ${rows - skipped} items (rows minus skipped duplicates)`,
+      `${where}: wrote ${written} and left ${superseded} newer of ${rows - skipped} items (rows minus skipped duplicates)`,
     );
   }
-  return summary(rows, skipped, { batches, retries });
+  return {
+    index: chunk.index,
+    rows,
+    written,
+    superseded,
+    skipped,
+    mode: permit.mode,
+    stats: { batches, retries, waitedFor: permit.waitedFor },
+  };
+}
 
-  function summary(total: number, skippedRows: number, stats: LoadChunkStats) {
-    return {
-      index: chunk.index,
-      rows: total,
-      written: total - skippedRows,
-      skipped: skippedRows,
-      durationMs: Math.round(now() - started),
-      stats,
-    };
-  }
+/** `chunk 3 (line 4001, bytes …) of s3://bucket/key`: how errors name a chunk. */
+function chunkPlace({ object, chunk }: LoadChunkInput): string {
+  return `chunk ${chunk.index} (line ${chunk.firstLine}, bytes ${chunk.start}–${chunk.end - 1}) of s3://${object.bucket}/${object.key}`;
+}
+
+/** Adds the provenance attributes of `upload` and a line to an item (in place). */
+function provenanceStamp(upload: UploadStamp): (item: Item, line: number) => Item {
+  return (item, line) => {
+    item[PROVENANCE.uploadedAt] = upload.uploadedAt;
+    item[PROVENANCE.key] = upload.key;
+    item[PROVENANCE.sequencer] = upload.sequencer;
+    item[PROVENANCE.version] = upload.version;
+    item[PROVENANCE.line] = NumberValue.from(String(line));
+    return item;
+  };
 }
 
 /**

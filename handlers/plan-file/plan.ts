@@ -24,7 +24,9 @@ import {
   PlanTooLargeError,
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
-import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
+import { provenanceBytes } from '../shared/provenance.js';
+import { checkRow, type HeaderLayout, MAX_ITEM_BYTES, validateHeader } from '../shared/rows.js';
+import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
 import { KeyIndex } from './key-index.js';
 
 /** Planner settings, read once from the environment by the handler. */
@@ -100,6 +102,20 @@ export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig):
     object,
     config,
   );
+}
+
+/**
+ * The most bytes the loader's provenance attributes add to each item of this object
+ * (the sequencer at its padded width), so a row is refused here rather than by
+ * DynamoDB when its stamped item would pass 400 KB.
+ */
+function provenanceBytesBound(object: PlannedObject): number {
+  return provenanceBytes({
+    uploadedAt: '0000-00-00T00:00:00.000Z',
+    key: object.key,
+    sequencer: '0'.repeat(SEQUENCER_WIDTH),
+    version: object.versionId ?? object.eTag,
+  });
 }
 
 /**
@@ -266,6 +282,7 @@ export async function planRecords(
   config: PlanConfig,
 ): Promise<FilePlan> {
   const label = fileLabel(object);
+  const maxItemBytes = MAX_ITEM_BYTES - provenanceBytesBound(object);
   const chunkBytes = Math.max(config.chunkTargetBytes, Math.ceil(object.size / config.maxChunks));
   const problems: FileProblem[] = [];
   let totalProblems = 0;
@@ -300,7 +317,7 @@ export async function planRecords(
           continue;
         }
         const index = totalRows++;
-        const row = checkRow(layout, record.fields, record.line);
+        const row = checkRow(layout, record.fields, record.line, maxItemBytes);
         if (!row.ok) {
           report(row.problems);
           continue;

@@ -1,4 +1,5 @@
 import type { S3EventRecord } from 'aws-lambda';
+import type { UploadStamp } from './upload-order.js';
 
 /**
  * The shapes that cross a boundary: SQS → starter → workflow → Lambdas → DLQ.
@@ -26,6 +27,8 @@ export interface FileRef {
  */
 export interface ExecutionInput {
   readonly file: FileRef;
+  /** The file version's place in the upload order and its provenance (from the S3 record). */
+  readonly upload: UploadStamp;
   /** The original S3 record, exactly as S3 sent it, for the failure record. */
   readonly Records: readonly S3EventRecord[];
   /** When this execution redrives a failure record: the ARN of the failed execution. */
@@ -76,20 +79,30 @@ export interface LoadChunkInput {
   readonly object: PlannedObject;
   readonly header: readonly string[];
   readonly chunk: ChunkPlan;
+  /** The execution's upload stamp: every item written carries it, and only a newer one replaces it. */
+  readonly upload: UploadStamp;
 }
 
 /** Output of one LoadChunk task. */
 export interface ChunkSummary {
   readonly index: number;
   readonly rows: number;
+  /** Items this chunk wrote. */
   readonly written: number;
+  /** Items left alone because the table already holds a newer upload's value for their key. */
+  readonly superseded: number;
+  /** Rows skipped because a later row of the same file has the same key. */
   readonly skipped: number;
+  /** How the chunk wrote: `batch` (BatchWriteItem) or `conditional` (a newer or overlapping upload of the table exists). */
+  readonly mode: 'batch' | 'conditional';
   readonly durationMs: number;
 }
 
 /** The message the workflow sends to the DLQ: the original S3 record(s) plus why it failed. */
 export interface FailureRecord {
   readonly Records: readonly S3EventRecord[];
+  /** The failed execution's upload stamp; a redrive keeps this place in the upload order. */
+  readonly upload?: UploadStamp;
   readonly failure: {
     readonly error: string;
     readonly cause: string;

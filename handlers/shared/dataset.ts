@@ -1,5 +1,6 @@
 import { ConfigurationError } from './errors.js';
 import { isRecord } from './guards.js';
+import { RESERVED_ATTRIBUTES } from './provenance.js';
 
 /**
  * The dataset schema: the one definition of what a file holds and how it maps to
@@ -81,6 +82,11 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
       if (!parsed) return;
       if (seen.has(parsed.name))
         problems.push(`columns[${index}]: duplicate column "${parsed.name}"`);
+      if (RESERVED_ATTRIBUTES.includes(parsed.name)) {
+        problems.push(
+          `columns[${index}]: "${parsed.name}" is reserved for provenance (every item carries ${RESERVED_ATTRIBUTES.join(', ')}); rename the column`,
+        );
+      }
       seen.add(parsed.name);
       columns.push(parsed);
     });

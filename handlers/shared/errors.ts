@@ -69,6 +69,13 @@ export class ObjectAccessError extends NamedError {}
  */
 export class ChunkTimeBudgetExceededError extends NamedError {}
 
+/**
+ * A chunk of an older upload of the same table was still writing with
+ * BatchWriteItem when this chunk's Lambda time ran short; this chunk must write
+ * after it (so the newer value lands last) and wrote nothing. Retried by the workflow.
+ */
+export class OlderLoadStillWritingError extends NamedError {}
+
 /** Where a file is wrong and why: one entry of an InvalidFileError. */
 export interface FileProblem {
   /** 1-based physical line number (line breaks inside quoted fields count). */

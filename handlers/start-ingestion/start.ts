@@ -3,6 +3,7 @@ import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { S3EventRecord } from 'aws-lambda';
 import type { ExecutionInput, FailureRecord, FileRef } from '../shared/contracts.js';
 import { fileRefOf, parseFileEventMessage } from '../shared/s3-event.js';
+import { uploadStampOf } from '../shared/upload-order.js';
 
 /** Configuration of the starter. */
 export interface StartIngestionConfig {
@@ -39,14 +40,18 @@ const HASH_LENGTH = 32;
  * The execution input for one S3 record: a pure function of the record (and of the
  * failure it redrives), never of the SQS message or a clock, so a duplicate delivery
  * yields the same name AND the same input (which Step Functions requires to treat a
- * repeated StartExecution of a running execution as idempotent).
+ * repeated StartExecution of a running execution as idempotent). A redriven failure
+ * record holds the original S3 record, so the redrive keeps its place in the upload
+ * order: a redrive is a retry, not a new upload.
  */
 export function executionInputFor(
   record: S3EventRecord,
   failure?: FailureRecord['failure'],
 ): ExecutionInput {
+  const file = fileRefOf(record);
   return {
-    file: fileRefOf(record),
+    file,
+    upload: uploadStampOf(record, file.key),
     Records: [record],
     ...(failure === undefined ? {} : { redriveOf: failure.executionArn }),
   };

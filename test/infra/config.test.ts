@@ -286,11 +286,14 @@ describe('environment builders', () => {
     });
   });
 
-  it('gives load-chunk the table and its write concurrency', () => {
-    expect(loadChunkEnvironment(config, { tableName: 'books' })).toEqual({
+  it('gives load-chunk the table, the control table and its write concurrency', () => {
+    expect(
+      loadChunkEnvironment(config, { tableName: 'books', controlTableName: 'books-control' }),
+    ).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'load-chunk',
       TABLE_NAME: 'books',
+      CONTROL_TABLE_NAME: 'books-control',
       WRITE_CONCURRENCY: String(DEFAULTS.writeConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
     });

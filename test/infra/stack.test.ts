@@ -174,6 +174,28 @@ describe('storage', () => {
   it('lets a dev stage delete its data with the stack', () => {
     template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
   });
+
+  it("keeps write leases and the newest upload per table in a control table with the data's lifecycle, leases expiring by TTL", () => {
+    const [, control] = resourceByPrefix(
+      template,
+      'AWS::DynamoDB::GlobalTable',
+      'StorageControlTable',
+    );
+    expect(control.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [
+        expect.objectContaining({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+    expect(control.DeletionPolicy).toBe('Delete');
+  });
 });
 
 describe('file events', () => {
@@ -267,7 +289,12 @@ describe('handler functions', () => {
       900,
       ['MAX_FILE_BYTES', 'CHUNK_TARGET_BYTES', 'MAX_CHUNKS', 'MAX_RECORD_BYTES'],
     ],
-    ['LoadChunk', 1024, 300, ['TABLE_NAME', 'WRITE_CONCURRENCY', 'MAX_RECORD_BYTES']],
+    [
+      'LoadChunk',
+      1024,
+      300,
+      ['TABLE_NAME', 'CONTROL_TABLE_NAME', 'WRITE_CONCURRENCY', 'MAX_RECORD_BYTES'],
+    ],
     [
       'Api',
       512,
@@ -472,13 +499,19 @@ describe('least privilege', () => {
     );
   });
 
-  it('lets load-chunk read objects and batch-write the table only', () => {
+  it('lets load-chunk read objects, write the table (batched or conditional) and keep its leases in the control table only', () => {
+    const control = json(arnOf(id('AWS::DynamoDB::GlobalTable', 'StorageControlTable')));
     expect(grants(statements('LoadChunkRole')).sort()).toEqual(
       [
         ...functionBasics('LoadChunk'),
         `s3:GetObject → ${objects()}`,
         `s3:GetObjectVersion → ${objects()}`,
         `dynamodb:BatchWriteItem → ${table()}`,
+        `dynamodb:PutItem → ${table()}`,
+        `dynamodb:PutItem → ${control}`,
+        `dynamodb:UpdateItem → ${control}`,
+        `dynamodb:DeleteItem → ${control}`,
+        `dynamodb:Query → ${control}`,
       ].sort(),
     );
   });

@@ -12,9 +12,17 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
+  DeleteCommand,
+  type DeleteCommandInput,
   type DynamoDBDocumentClientResolvedConfig,
   type ServiceInputTypes as DynamoInput,
   type ServiceOutputTypes as DynamoOutput,
+  PutCommand,
+  type PutCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
 import type { AwsStub } from 'aws-sdk-client-mock';
@@ -22,6 +30,12 @@ import type { Clock } from '../../handlers/load-chunk/batch-writer.js';
 import type { ChunkPlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
+import {
+  PROVENANCE,
+  type RecordSource,
+  splitProvenance,
+} from '../../handlers/shared/provenance.js';
+import { compareUploads, type UploadStamp } from '../../handlers/shared/upload-order.js';
 
 /** A mocked S3 client (aws-sdk-client-mock). */
 export type S3Stub = AwsStub<S3Input, S3Output, S3ClientResolvedConfig>;
@@ -188,11 +202,43 @@ export class FakeTable {
     readonly keyName: string,
   ) {}
 
-  /** Routes BatchWriteCommand of a mocked DynamoDBDocumentClient to this table. */
-  attach(dynamo: DocumentClientStub): void {
+  /** Conditional PutItem calls, in call order, with whether each was written. */
+  readonly conditionalPuts: { item: Record<string, unknown>; written: boolean }[] = [];
+
+  /**
+   * Routes BatchWriteCommand and the conditional PutCommand of a mocked
+   * DynamoDBDocumentClient to this table, and the write-lease calls to `control`
+   * (an empty control table by default: no other upload, so the loader batch-writes).
+   */
+  attach(dynamo: DocumentClientStub, control = new FakeControlTable('control')): void {
     dynamo
       .on(BatchWriteCommand)
       .callsFake((input: BatchWriteCommandInput) => this.batchWrite(input));
+    dynamo.on(PutCommand).callsFake((input: PutCommandInput) => {
+      if (input.TableName === control.tableName) return control.put(input);
+      return this.conditionalPut(input);
+    });
+    dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) => control.update(input));
+    dynamo.on(DeleteCommand).callsFake((input: DeleteCommandInput) => control.delete(input));
+    dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => control.query(input));
+  }
+
+  /**
+   * PutItem under the loader's "stored is not newer than the writer" condition,
+   * modelled in JS with compareUploads (the expression itself is checked against
+   * dynalite in test/integration/local-parts.test.ts).
+   */
+  private async conditionalPut(input: PutCommandInput) {
+    if (input.TableName !== this.tableName) throw new Error(`no fake table ${input.TableName}`);
+    await this.latency();
+    const item = input.Item ?? {};
+    const key = String(item[this.keyName]);
+    const stored = this.items.get(key);
+    const written = stored === undefined || !isNewerItem(stored, item);
+    this.conditionalPuts.push({ item, written });
+    if (!written) throw conditionFailed();
+    this.items.set(key, item);
+    return { $metadata: {} };
   }
 
   private async batchWrite(input: BatchWriteCommandInput): Promise<BatchWriteCommandOutput> {
@@ -218,16 +264,106 @@ export class FakeTable {
     }
   }
 
-  /** The stored items as plain JSON-like values (NumberValue → its exact text). */
+  /** The stored record bodies (provenance left out) as plain values (NumberValue → its exact text). */
   plainItems(): Record<string, unknown>[] {
-    return [...this.items.values()].map((item) =>
-      Object.fromEntries(
-        Object.entries(item).map(([name, value]) => [
-          name,
-          typeof value === 'object' && value !== null ? String(value) : value,
-        ]),
-      ),
+    return [...this.items.values()].map((item) => plain(splitProvenance(item).record));
+  }
+
+  /** Where each stored item came from, by key. */
+  sources(): Map<string, RecordSource | undefined> {
+    return new Map(
+      [...this.items].map(([key, item]) => [key, splitProvenance(item).source] as const),
     );
+  }
+}
+
+function plain(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(item).map(([name, value]) => [
+      name,
+      typeof value === 'object' && value !== null ? String(value) : value,
+    ]),
+  );
+}
+
+/** True when `stored` holds a newer (upload order, line) than `writer`. */
+function isNewerItem(stored: Record<string, unknown>, writer: Record<string, unknown>): boolean {
+  if (stored[PROVENANCE.uploadedAt] === undefined) return false;
+  const order = compareUploads(orderOf(stored), orderOf(writer));
+  if (order !== 0) return order > 0;
+  return Number(String(stored[PROVENANCE.line])) > Number(String(writer[PROVENANCE.line]));
+}
+
+function orderOf(item: Record<string, unknown>) {
+  return {
+    uploadedAt: String(item[PROVENANCE.uploadedAt]),
+    key: String(item[PROVENANCE.key]),
+    sequencer: String(item[PROVENANCE.sequencer] ?? ''),
+  };
+}
+
+function conditionFailed(): Error {
+  const error = new Error('The conditional request failed');
+  error.name = 'ConditionalCheckFailedException';
+  return error;
+}
+
+/**
+ * The ingestion control table as the loader's write leases use it (Put of a lease,
+ * conditional Update of the newest upload, Delete, Query of leases), in memory.
+ * `newest` and `leases` can be set by a test to stage another upload.
+ */
+export class FakeControlTable {
+  /** The newest upload per data table. */
+  readonly newest = new Map<string, UploadStamp>();
+  /** Live leases by `${pk}|${sk}`. */
+  readonly leases = new Map<string, Record<string, unknown>>();
+  /** Every lease ever put, in order (sort keys). */
+  readonly leaseLog: string[] = [];
+  /** Called before each Query (a test can end a lease there, as its chunk would). */
+  onQuery: (round: number) => void = () => undefined;
+  private queries = 0;
+
+  constructor(readonly tableName: string) {}
+
+  async put(input: PutCommandInput) {
+    const item = input.Item ?? {};
+    this.leases.set(`${String(item.pk)}|${String(item.sk)}`, item);
+    this.leaseLog.push(String(item.sk));
+    return { $metadata: {} };
+  }
+
+  async update(input: UpdateCommandInput) {
+    const pk = String(input.Key?.pk);
+    const values = input.ExpressionAttributeValues ?? {};
+    const writer = {
+      uploadedAt: String(values[':pa']),
+      key: String(values[':pk']),
+      sequencer: String(values[':ps']),
+      version: '',
+    };
+    const stored = this.newest.get(pk);
+    if (stored !== undefined && compareUploads(stored, writer) > 0) throw conditionFailed();
+    this.newest.set(pk, writer);
+    return { $metadata: {} };
+  }
+
+  async delete(input: DeleteCommandInput) {
+    const id = `${String(input.Key?.pk)}|${String(input.Key?.sk)}`;
+    const lease = this.leases.get(id);
+    if (input.ConditionExpression !== undefined && lease !== undefined) {
+      const cutoff = Number(input.ExpressionAttributeValues?.[':cutoff']);
+      if (!(Number(lease.until) < cutoff)) throw conditionFailed();
+    }
+    this.leases.delete(id);
+    return { $metadata: {} };
+  }
+
+  async query(input: QueryCommandInput) {
+    this.onQuery(this.queries++);
+    const pk = String(input.ExpressionAttributeValues?.[':pk']);
+    const items = [...this.leases.values()].filter((item) => item.pk === pk);
+    return { Items: items, $metadata: {} };
   }
 }
 
@@ -283,6 +419,11 @@ export async function simplePlan(
     });
   }
   return { header: head.fields.map((name) => name.trim()), chunks };
+}
+
+/** The upload stamp of a test file (an older or newer upload by `at`). */
+export function uploadStamp(key = 'books.csv', at = '2026-11-28T10:00:00.000Z'): UploadStamp {
+  return { uploadedAt: at, key, sequencer: '0066A1B2C3D4E5F6'.padEnd(32, '0'), version: 'v1' };
 }
 
 /** A PlannedObject for a stored object. */

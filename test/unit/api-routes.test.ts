@@ -762,3 +762,75 @@ function tamper(cursor: string): string {
   const replacement = cursor[index] === 'A' ? 'B' : 'A';
   return cursor.slice(0, index) + replacement + cursor.slice(index + 1);
 }
+
+describe('provenance (the reserved _uploaded_at / _source_* attributes)', () => {
+  const SOURCE = {
+    _uploaded_at: '2026-11-28T10:00:00.000Z',
+    _source_key: 'books.csv',
+    _source_sequencer: '0066A1B2C3D4E5F60100000000000000',
+    _source_version: 'v1',
+    _source_line: NumberValue.from('7'),
+  };
+  const stamped = (isbn: string) => ({ ...book(isbn), ...SOURCE });
+  const source = {
+    key: 'books.csv',
+    version: 'v1',
+    line: 7,
+    uploadedAt: '2026-11-28T10:00:00.000Z',
+    sequencer: '0066A1B2C3D4E5F60100000000000000',
+  };
+
+  it('keeps them out of the record body of a single GET', async () => {
+    ddb.on(GetCommand).resolves({ Item: stamped('1') });
+    expect(body(await call('/books/1'))).toEqual({ isbn: 1, title: 'Book 1' });
+  });
+
+  it('keeps them out of batch-get and list bodies', async () => {
+    serveBooks([]);
+    ddb.on(BatchGetCommand).resolves({ Responses: { 'books-table': [stamped('1')] } });
+    expect(body(await batch({ keys: [1] })).items).toEqual([{ isbn: 1, title: 'Book 1' }]);
+    ddb.on(ScanCommand).resolves({ Items: [stamped('1')] });
+    expect(body(await call('/books')).items).toEqual([{ isbn: 1, title: 'Book 1' }]);
+  });
+
+  it('shows the record with its source on GET ?include=source', async () => {
+    ddb.on(GetCommand).resolves({ Item: stamped('1') });
+    expect(body(await call('/books/1', { query: { include: 'source' } }))).toEqual({
+      record: { isbn: 1, title: 'Book 1' },
+      source,
+    });
+  });
+
+  it('shows source null for a record loaded before provenance existed', async () => {
+    ddb.on(GetCommand).resolves({ Item: book('1') });
+    expect(body(await call('/books/1', { query: { include: 'source' } }))).toEqual({
+      record: { isbn: 1, title: 'Book 1' },
+      source: null,
+    });
+  });
+
+  it('wraps each listed record with its source and keeps the cursor working', async () => {
+    ddb.on(ScanCommand).resolves({
+      Items: [stamped('1'), stamped('2')],
+      LastEvaluatedKey: { isbn: NumberValue.from('2') },
+    });
+    const page = body(await call('/books', { query: { include: 'source', limit: '2' } }));
+    expect(page.items).toEqual([
+      { record: { isbn: 1, title: 'Book 1' }, source },
+      { record: { isbn: 2, title: 'Book 2' }, source },
+    ]);
+    expect(page.cursor).toBe(
+      encodeCursor(parseDataset(BOOKS_DATASET), { isbn: NumberValue.from('2') }),
+    );
+  });
+
+  it.each(['everything', ''])('answers 400 invalid-query for include=%s', async (value) => {
+    ddb.on(GetCommand).resolves({ Item: stamped('1') });
+    const result = await call('/books/1', { query: { include: value } });
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toMatchObject({
+      code: 'invalid-query',
+      errors: [{ parameter: 'include', detail: 'must be given once, as include=source' }],
+    });
+  });
+});

@@ -197,11 +197,12 @@ describe('statemachines/ingest-file.asl.json', () => {
     });
   });
 
-  it('keeps rows out of state: the Map passes byte ranges and discards chunk summaries', () => {
+  it('keeps rows out of state: the Map passes byte ranges and the upload stamp, and discards chunk summaries', () => {
     expect(loadChunks.ItemSelector).toEqual({
       'object.$': '$.plan.object',
       'header.$': '$.plan.header',
       'chunk.$': '$$.Map.Item.Value',
+      'upload.$': '$.upload',
     });
     expect(loadChunks.ResultPath).toBeNull();
   });

@@ -5,9 +5,15 @@ import { DATASET_JSON as DATASET } from '../support/workflow-fakes.js';
 
 describe('readLoadChunkConfig', () => {
   it('applies the documented defaults', () => {
-    const config = readLoadChunkConfig({ DATASET, TABLE_NAME: 'books' });
+    const config = readLoadChunkConfig({
+      DATASET,
+      TABLE_NAME: 'books',
+      CONTROL_TABLE_NAME: 'control',
+    });
     expect(config).toMatchObject({
       tableName: 'books',
+      controlTableName: 'control',
+      lease: { pollMs: 200, clockSkewMs: 5_000 },
       writeConcurrency: 4,
       maxRecordBytes: 409600,
       retry: { baseDelayMs: 100, maxDelayMs: 10_000, safetyMarginMs: 10_000 },
@@ -21,7 +27,10 @@ describe('readLoadChunkConfig', () => {
       readLoadChunkConfig({
         DATASET,
         TABLE_NAME: 'books-table',
+        CONTROL_TABLE_NAME: 'books-control',
         WRITE_CONCURRENCY: '8',
+        LEASE_POLL_MS: '50',
+        LEASE_CLOCK_SKEW_MS: '1000',
         MAX_RECORD_BYTES: '4096',
         WRITE_BACKOFF_BASE_MS: '50',
         WRITE_BACKOFF_MAX_MS: '5000',
@@ -30,6 +39,8 @@ describe('readLoadChunkConfig', () => {
       }),
     ).toMatchObject({
       tableName: 'books-table',
+      controlTableName: 'books-control',
+      lease: { pollMs: 50, clockSkewMs: 1000 },
       writeConcurrency: 8,
       maxRecordBytes: 4096,
       retry: { baseDelayMs: 50, maxDelayMs: 5000, safetyMarginMs: 2000 },
@@ -45,6 +56,7 @@ describe('readLoadChunkConfig', () => {
         'Invalid environment:',
         '  - DATASET: must be an object with name, key and columns',
         '  - TABLE_NAME is required',
+        '  - CONTROL_TABLE_NAME is required',
         '  - WRITE_CONCURRENCY must be an integer from 1 to 64, got "0"',
         `  - MAX_RECORD_BYTES must be an integer from 64 to ${Number.MAX_SAFE_INTEGER}, got "x"`,
       ].join('\n'),
@@ -56,9 +68,9 @@ describe('MAX_RECORD_BYTES', () => {
   it('has one default for the planner and the loader, so a planned chunk always parses', () => {
     expect(DEFAULT_LOADER_SETTINGS.maxRecordBytes).toBe(DEFAULT_MAX_RECORD_BYTES);
     expect(PLAN_DEFAULTS.maxRecordBytes).toBe(DEFAULT_MAX_RECORD_BYTES);
-    expect(readLoadChunkConfig({ DATASET, TABLE_NAME: 't' }).maxRecordBytes).toBe(
-      readPlanConfig({ DATASET }).maxRecordBytes,
-    );
+    expect(
+      readLoadChunkConfig({ DATASET, TABLE_NAME: 't', CONTROL_TABLE_NAME: 'c' }).maxRecordBytes,
+    ).toBe(readPlanConfig({ DATASET }).maxRecordBytes);
   });
 
   it.each(['1', '63'])(
@@ -67,7 +79,12 @@ describe('MAX_RECORD_BYTES', () => {
       const problem = `MAX_RECORD_BYTES must be an integer from 64 to ${Number.MAX_SAFE_INTEGER}, got "${value}"`;
       expect(() => readPlanConfig({ DATASET, MAX_RECORD_BYTES: value })).toThrow(problem);
       expect(() =>
-        readLoadChunkConfig({ DATASET, TABLE_NAME: 't', MAX_RECORD_BYTES: value }),
+        readLoadChunkConfig({
+          DATASET,
+          TABLE_NAME: 't',
+          CONTROL_TABLE_NAME: 'c',
+          MAX_RECORD_BYTES: value,
+        }),
       ).toThrow(problem);
     },
   );

@@ -5,6 +5,12 @@ const valid: LoadChunkInput = {
   object: { bucket: 'uploads', key: 'books.csv', eTag: '"e1"', size: 8273, versionId: 'v1' },
   header: ['isbn', 'title', 'author'],
   chunk: { index: 2, start: 2048, end: 3072, firstLine: 25, rows: 12, skip: [0, 11] },
+  upload: {
+    uploadedAt: '2026-11-28T10:00:00.000Z',
+    key: 'books.csv',
+    sequencer: '0066A1B2C3D4E5F6'.padEnd(32, '0'),
+    version: 'v1',
+  },
 };
 
 describe('parseLoadChunkEvent', () => {
@@ -25,6 +31,17 @@ describe('parseLoadChunkEvent', () => {
       /object\.size must be a non-negative integer/,
     ],
     ['an empty header', { ...valid, header: [] }, /header must be a non-empty array/],
+    ['no upload stamp', { ...valid, upload: undefined }, /upload must be an object/],
+    [
+      'an upload time that does not order as text',
+      { ...valid, upload: { ...valid.upload, uploadedAt: '2026-11-28T10:00:00Z' } },
+      /upload\.uploadedAt must be a UTC time like 2026-11-28T10:00:00\.000Z/,
+    ],
+    [
+      'an upload without its key',
+      { ...valid, upload: { ...valid.upload, key: '' } },
+      /upload\.key must be a non-empty string/,
+    ],
     [
       'a fractional start',
       { ...valid, chunk: { ...valid.chunk, start: 1.5 } },

@@ -11,6 +11,7 @@ import {
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import { type LoadChunkConfig, loadChunk } from '../../handlers/load-chunk/load.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
+import { splitProvenance } from '../../handlers/shared/provenance.js';
 import {
   FakeTable,
   plannedObject,
@@ -19,6 +20,7 @@ import {
   books as schema,
   serveBucket,
   simplePlan,
+  uploadStamp,
   VirtualClock,
 } from '../support/workflow-fakes.js';
 
@@ -26,6 +28,8 @@ const retry: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 2_000, safetyMarginMs
 const config: LoadChunkConfig = {
   schema,
   tableName: 'books',
+  controlTableName: 'control',
+  lease: { pollMs: 200, clockSkewMs: 5_000 },
   writeConcurrency: 3,
   maxRecordBytes: 400 * 1024,
   retry,
@@ -79,6 +83,7 @@ async function upload(
     object: plannedObject('uploads', 'books.csv', object),
     header: plan.header,
     chunk,
+    upload: uploadStamp(),
   }));
   return inputs;
 }
@@ -95,9 +100,11 @@ describe('loadChunk', () => {
       index: 0,
       rows: 3,
       written: 3,
+      superseded: 0,
       skipped: 0,
+      mode: 'batch',
       durationMs: 0,
-      stats: { batches: 1, retries: 0 },
+      stats: { batches: 1, retries: 0, waitedFor: 0 },
     });
     expect(table.plainItems()).toEqual([
       {
@@ -152,7 +159,12 @@ describe('loadChunk', () => {
     expect(item.isbn).toBeInstanceOf(NumberValue);
     expect(String(item.isbn)).toBe('1234567890123456789');
     expect(String(item.price)).toBe('0.1');
-    expect(Object.keys(item).sort()).toEqual(['author', 'isbn', 'price', 'title']);
+    expect(Object.keys(splitProvenance(item).record).sort()).toEqual([
+      'author',
+      'isbn',
+      'price',
+      'title',
+    ]);
   });
 
   it('parses a chunk with CRLF line ends, quoted newlines and non-ASCII text at its planned line', async () => {

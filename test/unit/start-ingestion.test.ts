@@ -192,6 +192,12 @@ describe('startIngestionForMessage', () => {
         size: 1234,
         sequencer: '0066A1B2C3D4E5F601',
       },
+      upload: {
+        uploadedAt: '2026-11-28T10:00:00.000Z',
+        key: 'incoming/new books: 2026.csv',
+        sequencer: '0066A1B2C3D4E5F60100000000000000',
+        version: 'abc',
+      },
       Records: [record],
     });
     expect(outcome).toEqual({

@@ -36,6 +36,7 @@ type EventLog =
 Object.assign(process.env, {
   DATASET: DATASET_JSON,
   TABLE_NAME: 'books',
+  CONTROL_TABLE_NAME: 'control',
   WRITE_CONCURRENCY: '2',
   CHUNK_TARGET_BYTES: '1024',
   MAX_RECORD_BYTES: '1024',
@@ -185,7 +186,7 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     );
     expect(summaries).toHaveLength(plan?.chunks.length ?? -1);
     for (const summary of summaries) {
-      expect(Object.keys(summary ?? {}).sort()).toEqual(['index', 'written']);
+      expect(Object.keys(summary ?? {}).sort()).toEqual(['index', 'superseded', 'written']);
     }
   });
 
@@ -217,6 +218,8 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     const record = JSON.parse(letter?.MessageBody ?? '{}') as FailureRecord;
     expect(record).toEqual({
       Records: input.Records,
+      // The redrive keeps the failed execution's place in the upload order.
+      upload: input.upload,
       failure: {
         error: 'InvalidFileError',
         cause: cause.message,

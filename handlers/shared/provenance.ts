@@ -1,0 +1,118 @@
+import type { UploadStamp } from './upload-order.js';
+
+/**
+ * Provenance: the reserved attributes every loaded item carries, saying which file
+ * version and line wrote it, and the DynamoDB condition that lets a write replace
+ * an item only when the writer's (upload order, line) is newer than the stored one's.
+ * The API keeps these attributes out of record bodies (`?include=source` shows them).
+ */
+
+/** The reserved attribute names (a dataset column may not use one). */
+export const PROVENANCE = {
+  /** S3 eventTime of the upload (UTC, milliseconds): first field of the upload order. */
+  uploadedAt: '_uploaded_at',
+  /** Object key of the source file: second field of the upload order. */
+  key: '_source_key',
+  /** S3 sequencer of the upload, padded: third field of the upload order. */
+  sequencer: '_source_sequencer',
+  /** versionId (else ETag) of the source file version. */
+  version: '_source_version',
+  /** 1-based physical line of the record in the source file: the last field. */
+  line: '_source_line',
+} as const;
+
+/** Every reserved attribute name. */
+export const RESERVED_ATTRIBUTES: readonly string[] = Object.values(PROVENANCE);
+
+/** Where one stored record came from, as the API shows it with `?include=source`. */
+export interface RecordSource {
+  readonly key: string;
+  readonly version: string;
+  readonly line: number;
+  readonly uploadedAt: string;
+  readonly sequencer: string;
+}
+
+/**
+ * Bytes the provenance attributes add to an item as DynamoDB counts them (names plus
+ * values; the line as a number of up to 16 digits), so the planner can refuse a row
+ * whose item would exceed 400 KB once stamped.
+ */
+export function provenanceBytes(stamp: UploadStamp): number {
+  const text = (value: string) => Buffer.byteLength(value, 'utf8');
+  const names = RESERVED_ATTRIBUTES.reduce((sum, name) => sum + text(name), 0);
+  const lineBytes = 9; // a 16-digit number: 8 bytes of digits + 1
+  return (
+    names +
+    text(stamp.uploadedAt) +
+    text(stamp.key) +
+    text(stamp.sequencer) +
+    text(stamp.version) +
+    lineBytes
+  );
+}
+
+/**
+ * Condition expression text for "the stored (upload order[, line]) is older than,
+ * or equal to, the writer's": attribute placeholders `#pa #pk #ps [#pl]`, values
+ * `:pa :pk :ps [:pl]`. Strings compare by UTF-8 bytes, as compareUploads does.
+ * An item without `#pa` (never loaded with provenance) is always older.
+ */
+export function notNewerThanWriter(withLine: boolean): string {
+  const tail = withLine ? '(#ps < :ps OR (#ps = :ps AND #pl <= :pl))' : '#ps <= :ps';
+  return `attribute_not_exists(#pa) OR #pa < :pa OR (#pa = :pa AND (#pk < :pk OR (#pk = :pk AND ${tail})))`;
+}
+
+/** The placeholder names of notNewerThanWriter for the given attribute names. */
+export function orderAttributeNames(
+  names: { readonly uploadedAt: string; readonly key: string; readonly sequencer: string },
+  line?: string,
+): Record<string, string> {
+  return {
+    '#pa': names.uploadedAt,
+    '#pk': names.key,
+    '#ps': names.sequencer,
+    ...(line === undefined ? {} : { '#pl': line }),
+  };
+}
+
+/** The placeholder values of notNewerThanWriter for a writer. */
+export function orderAttributeValues(
+  stamp: UploadStamp,
+  line?: number,
+): Record<string, string | number> {
+  return {
+    ':pa': stamp.uploadedAt,
+    ':pk': stamp.key,
+    ':ps': stamp.sequencer,
+    ...(line === undefined ? {} : { ':pl': line }),
+  };
+}
+
+/**
+ * Splits a stored item into the record body (every non-reserved attribute, in
+ * stored order) and its source (undefined for an item loaded before provenance).
+ */
+export function splitProvenance<V>(item: Readonly<Record<string, V>>): {
+  readonly record: Record<string, V>;
+  readonly source: RecordSource | undefined;
+} {
+  const record: Record<string, V> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!RESERVED.has(name)) record[name] = value;
+  }
+  const uploadedAt = item[PROVENANCE.uploadedAt];
+  if (uploadedAt === undefined) return { record, source: undefined };
+  return {
+    record,
+    source: {
+      key: String(item[PROVENANCE.key] ?? ''),
+      version: String(item[PROVENANCE.version] ?? ''),
+      line: Number(String(item[PROVENANCE.line] ?? 0)),
+      uploadedAt: String(uploadedAt),
+      sequencer: String(item[PROVENANCE.sequencer] ?? ''),
+    },
+  };
+}
+
+const RESERVED = new Set(RESERVED_ATTRIBUTES);
