@@ -44,7 +44,8 @@ export interface OperationsProps {
 
 /**
  * How an operator learns that something went wrong without looking: alarms on
- * every failure path (DLQ, stuck queue, failed executions, Lambda errors and
+ * every failure path (DLQ, stuck queue, failed, timed-out, throttled and aborted
+ * executions, failures whose record never reached the DLQ, Lambda errors and
  * throttles, DynamoDB throttling, ALB 5xx) to one SNS topic, and a dashboard.
  */
 export class Operations extends Construct {
