@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
+import { readCdkContext } from '../../infra/config.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
 import { dispose, resourceByPrefix, type Synthesized, synthesize } from './synth.js';
 import { EXTERNAL_AUTH as externalAuth, PROD_CERTIFICATE_ARN, VARIANTS } from './variants.js';
@@ -304,20 +305,23 @@ describe('an invalid configuration', () => {
     );
   });
 
-  it('makes the CDK app print that message, without a stack trace, and exit 1', () => {
-    // What `cdk synth -c stage=Prod!` runs: the app with the context in CDK_CONTEXT_JSON.
+  /** What `cdk synth -c ...` runs: the app with the context in CDK_CONTEXT_JSON. */
+  const runApp = (context: Record<string, unknown>) => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-invalid-'));
-    const run = spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['infra/app.ts'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        CDK_CONTEXT_JSON: JSON.stringify({ stage: 'Prod!', maxReceiveCount: 0 }),
-        CDK_OUTDIR: outdir,
-      },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    rmSync(outdir, { recursive: true, force: true });
+    try {
+      return spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['infra/app.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  };
+
+  it('makes the CDK app print that message, without a stack trace, and exit 1', () => {
+    const run = runApp({ stage: 'Prod!', maxReceiveCount: 0 });
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('Invalid cdk.json context:');
@@ -325,5 +329,19 @@ describe('an invalid configuration', () => {
     expect(run.stderr).toContain('dataset is required');
     expect(run.stderr).toContain('maxReceiveCount must be an integer from 1 to 1000');
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('prints exactly the invalid-configuration example of docs/deploy.md', () => {
+    const docs = readFileSync(`${PROJECT_ROOT}docs/deploy.md`, 'utf8');
+    const example =
+      /```text\n\$ npx cdk synth -c stage=Prod -c allowedCidr=anywhere\n([\s\S]*?)\n```/.exec(docs);
+    expect(example).not.toBeNull();
+    // The last line of the example is the CDK CLI's own note about the app's exit code.
+    const printed = (example?.[1] ?? '').split('\n').slice(0, -1).join('\n');
+
+    const run = runApp(readCdkContext(undefined, { stage: 'Prod', allowedCidr: 'anywhere' }));
+
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(printed);
   }, 60_000);
 });
