@@ -27,7 +27,18 @@ export interface LoadBalancedApiProps {
   /** Receives the ALB access logs (SSE-S3 encrypted). */
   readonly accessLogBucket: s3.IBucket;
   /** Verify JWTs on the ALB before the Lambda (which always verifies too). @default no ALB verification */
-  readonly jwtVerification?: { readonly issuer: string; readonly jwksUri: string };
+  readonly jwtVerification?: AlbJwtVerification;
+}
+
+/** What the ALB checks of a token: the same issuer, audience and scope as the API. */
+export interface AlbJwtVerification {
+  readonly issuer: string;
+  readonly jwksUri: string;
+  /** The claim holding the audience (`aud`, or `client_id` for Cognito). */
+  readonly audienceClaim: string;
+  readonly audience: string;
+  /** The scope every request needs, in the space-separated `scope` claim. */
+  readonly scope: string;
 }
 
 /**
@@ -97,11 +108,7 @@ export class LoadBalancedApi extends Construct {
       defaultAction:
         props.jwtVerification === undefined
           ? forward
-          : elbv2.ListenerAction.authenticateJwt({
-              issuer: props.jwtVerification.issuer,
-              jwksEndpoint: props.jwtVerification.jwksUri,
-              next: forward,
-            }),
+          : new JwtValidationAction(props.jwtVerification, forward),
     });
 
     if (props.jwtVerification !== undefined) {
@@ -128,6 +135,36 @@ export class LoadBalancedApi extends Construct {
   /** The API's base URL (the ALB's DNS name; point a CNAME matching the certificate at it). */
   get url(): string {
     return `https://${this.loadBalancer.loadBalancerDnsName}`;
+  }
+}
+
+/**
+ * A `jwt-validation` action that also checks the audience and the scope. CDK's
+ * `authenticateJwt` sets only issuer and JWKS, which lets any token of that issuer
+ * through (any app client of the pool, any API of the tenant). Format `single-string`
+ * for the audience: machine tokens carry one (Cognito's `client_id`, Auth0's or Okta's
+ * `aud`); `space-separated-values` for `scope` as RFC 8693 and Cognito write it.
+ */
+class JwtValidationAction extends elbv2.ListenerAction {
+  constructor(verification: AlbJwtVerification, next: elbv2.ListenerAction) {
+    super(
+      {
+        type: 'jwt-validation',
+        jwtValidationConfig: {
+          issuer: verification.issuer,
+          jwksEndpoint: verification.jwksUri,
+          additionalClaims: [
+            {
+              name: verification.audienceClaim,
+              format: 'single-string',
+              values: [verification.audience],
+            },
+            { name: 'scope', format: 'space-separated-values', values: [verification.scope] },
+          ],
+        },
+      },
+      next,
+    );
   }
 }
 

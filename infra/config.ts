@@ -49,7 +49,10 @@ export interface AppConfig {
   readonly authClockToleranceSeconds: number;
   /** Cognito scope name on the resource server (the scope is `<dataset>-api/<name>`). @default 'read' */
   readonly cognitoScopeName: string;
-  /** Cognito hosted domain prefix (unique per region). @default '<dataset>-<stage>-<account id>' */
+  /**
+   * Cognito hosted domain prefix (unique per region).
+   * @default '<dataset>-<stage>-<8 hex digits of the stack id>' (never the account id)
+   */
   readonly cognitoDomainPrefix?: string;
   /** Cognito access token lifetime, in minutes. @default 60 */
   readonly accessTokenValidityMinutes: number;
@@ -75,8 +78,18 @@ export interface AppConfig {
   readonly maxFileBytes: number;
   /** Largest CSV record accepted, in bytes (DynamoDB items are at most 400 KB). @default 409600 */
   readonly maxRecordBytes: number;
-  /** Deliveries of a file event before it moves to the DLQ. @default 5 */
+  /** Deliveries of a file event before it moves to the DLQ (throttled deliveries count too). @default 15 */
   readonly maxReceiveCount: number;
+  /**
+   * The Lambda concurrent-executions quota of the target account and region, as
+   * `aws lambda get-account-settings` reports it; synth checks the settings against it.
+   * @default 1000
+   */
+  readonly accountConcurrencyLimit: number;
+  /** Concurrency reserved for the API Lambda (a guarantee and a cap; 0: none). @default 20 */
+  readonly apiReservedConcurrency: number;
+  /** Concurrency reserved for load-chunk: the cap on loads across all files (0: none). @default 40 */
+  readonly loaderReservedConcurrency: number;
   /** E-mail address subscribed to the alarm topic. @default none */
   readonly alarmEmail?: string;
   /** DynamoDB on-demand maximum write request units per second. @default none (unbounded) */
@@ -85,7 +98,7 @@ export interface AppConfig {
   readonly logRetentionDays: number;
   /** Powertools log level of the handlers. @default 'INFO' */
   readonly logLevel: LogLevel;
-  /** Step Functions log level. @default 'ALL' */
+  /** Step Functions log level (ERROR or ALL: the lost-failure-record alarm reads ERROR events). @default 'ALL' in dev, 'ERROR' in any other stage */
   readonly workflowLogLevel: WorkflowLogLevel;
   /** Include execution data (inputs/outputs: file names, counts) in workflow logs. @default false */
   readonly workflowIncludeExecutionData: boolean;
@@ -95,7 +108,8 @@ export interface AppConfig {
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const WORKFLOW_LOG_LEVELS = ['ALL', 'ERROR', 'FATAL', 'OFF'] as const;
+// FATAL and OFF do not log what the FailureRecordLost alarm's metric filter reads.
+export const WORKFLOW_LOG_LEVELS = ['ALL', 'ERROR'] as const;
 export type WorkflowLogLevel = (typeof WORKFLOW_LOG_LEVELS)[number];
 
 /** Retention periods CloudWatch Logs accepts, in days. */
@@ -122,10 +136,12 @@ export const DEFAULTS = {
   maxChunks: 1000,
   maxFileBytes: 5 * 1024 * 1024 * 1024,
   maxRecordBytes: 400 * 1024,
-  maxReceiveCount: 5,
+  maxReceiveCount: 15,
+  accountConcurrencyLimit: 1000,
+  apiReservedConcurrency: 20,
+  loaderReservedConcurrency: 40,
   logRetentionDays: 30,
   logLevel: 'INFO',
-  workflowLogLevel: 'ALL',
   workflowIncludeExecutionData: false,
   noncurrentVersionExpirationDays: 30,
 } as const satisfies Partial<Record<keyof AppConfig, unknown>>;
@@ -153,6 +169,9 @@ export const CONTEXT_KEYS = [
   'maxFileBytes',
   'maxRecordBytes',
   'maxReceiveCount',
+  'accountConcurrencyLimit',
+  'apiReservedConcurrency',
+  'loaderReservedConcurrency',
   'alarmEmail',
   'maxWriteThroughput',
   'logRetentionDays',
@@ -176,6 +195,10 @@ const ALGORITHMS: readonly string[] = SUPPORTED_ALGORITHMS;
 // Cognito hosted domain prefixes: 1-63 lower-case letters, digits and inner dashes.
 const DOMAIN_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const DOMAIN_PREFIX_RESERVED = /aws|amazon|cognito/;
+/** Hex digits of the stack id that end the default Cognito domain prefix. */
+export const DOMAIN_PREFIX_SUFFIX_LENGTH = 8;
+/** The only signature algorithm an ALB `jwt-validation` action verifies. */
+export const ALB_JWT_ALGORITHM = 'RS256';
 
 /**
  * Validates the app's context (as `cdk.json` holds it, or as `-c name=value`
@@ -193,7 +216,8 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
   }
 
   const stage = read.string('stage', DEFAULTS.stage);
-  if (!STAGE_PATTERN.test(stage)) {
+  const stageValid = STAGE_PATTERN.test(stage);
+  if (!stageValid) {
     problems.push(
       `stage must be 1-16 lower-case letters, digits or dashes starting with a letter, got "${stage}"`,
     );
@@ -250,13 +274,18 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
       `cognitoDomainPrefix must be 1-63 lower-case letters, digits and inner dashes without "aws", "amazon" or "cognito", got "${cognitoDomainPrefix}"`,
     );
   }
-  if (auth === undefined && cognitoDomainPrefix === undefined && dataset !== undefined) {
-    // The default "<dataset>-<stage>-<account id>" is only known whole at deploy time;
-    // Cognito would reject it there, so check its shape now with a 12-digit account id.
-    const sample = `${dataset.name}-${stage}-123456789012`;
+  if (
+    auth === undefined &&
+    cognitoDomainPrefix === undefined &&
+    dataset !== undefined &&
+    stageValid
+  ) {
+    // The default "<dataset>-<stage>-<stack id>" is only known whole at deploy time;
+    // Cognito would reject it there, so check its shape now with a sample suffix.
+    const sample = `${dataset.name}-${stage}-${'0'.repeat(DOMAIN_PREFIX_SUFFIX_LENGTH)}`;
     if (!DOMAIN_PREFIX_PATTERN.test(sample) || DOMAIN_PREFIX_RESERVED.test(sample)) {
       problems.push(
-        `the default Cognito domain prefix "${dataset.name}-${stage}-<account id>" (${sample.length} characters) is not valid: Cognito allows at most 63 and no "aws", "amazon" or "cognito"; set cognitoDomainPrefix`,
+        `the default Cognito domain prefix "${dataset.name}-${stage}-<${DOMAIN_PREFIX_SUFFIX_LENGTH} hex digits>" (${sample.length} characters) is not valid: Cognito allows at most 63 and no "aws", "amazon" or "cognito"; set cognitoDomainPrefix`,
       );
     }
   }
@@ -273,6 +302,12 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
   if (albJwtVerification && auth !== undefined && auth.jwksUri === undefined) {
     problems.push(
       'albJwtVerification with an external auth needs auth.jwksUri (the ALB does no discovery)',
+    );
+  }
+  const notAlbAlgorithms = authAlgorithms.filter((algorithm) => algorithm !== ALB_JWT_ALGORITHM);
+  if (albJwtVerification && notAlbAlgorithms.length > 0) {
+    problems.push(
+      `albJwtVerification needs authAlgorithms ["${ALB_JWT_ALGORITHM}"]: the load balancer verifies ${ALB_JWT_ALGORITHM} signatures only and would refuse every token signed with ${notAlbAlgorithms.join(', ')}; turn albJwtVerification off or accept ${ALB_JWT_ALGORITHM} only`,
     );
   }
 
@@ -351,15 +386,29 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
     maxRecordBytes,
     // SQS redrive policies accept 1 to 1000 receives.
     maxReceiveCount: read.integer('maxReceiveCount', DEFAULTS.maxReceiveCount, 1, 1000),
+    accountConcurrencyLimit: read.integer(
+      'accountConcurrencyLimit',
+      DEFAULTS.accountConcurrencyLimit,
+      1,
+      1_000_000,
+    ),
+    apiReservedConcurrency: read.integer(
+      'apiReservedConcurrency',
+      DEFAULTS.apiReservedConcurrency,
+      0,
+      1_000_000,
+    ),
+    loaderReservedConcurrency: read.integer(
+      'loaderReservedConcurrency',
+      DEFAULTS.loaderReservedConcurrency,
+      0,
+      1_000_000,
+    ),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(maxWriteThroughput === undefined ? {} : { maxWriteThroughput }),
     logRetentionDays,
     logLevel: read.oneOf('logLevel', LOG_LEVELS, DEFAULTS.logLevel),
-    workflowLogLevel: read.oneOf(
-      'workflowLogLevel',
-      WORKFLOW_LOG_LEVELS,
-      DEFAULTS.workflowLogLevel,
-    ),
+    workflowLogLevel: readWorkflowLogLevel(read, stage, problems),
     workflowIncludeExecutionData: read.boolean(
       'workflowIncludeExecutionData',
       DEFAULTS.workflowIncludeExecutionData,
@@ -374,6 +423,27 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
 
   if (problems.length > 0) throw new ConfigurationError('cdk.json context', problems);
   return config;
+}
+
+/** The workflow log level when none is set: every event in dev, errors only in other stages. */
+export function defaultWorkflowLogLevel(stage: string): WorkflowLogLevel {
+  return stage === 'dev' ? 'ALL' : 'ERROR';
+}
+
+function readWorkflowLogLevel(
+  read: ContextReader,
+  stage: string,
+  problems: string[],
+): WorkflowLogLevel {
+  const fallback = defaultWorkflowLogLevel(stage);
+  const value = read.string('workflowLogLevel', fallback);
+  if ((WORKFLOW_LOG_LEVELS as readonly string[]).includes(value)) return value as WorkflowLogLevel;
+  problems.push(
+    value === 'FATAL' || value === 'OFF'
+      ? `workflowLogLevel must be ${WORKFLOW_LOG_LEVELS.join(' or ')}, got "${value}": the FailureRecordLost alarm counts the ExecutionFailed events those levels log, so ${value} would hide a failure whose record never reached the DLQ`
+      : `workflowLogLevel must be one of ${WORKFLOW_LOG_LEVELS.join(', ')}, got "${value}"`,
+  );
+  return fallback;
 }
 
 function parseAuth(

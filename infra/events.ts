@@ -1,7 +1,8 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { aws_s3 as s3Refs } from 'aws-cdk-lib/interfaces';
 import { Construct } from 'constructs';
 
 /** Props of the file-event queues. */
@@ -12,6 +13,8 @@ export interface FileEventsProps {
   readonly visibilityTimeout: Duration;
   /** Deliveries before a message moves to the DLQ. */
   readonly maxReceiveCount: number;
+  /** RETAIN keeps both queues (and the failure records in the DLQ) when the stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
 }
 
 /**
@@ -31,6 +34,7 @@ export class FileEvents extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
     });
 
     this.queue = new sqs.Queue(this, 'Queue', {
@@ -40,13 +44,41 @@ export class FileEvents extends Construct {
       // Shorter than the DLQ's: a standard queue's DLQ keeps the original enqueue time.
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      removalPolicy: props.removalPolicy,
     });
 
     props.bucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
-      new s3n.SqsDestination(this.queue),
+      new SourceScopedQueueDestination(this.queue),
     );
     acknowledgeNotificationHandler(Stack.of(this));
+  }
+}
+
+/**
+ * S3 notifications into a queue whose policy admits S3 only for this bucket of this
+ * account: `aws:SourceArn` names the bucket and `aws:SourceAccount` the bucket's owner,
+ * as AWS advises against the confused deputy (CDK's SqsDestination sets only the ARN,
+ * and bucket names can move to another account once deleted).
+ */
+class SourceScopedQueueDestination implements s3.IBucketNotificationDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_scope: Construct, bucket: s3Refs.IBucketRef): s3.BucketNotificationDestinationConfig {
+    this.queue.grantSendMessages(
+      new iam.ServicePrincipal('s3.amazonaws.com', {
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketRef.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
+    return {
+      arn: this.queue.queueArn,
+      type: s3.BucketNotificationDestinationType.QUEUE,
+      // S3 tests the destination when the notification is written: the policy must exist.
+      dependencies: [this.queue],
+    };
   }
 }
 

@@ -29,6 +29,8 @@ export interface HandlerFunctionProps {
   readonly vpc?: lambda.FunctionOptions['vpc'];
   /** Subnets when `vpc` is set. @default the VPC's default selection */
   readonly vpcSubnets?: lambda.FunctionOptions['vpcSubnets'];
+  /** Concurrency reserved for (and capping) this function. @default none: the account's shared pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -97,6 +99,9 @@ export class HandlerFunction extends Construct {
       // Stack traces point into the TypeScript sources through the bundled source maps.
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       ...(props.vpc === undefined ? {} : { vpc: props.vpc, vpcSubnets: props.vpcSubnets }),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       bundling: nodejsBundling(),
     });
   }

@@ -1,7 +1,18 @@
-import { Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { ignoreCfnLintRule } from './cfn-lint.js';
 import type { ExternalAuthConfig, ResolvedAuth } from './config.js';
+import { stackIdSuffix } from './names.js';
+
+/**
+ * The pool's issuer format, pinned: ORIGINAL tokens carry
+ * `iss` = `https://cognito-idp.<region>.<domain>/<pool id>`, exactly the pool's
+ * ProviderURL that the API and the ALB verify (and its JWKS is under that URL). Left
+ * to Cognito's default, a pool could issue the UPDATED `https://issuer-cognito-idp...`
+ * instead and every token would fail the issuer check.
+ */
+export const COGNITO_ISSUER_TYPE = 'ORIGINAL';
 
 /** Props of the identity provider wiring. */
 export interface IdentityProps {
@@ -57,6 +68,13 @@ export class Identity extends Construct {
       deletionProtection: props.removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy: props.removalPolicy,
     });
+    const cfnUserPool = userPool.node.defaultChild as cognito.CfnUserPool;
+    cfnUserPool.issuerConfiguration = { type: COGNITO_ISSUER_TYPE };
+    ignoreCfnLintRule(
+      cfnUserPool,
+      'E3002',
+      'IssuerConfiguration is a CloudFormation property of AWS::Cognito::UserPool (aws-cdk-lib 2.262 and later) that the schemas of cfn-lint 1.51 do not know yet.',
+    );
     Validations.of(userPool).acknowledge(
       {
         id: 'AwsSolutions-COG2',
@@ -117,9 +135,12 @@ export class Identity extends Construct {
   }
 }
 
-/** The default Cognito domain prefix: dataset, stage and account keep it unique per region. */
+/**
+ * The default Cognito domain prefix, `<dataset>-<stage>-<8 hex digits of the stack id>`:
+ * unique per region without publishing the account id in every token URL.
+ */
 export function defaultDomainPrefix(dataset: string, stage: string): string {
-  return Fn.join('-', [dataset, stage, Aws.ACCOUNT_ID]);
+  return Fn.join('-', [dataset, stage, stackIdSuffix()]);
 }
 
 /** The command that prints the client secret (it is never put in an output). */

@@ -5,18 +5,30 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
+/**
+ * The error an execution fails with when its failure record could not be sent to the
+ * DLQ (SendToDeadLetterQueue failed after its retries): the ASL's last Fail state names it.
+ */
+export const FAILURE_RECORD_LOST_ERROR = 'FailureRecordLostError';
+
 /** Props of the alarms and dashboard. */
 export interface OperationsProps {
+  /** Dashboard name: unique per account (dashboards are global), so it names the region. */
   readonly dashboardName: string;
+  /** Namespace of the metrics this construct derives from logs (one per stack). */
+  readonly metricNamespace: string;
   readonly fileEvents: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly stateMachine: sfn.IStateMachine;
+  /** The state machine's log group (level ERROR or ALL), read for lost failure records. */
+  readonly workflowLogGroup: logs.ILogGroup;
   /** The handler functions by name, for error and throttle alarms. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly table: dynamodb.ITableV2;
@@ -32,7 +44,8 @@ export interface OperationsProps {
 
 /**
  * How an operator learns that something went wrong without looking: alarms on
- * every failure path (DLQ, stuck queue, failed executions, Lambda errors and
+ * every failure path (DLQ, stuck queue, failed, timed-out, throttled and aborted
+ * executions, failures whose record never reached the DLQ, Lambda errors and
  * throttles, DynamoDB throttling, ALB 5xx) to one SNS topic, and a dashboard.
  */
 export class Operations extends Construct {
@@ -108,6 +121,41 @@ export class Operations extends Construct {
       threshold: 0,
       description: 'An ingestion timed out.',
     });
+    this.alarm('ExecutionsThrottled', {
+      metric: props.stateMachine.metricThrottled({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      description:
+        'Step Functions throttled state transitions or starts of ingest-file: raise the Step Functions quotas or upload more slowly.',
+    });
+    this.alarm('ExecutionsAborted', {
+      metric: props.stateMachine.metricAborted({
+        period: fiveMinutes,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 0,
+      description:
+        'An ingestion was stopped (StopExecution) before it finished: its file left no failure record; upload it again or redrive its file event.',
+    });
+    // An execution that failed AND lost its failure record leaves nothing in the DLQ, so the
+    // DLQ alarm stays quiet: count those failures from the workflow's own ExecutionFailed events.
+    const lostRecords = new logs.MetricFilter(this, 'FailureRecordsLostFilter', {
+      logGroup: props.workflowLogGroup,
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.type', '=', 'ExecutionFailed'),
+        logs.FilterPattern.stringValue('$.details.error', '=', FAILURE_RECORD_LOST_ERROR),
+      ),
+      metricNamespace: props.metricNamespace,
+      metricName: 'FailureRecordsLost',
+      metricValue: '1',
+    });
+    this.alarm('FailureRecordLost', {
+      metric: lostRecords.metric({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      description: `A file failed and its failure record could not be sent to the DLQ (${FAILURE_RECORD_LOST_ERROR}): find the execution in the workflow log group, fix the DLQ, then upload the file again.`,
+    });
     for (const [name, fn] of Object.entries(props.functions)) {
       const label = pascal(name);
       this.alarm(`${label}Errors`, {
@@ -168,6 +216,8 @@ export class Operations extends Construct {
         props.stateMachine.metricSucceeded(),
         props.stateMachine.metricFailed(),
         props.stateMachine.metricTimedOut(),
+        props.stateMachine.metricAborted(),
+        props.stateMachine.metricThrottled(),
       ]),
       graph('File events and DLQ', [
         props.fileEvents.metricApproximateNumberOfMessagesVisible(),

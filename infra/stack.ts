@@ -1,4 +1,6 @@
 import {
+  Annotations,
+  Aws,
   CfnOutput,
   CfnParameter,
   Duration,
@@ -14,6 +16,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { LoadBalancedApi } from './api.js';
+import { planConcurrency } from './concurrency.js';
 import {
   type AppConfig,
   apiEnvironment,
@@ -39,6 +42,17 @@ export interface IngestionStackProps extends StackProps {
   readonly config: AppConfig;
 }
 
+/**
+ * Resource types the stack's tags skip: the schemas of the installed cfn-lint (1.51)
+ * have no `Tags` on them in every region, and a region whose CloudFormation lacks the
+ * property would fail the deployment over a tag.
+ */
+export const UNTAGGED_RESOURCE_TYPES = [
+  'AWS::ElasticLoadBalancingV2::Listener',
+  'AWS::ElasticLoadBalancingV2::ListenerRule',
+  'AWS::CloudWatch::Dashboard',
+];
+
 /** Memory and timeout of one handler, from HANDLER_SIZING. */
 function sizing(handler: HandlerName): { memorySize: number; timeout: Duration } {
   const { memoryMb, timeoutSeconds } = HANDLER_SIZING[handler];
@@ -55,9 +69,14 @@ export class IngestionStack extends Stack {
     const { config } = props;
     // Only a dev stage may lose data when the stack is deleted.
     const removalPolicy = config.stage === 'dev' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    Tags.of(this).add('project', 'csv-ingestion');
-    Tags.of(this).add('stage', config.stage);
-    Tags.of(this).add('dataset', config.dataset.name);
+    const tagProps = { excludeResourceTypes: UNTAGGED_RESOURCE_TYPES };
+    Tags.of(this).add('project', 'csv-ingestion', tagProps);
+    Tags.of(this).add('stage', config.stage, tagProps);
+    Tags.of(this).add('dataset', config.dataset.name, tagProps);
+    const concurrency = planConcurrency(config);
+    for (const warning of concurrency.warnings) {
+      Annotations.of(this).addWarningV2(warning.id, warning.message);
+    }
 
     const storage = new Storage(this, 'Storage', {
       dataset: config.dataset,
@@ -72,6 +91,7 @@ export class IngestionStack extends Stack {
       bucket: storage.dataBucket,
       visibilityTimeout: Duration.seconds(FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS),
       maxReceiveCount: config.maxReceiveCount,
+      removalPolicy,
     });
 
     const network = new Network(this, 'Network', {
@@ -111,6 +131,9 @@ export class IngestionStack extends Stack {
         tableName: storage.table.tableName,
         controlTableName: storage.controlTable.tableName,
       }),
+      ...(concurrency.loaderReserved === undefined
+        ? {}
+        : { reservedConcurrentExecutions: concurrency.loaderReserved }),
     });
 
     const workflow = new IngestWorkflow(this, 'Workflow', {
@@ -154,6 +177,9 @@ export class IngestionStack extends Stack {
       ...(config.apiInVpc
         ? { vpc: network.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }
         : {}),
+      ...(concurrency.apiReserved === undefined
+        ? {}
+        : { reservedConcurrentExecutions: concurrency.apiReserved }),
     });
 
     // Least privilege, statement by statement: each handler gets exactly the calls it makes.
@@ -229,15 +255,17 @@ export class IngestionStack extends Stack {
       allowedCidr: config.allowedCidr,
       accessLogBucket: storage.logBucket,
       ...(config.albJwtVerification && identity.auth.jwksUri !== undefined
-        ? { jwtVerification: { issuer: identity.auth.issuer, jwksUri: identity.auth.jwksUri } }
+        ? { jwtVerification: { ...identity.auth, jwksUri: identity.auth.jwksUri } }
         : {}),
     });
 
     const operations = new Operations(this, 'Operations', {
-      dashboardName: `${config.dataset.name}-ingestion-${config.stage}`,
+      dashboardName: `${config.dataset.name}-ingestion-${config.stage}-${Aws.REGION}`,
+      metricNamespace: `CsvIngestion/${config.stage}`,
       fileEvents: events.queue,
       deadLetterQueue: events.deadLetterQueue,
       stateMachine: workflow.stateMachine,
+      workflowLogGroup: workflow.logGroup,
       functions: {
         'start-ingestion': starter.function,
         'plan-file': planFile.function,

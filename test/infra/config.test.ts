@@ -38,6 +38,7 @@ describe('parseAppConfig', () => {
     const config = parseAppConfig({ dataset });
 
     expect(config).toMatchObject({ ...DEFAULTS, authAlgorithms: ['RS256'] });
+    expect(config.workflowLogLevel).toBe('ALL');
     expect(config.dataset).toMatchObject({ name: 'books', key: 'isbn', keyType: 'N' });
     expect(config.auth).toBeUndefined();
     expect(config.certificateArn).toBeUndefined();
@@ -48,7 +49,8 @@ describe('parseAppConfig', () => {
     const config = parseAppConfig({
       dataset: JSON.stringify(dataset),
       mapMaxConcurrency: '20',
-      albJwtVerification: 'true',
+      apiInVpc: 'true',
+      albJwtVerification: 'false',
       authAlgorithms: 'RS256, ES256',
       auth: JSON.stringify({
         issuer: 'https://example.eu.auth0.com/',
@@ -59,7 +61,8 @@ describe('parseAppConfig', () => {
     });
 
     expect(config.mapMaxConcurrency).toBe(20);
-    expect(config.albJwtVerification).toBe(true);
+    expect(config.apiInVpc).toBe(true);
+    expect(config.albJwtVerification).toBe(false);
     expect(config.authAlgorithms).toEqual(['RS256', 'ES256']);
     expect(config.auth).toEqual({
       issuer: 'https://example.eu.auth0.com/',
@@ -67,6 +70,26 @@ describe('parseAppConfig', () => {
       audienceClaim: 'aud',
       jwksUri: 'https://example.eu.auth0.com/.well-known/jwks.json',
       scope: 'read:books',
+    });
+  });
+
+  it.each([
+    ['dev', 'ALL'],
+    ['prod', 'ERROR'],
+    ['staging', 'ERROR'],
+  ])('logs %s workflows at %s unless workflowLogLevel is set', (stage, level) => {
+    expect(parseAppConfig({ dataset, stage }).workflowLogLevel).toBe(level);
+    expect(parseAppConfig({ dataset, stage, workflowLogLevel: 'ALL' }).workflowLogLevel).toBe(
+      'ALL',
+    );
+  });
+
+  it('plans for a new account with room for throttled deliveries and an account limit', () => {
+    expect(parseAppConfig({ dataset })).toMatchObject({
+      maxReceiveCount: 15,
+      accountConcurrencyLimit: 1000,
+      apiReservedConcurrency: 20,
+      loaderReservedConcurrency: 40,
     });
   });
 
@@ -102,6 +125,24 @@ describe('parseAppConfig', () => {
     ['a bad e-mail', { alarmEmail: 'ops' }, 'alarmEmail must be'],
     ['a non-boolean flag', { albJwtVerification: 'yes' }, 'albJwtVerification must be true'],
     ['a symmetric algorithm', { authAlgorithms: ['HS256'] }, 'authAlgorithms: "HS256"'],
+    [
+      'ES256 with ALB JWT verification (the ALB verifies RS256 only)',
+      { authAlgorithms: ['RS256', 'ES256'], albJwtVerification: true },
+      'albJwtVerification needs authAlgorithms ["RS256"]: the load balancer verifies RS256 signatures only and would refuse every token signed with ES256',
+    ],
+    [
+      'EdDSA with ALB JWT verification',
+      { authAlgorithms: ['EdDSA'], albJwtVerification: 'true' },
+      'would refuse every token signed with EdDSA',
+    ],
+    [
+      'a workflow log level that hides failures from the lost-record alarm',
+      { workflowLogLevel: 'FATAL' },
+      'workflowLogLevel must be ALL or ERROR, got "FATAL": the FailureRecordLost alarm',
+    ],
+    ['workflow logging turned off', { workflowLogLevel: 'OFF' }, 'got "OFF"'],
+    ['a negative reservation', { apiReservedConcurrency: -1 }, 'apiReservedConcurrency must be'],
+    ['an account limit of 0', { accountConcurrencyLimit: 0 }, 'accountConcurrencyLimit must be'],
     ['a typo in a setting name', { alarmEmial: 'a@b.co' }, 'unknown setting "alarmEmial"'],
     ['records above the chunk size', { chunkTargetBytes: 65_536 }, 'must not exceed'],
     ['an auth without issuer', { auth: { audience: 'a', scope: 's' } }, 'auth.issuer is required'],
@@ -130,15 +171,15 @@ describe('parseAppConfig', () => {
     [
       'a dataset name too long for the default Cognito domain prefix',
       {
-        dataset: { ...dataset, name: 'a-very-long-dataset-name-for-a-catalogue' },
+        dataset: { ...dataset, name: 'a-very-long-dataset-name-for-a-bookcatalogue' },
         stage: 'production',
       },
-      'the default Cognito domain prefix "a-very-long-dataset-name-for-a-catalogue-production-<account id>" (64 characters)',
+      'the default Cognito domain prefix "a-very-long-dataset-name-for-a-bookcatalogue-production-<8 hex digits>" (64 characters)',
     ],
     [
       'a dataset name Cognito reserves in domain prefixes',
       { dataset: { ...dataset, name: 'aws-costs' } },
-      'the default Cognito domain prefix "aws-costs-dev-<account id>"',
+      'the default Cognito domain prefix "aws-costs-dev-<8 hex digits>"',
     ],
   ])('rejects %s', (_case, overrides, expected) => {
     const problems = problemsOf({ dataset, ...overrides });
@@ -153,11 +194,21 @@ describe('parseAppConfig', () => {
       { auth: { issuer: 'https://idp', audience: 'a', scope: 's' } },
     ],
   ])('accepts a dataset name too long for the default domain prefix with %s', (_case, extra) => {
-    const longName = { ...dataset, name: 'a-very-long-dataset-name-for-a-catalogue' };
+    const longName = { ...dataset, name: 'a-very-long-dataset-name-for-a-bookcatalogue' };
 
     expect(() =>
       parseAppConfig({ dataset: longName, stage: 'production', ...extra }),
     ).not.toThrow();
+  });
+
+  it('reports an invalid stage once, not again as an invalid default domain prefix', () => {
+    expect(problemsOf({ dataset, stage: 'Prod' })).toEqual([
+      'stage must be 1-16 lower-case letters, digits or dashes starting with a letter, got "Prod"',
+    ]);
+  });
+
+  it('accepts RS256 only with ALB JWT verification', () => {
+    expect(() => parseAppConfig({ dataset, albJwtVerification: true })).not.toThrow();
   });
 
   it('accepts every algorithm the API can verify, Ed25519 included', () => {

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { HANDLER_ESBUILD_OPTIONS } from '../../infra/bundling.js';
+import { CFN_LINT_REASONS_KEY } from '../../infra/cfn-lint.js';
 import { DEFAULTS, STARTER_MAX_BATCHING_WINDOW_SECONDS } from '../../infra/config.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
+import { FAILURE_RECORD_LOST_ERROR } from '../../infra/operations.js';
 import { DEFINITION_FILE } from '../../infra/workflow.js';
 import {
   type CfnResourceJson,
@@ -66,6 +68,50 @@ describe('cdk-nag AwsSolutions', () => {
       // Never on the app or the whole stack: on the construct that has the finding.
       expect(acknowledgement.path).toMatch(/^CsvIngestion-dev\/.+/);
     }
+  });
+});
+
+describe('cfn-lint', () => {
+  it('gives every per-resource cfn-lint exception a written reason', () => {
+    const exceptions = Object.entries(
+      template.toJSON().Resources as Record<string, { Metadata?: Record<string, unknown> }>,
+    ).flatMap(([logicalId, resource]) => {
+      const lint = resource.Metadata?.['cfn-lint'] as
+        | { config: { ignore_checks: string[] } }
+        | undefined;
+      const reasons = (resource.Metadata?.[CFN_LINT_REASONS_KEY] ?? {}) as Record<string, string>;
+      return (lint?.config.ignore_checks ?? []).map((rule) => ({
+        logicalId,
+        rule,
+        reason: reasons[rule] ?? '',
+      }));
+    });
+
+    expect(exceptions).toEqual([
+      {
+        logicalId: id('AWS::Cognito::UserPool', 'IdentityUserPool'),
+        rule: 'E3002',
+        reason: expect.stringContaining('IssuerConfiguration'),
+      },
+    ]);
+  });
+
+  it.each(['AWS::ElasticLoadBalancingV2::Listener', 'AWS::CloudWatch::Dashboard'])(
+    'puts no Tags on %s, which the installed cfn-lint schema rejects',
+    (type) => {
+      const resources = Object.values(template.findResources(type));
+      expect(resources.length).toBeGreaterThan(0);
+      for (const resource of resources) expect(resource.Properties.Tags).toBeUndefined();
+    },
+  );
+
+  it('still tags the resources that take tags', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Tags: Match.arrayWith([{ Key: 'project', Value: 'csv-ingestion' }]),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: Match.arrayWith([{ Key: 'stage', Value: 'dev' }]),
+    });
   });
 });
 
@@ -182,6 +228,30 @@ describe('file events', () => {
     });
   });
 
+  it('allows 15 receives before the DLQ, room for throttled starter invocations', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 15 }),
+    });
+  });
+
+  it("admits S3 to the queue only for the data bucket of this stack's account", () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(id('AWS::SQS::Queue', 'FileEventsQueue'))],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Condition: {
+              ArnLike: { 'aws:SourceArn': arnOf(id('AWS::S3::Bucket', 'StorageDataBucket')) },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
   it('enforces SSL on both queues', () => {
     for (const queue of ['FileEventsQueue', 'FileEventsDeadLetterQueue']) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -277,6 +347,25 @@ describe('handler functions', () => {
     },
   );
 
+  it.each([
+    ['Api', 20],
+    ['LoadChunk', 40],
+  ])(
+    'reserves %s concurrency, which an account of the default quota can hold',
+    (name, reserved) => {
+      const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', `${name}Function`);
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(reserved);
+    },
+  );
+
+  it('leaves the starter and the planner in the shared pool, and warns about nothing', () => {
+    for (const name of ['StartIngestion', 'PlanFile']) {
+      const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', `${name}Function`);
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    expect(Annotations.fromStack(synthesized.stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
   it('keeps every handler log group for the configured retention', () => {
     for (const name of ['StartIngestion', 'PlanFile', 'LoadChunk', 'Api']) {
       const [, group] = resourceByPrefix(template, 'AWS::Logs::LogGroup', `${name}Logs`);
@@ -334,6 +423,13 @@ describe('workflow', () => {
       LoadChunkFunctionArn: arnOf(id('AWS::Lambda::Function', 'LoadChunkFunction')),
       DeadLetterQueueUrl: ref(id('AWS::SQS::Queue', 'FileEventsDeadLetterQueue')),
       MapMaxConcurrency: String(DEFAULTS.mapMaxConcurrency),
+    });
+  });
+
+  it('logs to a log group under /aws/vendedlogs/states/, named after the stack', () => {
+    const [, group] = resourceByPrefix(template, 'AWS::Logs::LogGroup', 'WorkflowLogs');
+    expect(group.Properties.LogGroupName).toEqual({
+      'Fn::Join': ['', ['/aws/vendedlogs/states/CsvIngestion-dev-ingest-file-', expect.anything()]],
     });
   });
 
@@ -642,6 +738,40 @@ describe('identity (Cognito by default)', () => {
     });
   });
 
+  it('pins the ORIGINAL issuer, whose iss is the ProviderURL the API and the ALB verify', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      IssuerConfiguration: { Type: 'ORIGINAL' },
+    });
+  });
+
+  it('names the hosted domain after dataset, stage and the stack id, never the account id', () => {
+    const [, domain] = resourceByPrefix(
+      template,
+      'AWS::Cognito::UserPoolDomain',
+      'IdentityUserPoolDomain',
+    );
+    expect(domain.Properties.Domain).toEqual({
+      'Fn::Join': [
+        '-',
+        [
+          'books-dev',
+          {
+            'Fn::Select': [
+              0,
+              {
+                'Fn::Split': [
+                  '-',
+                  { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] },
+                ],
+              },
+            ],
+          },
+        ],
+      ],
+    });
+    expect(JSON.stringify(template.findOutputs('TokenUrl'))).not.toContain('AWS::AccountId');
+  });
+
   it('wires the pool as issuer and the client id as the client_id audience of the API', () => {
     const [, api] = resourceByPrefix(template, 'AWS::Lambda::Function', 'ApiFunction');
     const { Variables: variables } = api.Properties.Environment as {
@@ -668,6 +798,9 @@ describe('operations', () => {
     ['age of the oldest file event', 'ApproximateAgeOfOldestMessage', 'AWS/SQS'],
     ['failed executions', 'ExecutionsFailed', 'AWS/States'],
     ['timed-out executions', 'ExecutionsTimedOut', 'AWS/States'],
+    ['throttled executions', 'ExecutionThrottled', 'AWS/States'],
+    ['aborted executions', 'ExecutionsAborted', 'AWS/States'],
+    ['failures whose record never reached the DLQ', 'FailureRecordsLost', 'CsvIngestion/dev'],
     ['Lambda errors', 'Errors', 'AWS/Lambda'],
     ['Lambda throttles', 'Throttles', 'AWS/Lambda'],
     ['ALB 5xx', 'HTTPCode_ELB_5XX_Count', 'AWS/ApplicationELB'],
@@ -699,9 +832,24 @@ describe('operations', () => {
     });
   });
 
+  it('counts ExecutionFailed events with FailureRecordLostError in the workflow log', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: ref(id('AWS::Logs::LogGroup', 'WorkflowLogs')),
+      FilterPattern: `{ ($.type = "ExecutionFailed") && ($.details.error = "${FAILURE_RECORD_LOST_ERROR}") }`,
+      MetricTransformations: [
+        Match.objectLike({
+          MetricName: 'FailureRecordsLost',
+          MetricNamespace: 'CsvIngestion/dev',
+          MetricValue: '1',
+        }),
+      ],
+    });
+    expect(FAILURE_RECORD_LOST_ERROR).toBe('FailureRecordLostError');
+  });
+
   it('sends every alarm and its recovery to the topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(15);
+    expect(alarms).toHaveLength(18);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }
@@ -718,7 +866,10 @@ describe('operations', () => {
         ]),
       },
     });
-    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    // Dashboards are global to the account: the name says which region's stack it shows.
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['', ['books-ingestion-dev-', { Ref: 'AWS::Region' }]] },
+    });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 

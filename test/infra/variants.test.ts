@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
+import { readCdkContext } from '../../infra/config.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
 import { dispose, resourceByPrefix, type Synthesized, synthesize } from './synth.js';
+import { EXTERNAL_AUTH as externalAuth, PROD_CERTIFICATE_ARN, VARIANTS } from './variants.js';
 
 // Variants only change resources around the handlers, so these skip esbuild bundling.
 const noBundling = { bundle: false } as const;
-
-const externalAuth = {
-  issuer: 'https://example.eu.auth0.com/',
-  audience: 'https://books.example.com',
-  jwksUri: 'https://example.eu.auth0.com/.well-known/jwks.json',
-  scope: 'read:books',
-  // Auth0 without the RFC 9068 profile stamps "typ: JWT" on access tokens.
-  acceptedTokenTypes: ['at+jwt', 'JWT'],
-};
 
 const apiVariables = (template: Template) => {
   const [, api] = resourceByPrefix(template, 'AWS::Lambda::Function', 'ApiFunction');
@@ -39,6 +32,28 @@ const expectAlbJwtCheck = (template: Template, issuer: unknown, jwksEndpoint: un
     ],
   });
 
+/** The ALB's JWT check requires the audience in `audienceClaim` and the scope, as the API does. */
+const expectAlbClaims = (
+  template: Template,
+  audienceClaim: string,
+  audience: unknown,
+  scope: unknown,
+) =>
+  template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    Port: 443,
+    DefaultActions: Match.arrayWith([
+      Match.objectLike({
+        Type: 'jwt-validation',
+        JwtValidationConfig: Match.objectLike({
+          AdditionalClaims: [
+            { Name: audienceClaim, Format: 'single-string', Values: [audience] },
+            { Name: 'scope', Format: 'space-separated-values', Values: [scope] },
+          ],
+        }),
+      }),
+    ]),
+  });
+
 const unacknowledged = (synthesized: Synthesized) =>
   new AwsSolutionsChecks()
     .validateScope(synthesized.app)
@@ -47,7 +62,7 @@ const unacknowledged = (synthesized: Synthesized) =>
 describe('external identity provider', () => {
   let synthesized: Synthesized;
   beforeAll(() => {
-    synthesized = synthesize({ auth: externalAuth, albJwtVerification: true }, noBundling);
+    synthesized = synthesize(VARIANTS['external-idp-alb-jwt'], noBundling);
   }, 60_000);
   afterAll(() => dispose(synthesized));
 
@@ -79,6 +94,10 @@ describe('external identity provider', () => {
     });
   });
 
+  it("requires the API's audience in aud and its scope on the ALB, not just any token of the issuer", () => {
+    expectAlbClaims(synthesized.template, 'aud', externalAuth.audience, externalAuth.scope);
+  });
+
   it('keeps /health reachable without a token when the ALB verifies JWTs', () => {
     synthesized.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 1,
@@ -105,7 +124,7 @@ describe('external identity provider', () => {
 describe('ALB JWT verification with the default Cognito pool', () => {
   let synthesized: Synthesized;
   beforeAll(() => {
-    synthesized = synthesize({ albJwtVerification: true }, noBundling);
+    synthesized = synthesize(VARIANTS['alb-jwt-cognito'], noBundling);
   }, 60_000);
   afterAll(() => dispose(synthesized));
 
@@ -123,27 +142,25 @@ describe('ALB JWT verification with the default Cognito pool', () => {
     expect(apiVariables(synthesized.template)).toMatchObject({ AUTH_ISSUER: issuer });
   });
 
+  it("requires the pool's machine client in client_id and the read scope on the ALB", () => {
+    const [client] = resourceByPrefix(
+      synthesized.template,
+      'AWS::Cognito::UserPoolClient',
+      'IdentityUserPoolApiClient',
+    );
+    expectAlbClaims(synthesized.template, 'client_id', { Ref: client }, 'books-api/read');
+  });
+
   it('stays cdk-nag clean', () => {
     expect(unacknowledged(synthesized)).toEqual([]);
   });
 });
 
 describe('a production stage', () => {
-  const certificateArn =
-    'arn:aws:acm:eu-west-1:123456789012:certificate/0d5f4a9e-1111-2222-3333-444455556666';
+  const certificateArn = PROD_CERTIFICATE_ARN;
   let synthesized: Synthesized;
   beforeAll(() => {
-    synthesized = synthesize(
-      {
-        stage: 'prod',
-        certificateArn,
-        allowedCidr: '203.0.113.0/24',
-        alarmEmail: 'ops@example.com',
-        maxWriteThroughput: 2000,
-        apiInVpc: true,
-      },
-      noBundling,
-    );
+    synthesized = synthesize(VARIANTS['prod-vpc'], noBundling);
   }, 60_000);
   afterAll(() => dispose(synthesized));
 
@@ -156,6 +173,8 @@ describe('a production stage', () => {
     'AWS::S3::Bucket',
     'AWS::Cognito::UserPool',
     'AWS::Logs::LogGroup',
+    // The DLQ holds the failure records: deleting the stack must not lose them.
+    'AWS::SQS::Queue',
   ])('retains every %s when the stack is deleted', (type) => {
     const resources = Object.values(synthesized.template.findResources(type));
     expect(resources.length).toBeGreaterThan(0);
@@ -194,6 +213,12 @@ describe('a production stage', () => {
     });
   });
 
+  it('logs only workflow errors, which still carry what the lost-record alarm reads', () => {
+    synthesized.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
+    });
+  });
+
   it('subscribes the alarm e-mail to the topic', () => {
     synthesized.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -222,6 +247,50 @@ describe('a production stage', () => {
   });
 });
 
+describe.each<keyof typeof VARIANTS>(['external-idp', 'prod-vpc-alb-jwt'])(
+  'the %s variant',
+  (name) => {
+    let synthesized: Synthesized;
+    beforeAll(() => {
+      synthesized = synthesize(VARIANTS[name], noBundling);
+    }, 60_000);
+    afterAll(() => dispose(synthesized));
+
+    it('stays cdk-nag clean', () => {
+      expect(unacknowledged(synthesized)).toEqual([]);
+    });
+  },
+);
+
+describe('a new account (Lambda concurrency quota 10)', () => {
+  let synthesized: Synthesized;
+  let warnings: string[];
+  beforeAll(() => {
+    synthesized = synthesize({ accountConcurrencyLimit: 10 }, noBundling);
+    warnings = Annotations.fromStack(synthesized.stack)
+      .findWarning('*', Match.anyValue())
+      .map((warning) => String(warning.entry.data));
+  }, 60_000);
+  afterAll(() => dispose(synthesized));
+
+  it('reserves no concurrency, which such an account cannot hold (Lambda keeps 100 unreserved)', () => {
+    for (const fn of Object.values(synthesized.template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['the API reservation it skipped', /^apiReservedConcurrency 20 is not reserved/],
+    ['the loader cap it skipped', /^loaderReservedConcurrency 40 is not reserved/],
+    [
+      'one file at full speed exceeding the quota',
+      /^one file at full speed needs 17 concurrent Lambda executions .* above the 10 /,
+    ],
+  ])('warns at synth about %s', (_what, message) => {
+    expect(warnings.filter((warning) => message.test(warning))).toHaveLength(1);
+  });
+});
+
 describe('an invalid configuration', () => {
   it('fails synth with one error that lists every problem', () => {
     const call = () =>
@@ -236,20 +305,23 @@ describe('an invalid configuration', () => {
     );
   });
 
-  it('makes the CDK app print that message, without a stack trace, and exit 1', () => {
-    // What `cdk synth -c stage=Prod!` runs: the app with the context in CDK_CONTEXT_JSON.
+  /** What `cdk synth -c ...` runs: the app with the context in CDK_CONTEXT_JSON. */
+  const runApp = (context: Record<string, unknown>) => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-invalid-'));
-    const run = spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['infra/app.ts'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        CDK_CONTEXT_JSON: JSON.stringify({ stage: 'Prod!', maxReceiveCount: 0 }),
-        CDK_OUTDIR: outdir,
-      },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    rmSync(outdir, { recursive: true, force: true });
+    try {
+      return spawnSync(`${PROJECT_ROOT}node_modules/.bin/tsx`, ['infra/app.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  };
+
+  it('makes the CDK app print that message, without a stack trace, and exit 1', () => {
+    const run = runApp({ stage: 'Prod!', maxReceiveCount: 0 });
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('Invalid cdk.json context:');
@@ -257,5 +329,19 @@ describe('an invalid configuration', () => {
     expect(run.stderr).toContain('dataset is required');
     expect(run.stderr).toContain('maxReceiveCount must be an integer from 1 to 1000');
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('prints exactly the invalid-configuration example of docs/deploy.md', () => {
+    const docs = readFileSync(`${PROJECT_ROOT}docs/deploy.md`, 'utf8');
+    const example =
+      /```text\n\$ npx cdk synth -c stage=Prod -c allowedCidr=anywhere\n([\s\S]*?)\n```/.exec(docs);
+    expect(example).not.toBeNull();
+    // The last line of the example is the CDK CLI's own note about the app's exit code.
+    const printed = (example?.[1] ?? '').split('\n').slice(0, -1).join('\n');
+
+    const run = runApp(readCdkContext(undefined, { stage: 'Prod', allowedCidr: 'anywhere' }));
+
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(printed);
   }, 60_000);
 });
