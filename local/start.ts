@@ -80,7 +80,10 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const inMemory = args.flags.get('in-memory') === true;
   installShutdown(stack, inMemory, handlerLogs);
-  const shownDataDir = relative(process.cwd(), resolve(String(dataDir ?? DEFAULT_DATA_DIR))) || '.';
+  // Short when inside the working directory; absolute otherwise (never ../../).
+  const absoluteDataDir = resolve(String(dataDir ?? DEFAULT_DATA_DIR));
+  const insideCwd = relative(process.cwd(), absoluteDataDir);
+  const shownDataDir = insideCwd.startsWith('..') ? absoluteDataDir : insideCwd || '.';
   printEndpoints(stack, Date.now() - started, inMemory, shownDataDir);
   if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
