@@ -5,7 +5,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { ExecutionView } from './report.js';
-import { describeExecution } from './sfn-views.js';
+import { allExecutions, describeExecution } from './sfn-views.js';
 
 // `upload` follows the execution of each file version it uploaded: found by what it
 // ingests (key and version), never by when it started.
@@ -38,22 +38,10 @@ export function ingestsVersion(input: string, upload: UploadedVersion): boolean 
   return file.eTag === upload.eTag.replaceAll('"', '');
 }
 
-/** The ARNs of every execution the state machine has so far (all pages). */
+/** The ARNs of every execution the state machine has so far. */
 export async function executionArns(sfn: SFNClient, stateMachineArn: string): Promise<Set<string>> {
-  const arns = new Set<string>();
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        maxResults: 1000,
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    for (const item of page.executions ?? []) if (item.executionArn) arns.add(item.executionArn);
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
+  const listed = await allExecutions(sfn, stateMachineArn);
+  return new Set(listed.flatMap((item) => (item.executionArn ? [item.executionArn] : [])));
 }
 
 /** How `watchUploads` waits. */
