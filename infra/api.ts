@@ -88,6 +88,9 @@ export class LoadBalancedApi extends Construct {
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Target', {
       targetType: elbv2.TargetType.LAMBDA,
       targets: [new ScopedLambdaTarget(this, props.apiFunction)],
+      // Every value of a repeated header or query parameter reaches the API, which rejects
+      // two Authorization headers or two `limit`s; without it the ALB passes only the last.
+      multiValueHeadersEnabled: true,
       healthCheck: {
         enabled: true,
         path: '/health',

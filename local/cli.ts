@@ -9,23 +9,44 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ApiClient, batchGetBody, fetchToken } from './cli/api-client.js';
 import { parseArgs, UsageError } from './cli/args.js';
 import { count, duration, prettyJson, readableCause, table, truncate } from './cli/format.js';
-import { dlqTable, executionsTable } from './cli/report.js';
+import { dlqDetails, dlqFile, historyDetails } from './cli/full-views.js';
+import { progressFromHistory } from './cli/progress.js';
+import {
+  dlqTable,
+  type ExecutionView,
+  executionsTable,
+  progressLine,
+  rowsOf,
+} from './cli/report.js';
 import { allEvents, describeExecution, resolveExecution } from './cli/sfn-views.js';
+import {
+  executionArns,
+  type UploadedVersion,
+  type WatchedUpload,
+  watchUploads,
+} from './cli/watch.js';
 import { LOCAL_CREDENTIALS } from './config.js';
-import { type Endpoints, readEndpoints } from './endpoints.js';
+import { type Endpoints, readEndpointsFromEnv } from './endpoints.js';
 import { generateCsv, parseGenerateArgs } from './generate-csv.js';
 import { peekMessages, redrive } from './wiring/redrive.js';
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
 
 Works against the running local stack (npm start), found through .local/endpoints.json
-(or <dir>/endpoints.json with LOCAL_DATA_DIR=<dir>, for a stack started with --data-dir).
+(or <dir>/endpoints.json with LOCAL_DATA_DIR=<dir>, for a stack started with --data-dir <dir>;
+npm start prints the line with the absolute directory).
 
 Commands:
-  upload <files...> [--prefix p/]  upload files to the bucket (multipart, with progress)
+  upload <files...> [--prefix p/] [--no-watch] [--wait-seconds N]
+                                   upload files to the bucket (multipart, with progress), then
+                                   follow each file's execution until it closes (--no-watch: don't);
+                                   N: how long to wait for an execution to start (default 120)
   executions [--watch]             list executions with progress; --watch refreshes every second
-  history <execution | file>       the history of one execution (name, ARN, or the latest of a file key)
-  dlq                              the dead-letter queue: file, error, cause
+  history <execution | file> [--full]
+                                   the history of one execution (name, ARN, or the latest of a
+                                   file key); --full: every detail whole, nothing cut
+  dlq [file] [--full]              the dead-letter queue: file, error, cause (of one file);
+                                   --full: every record whole (state, time, execution, all the cause)
   redrive                          move every DLQ message back to the file-events queue
   token                            print an access token (client-credentials grant)
   get <key>                        read one item through the HTTPS API
@@ -45,8 +66,12 @@ const commands: Record<string, Command> = {
   },
 
   upload: async (argv, endpoints) => {
-    const args = parseArgs(argv, ['prefix']);
+    const args = parseArgs(argv, ['prefix', 'wait-seconds']);
     if (args.positional.length === 0) throw new UsageError('upload needs at least one file');
+    const waitSeconds = Number(args.flags.get('wait-seconds') ?? 120);
+    if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
+      throw new UsageError('--wait-seconds must be a number of seconds');
+    }
     const e = await endpoints();
     const s3 = new S3Client({
       region: e.region,
@@ -54,7 +79,12 @@ const commands: Record<string, Command> = {
       forcePathStyle: true,
       credentials: LOCAL_CREDENTIALS,
     });
+    const sfn = sfnClient(e);
+    const watch = args.flags.get('watch') !== false;
+    // Executions from before the uploads: none of them is one of theirs.
+    const known = watch ? await executionArns(sfn, e.stateMachineArn) : new Set<string>();
     const prefix = String(args.flags.get('prefix') ?? '');
+    const uploads: UploadedVersion[] = [];
     for (const file of args.positional) {
       const size = (await stat(file)).size;
       const key = `${prefix}${basename(file)}`;
@@ -78,9 +108,40 @@ const commands: Record<string, Command> = {
           process.stdout.write(`\r  ${key}  ${percent}%  ${count(done)} / ${count(size)} bytes`);
         }
       });
-      await upload.done();
+      const result = await upload.done();
       if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
       out(`  s3://${e.bucket}/${key}  ${count(size)} bytes  ${duration(Date.now() - started)}`);
+      uploads.push({
+        key,
+        eTag: result.ETag ?? '',
+        ...(result.VersionId ? { versionId: result.VersionId } : {}),
+      });
+    }
+    if (!watch) return;
+
+    out();
+    const width = Math.min(40, Math.max(...uploads.map((upload) => upload.key.length)));
+    const { watched, notStarted } = await watchUploads(sfn, e.stateMachineArn, uploads, {
+      known,
+      startTimeoutMs: waitSeconds * 1000,
+      onUpdate: liveLines(width),
+    });
+    for (const upload of notStarted) {
+      process.stderr.write(
+        `No execution started for s3://${e.bucket}/${upload.key} within ${waitSeconds}s: ` +
+          'is npm start still serving? (npm run cli -- dlq lists messages that never started)\n',
+      );
+      process.exitCode = 1;
+    }
+    if (
+      watched.some(
+        ({ execution }) => execution?.status !== undefined && execution.status !== 'SUCCEEDED',
+      )
+    ) {
+      out(
+        'Whole causes: npm run cli -- dlq --full   ·   every step: npm run cli -- history <file> --full',
+      );
+      process.exitCode = 1;
     }
   },
 
@@ -111,12 +172,22 @@ const commands: Record<string, Command> = {
   },
 
   history: async (argv, endpoints) => {
-    const [name] = argv;
+    const args = parseArgs(argv, []);
+    const [name] = args.positional;
     if (!name) throw new UsageError('history needs an execution name or ARN, or a file key');
     const e = await endpoints();
     const sfn = sfnClient(e);
     const arn = await resolveExecution(sfn, e.stateMachineArn, name);
     const events = await allEvents(sfn, arn);
+    if (args.flags.get('full') === true) {
+      out(
+        historyDetails(events, (event) => ({
+          state: stateName(event),
+          detail: prettyJson(detail(event)),
+        })),
+      );
+      return;
+    }
     out(
       table(
         ['id', 'time', 'type', 'state', 'detail'],
@@ -131,9 +202,18 @@ const commands: Record<string, Command> = {
     );
   },
 
-  dlq: async (_argv, endpoints) => {
+  dlq: async (argv, endpoints) => {
+    const args = parseArgs(argv, []);
+    const [file] = args.positional;
     const e = await endpoints();
-    out(dlqTable(await peekMessages(sqsClient(e), e.dlqUrl)));
+    const messages = (await peekMessages(sqsClient(e), e.dlqUrl)).filter(
+      (message) => file === undefined || dlqFile(message) === file,
+    );
+    if (file !== undefined && messages.length === 0) {
+      out(`(no failure record of ${file})`);
+      return;
+    }
+    out(args.flags.get('full') === true ? dlqDetails(messages) : dlqTable(messages));
   },
 
   redrive: async (_argv, endpoints) => {
@@ -173,6 +253,40 @@ const commands: Record<string, Command> = {
     out(`${file}: ${count(result.rows)} rows, ${count(result.bytes)} bytes`);
   },
 };
+
+/**
+ * Shows one progress line per upload: redrawn in place on a terminal; elsewhere
+ * printed again whenever its chunks, rows or status change.
+ */
+function liveLines(width: number): (watched: readonly WatchedUpload[]) => void {
+  let drawn = 0;
+  const printed = new Map<string, string>();
+  return (watched) => {
+    const lines = watched.map(({ upload, execution }) => ({
+      key: upload.key,
+      text: execution
+        ? progressLine(execution, width)
+        : `${truncate(upload.key, width).padEnd(width)} waiting for its execution to start…`,
+      state: execution ? `${execution.status} ${chunksAndRows(execution)}` : 'waiting',
+    }));
+    if (process.stdout.isTTY) {
+      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A`);
+      for (const line of lines) process.stdout.write(`\x1b[2K  ${line.text}\n`);
+      drawn = lines.length;
+      return;
+    }
+    for (const line of lines) {
+      if (printed.get(line.key) === line.state) continue;
+      printed.set(line.key, line.state);
+      out(`  ${line.text}`);
+    }
+  };
+}
+
+function chunksAndRows(execution: ExecutionView): string {
+  const progress = progressFromHistory(execution.events);
+  return `${progress.chunksDone}/${progress.chunks ?? '?'} ${rowsOf(execution)}`;
+}
 
 async function callApi(
   e: Endpoints,
@@ -239,7 +353,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!command) throw new UsageError(`Unknown command "${name}".\n\n${USAGE}`);
   let cached: Promise<Endpoints> | undefined;
   await command(rest, () => {
-    cached ??= readEndpoints(process.env.LOCAL_DATA_DIR || undefined);
+    cached ??= readEndpointsFromEnv(process.env);
     return cached;
   });
 }

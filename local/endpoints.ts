@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { DEFAULT_DATA_DIR, dataPaths } from './config.js';
 
 /** The contract between a running local stack and tools: `.local/endpoints.json`. */
@@ -32,29 +33,51 @@ export interface Endpoints {
 
 /** The local stack is not running (no endpoints.json, or one its stopped stack left). */
 export class StackNotRunningError extends Error {
-  constructor(file: string, stalePid?: number) {
+  constructor(file: string, stalePid?: number, hint = '') {
     super(
-      stalePid === undefined
+      (stalePid === undefined
         ? `The local stack is not running (${file} not found). Start it with: npm start`
         : `The local stack is not running: ${file} was left by process ${stalePid}, which has ` +
-            'exited (killed?). Start the stack again with: npm start',
+          'exited (killed?). Start the stack again with: npm start') + hint,
     );
     this.name = 'StackNotRunningError';
   }
 }
 
-/** Reads endpoints.json of a running stack; throws StackNotRunningError when there is none. */
-export async function readEndpoints(dataDir = DEFAULT_DATA_DIR): Promise<Endpoints> {
-  const file = dataPaths(dataDir).endpoints;
+/**
+ * Reads endpoints.json of a running stack; throws StackNotRunningError when there is none.
+ * `hint` ends that error's message (how the data directory was chosen).
+ */
+export async function readEndpoints(dataDir = DEFAULT_DATA_DIR, hint = ''): Promise<Endpoints> {
+  const file = dataPaths(resolve(dataDir)).endpoints;
   let endpoints: Endpoints;
   try {
     endpoints = JSON.parse(await readFile(file, 'utf8')) as Endpoints;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StackNotRunningError(file);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new StackNotRunningError(file, undefined, hint);
+    }
     throw error;
   }
-  if (!isRunning(endpoints.pid)) throw new StackNotRunningError(file, endpoints.pid);
+  if (!isRunning(endpoints.pid)) throw new StackNotRunningError(file, endpoints.pid, hint);
   return endpoints;
+}
+
+/**
+ * The endpoints of the stack the CLI talks to: the one under LOCAL_DATA_DIR
+ * (resolved against the working directory) when it is set, else under `.local/`.
+ */
+export function readEndpointsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  defaultDir = DEFAULT_DATA_DIR,
+): Promise<Endpoints> {
+  const dataDir = env.LOCAL_DATA_DIR || undefined;
+  const hint =
+    dataDir === undefined
+      ? '.\nFor a stack started with --data-dir <dir>, set LOCAL_DATA_DIR=<dir> ' +
+        '(npm start prints the line to copy).'
+      : ` (the directory comes from LOCAL_DATA_DIR=${dataDir}).`;
+  return readEndpoints(dataDir ?? defaultDir, hint);
 }
 
 /** Whether a process exists (signal 0 checks without sending anything). */

@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
-import { curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
+import { cliLine, curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
 import { DEFAULT_DATA_DIR, PORTS, type PortName, PROJECT_ROOT } from './config.js';
 import { PortInUseError } from './ports.js';
 import { type LocalStack, startLocalStack } from './stack.js';
@@ -80,7 +80,10 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   const inMemory = args.flags.get('in-memory') === true;
   installShutdown(stack, inMemory, handlerLogs);
-  const shownDataDir = relative(process.cwd(), resolve(String(dataDir ?? DEFAULT_DATA_DIR))) || '.';
+  // Short when inside the working directory; absolute otherwise (never ../../).
+  const absoluteDataDir = resolve(String(dataDir ?? DEFAULT_DATA_DIR));
+  const insideCwd = relative(process.cwd(), absoluteDataDir);
+  const shownDataDir = insideCwd.startsWith('..') ? absoluteDataDir : insideCwd || '.';
   printEndpoints(stack, Date.now() - started, inMemory, shownDataDir);
   if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
@@ -112,9 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
   out(curlPair(stack.endpoints, key));
   out();
   // The CLI finds a stack started with --data-dir through LOCAL_DATA_DIR.
-  const cliEnv =
-    resolve(shownDataDir) === DEFAULT_DATA_DIR ? '' : `LOCAL_DATA_DIR=${shownDataDir} `;
-  out(`CLI: ${cliEnv}npm run cli -- help   ·   endpoints: ${join(shownDataDir, 'endpoints.json')}`);
+  out(cliLine(String(dataDir ?? DEFAULT_DATA_DIR)));
   out('Serving. Press Ctrl-C to stop.');
   followNewExecutions(stack);
 }

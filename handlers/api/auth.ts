@@ -52,7 +52,8 @@ export async function authenticate(
 ): Promise<Principal> {
   const token = bearerToken(authorization, config.realm);
   let payload: JWTPayload;
-  let typ: string | undefined;
+  // Whatever JSON the header held: jose types `typ` as a string but does not check it.
+  let typ: unknown;
   try {
     const result = await jwtVerify(token, deps.getKey, {
       issuer: config.issuer,
@@ -78,8 +79,19 @@ export async function authenticate(
     throw invalidToken(config.realm, reason);
   }
 
+  // jose checks `iat` only against a maximum age; a token issued in the future is forged or
+  // comes from an issuer whose clock is wrong, and would stay valid until its far `exp`.
+  if (
+    typeof payload.iat === 'number' &&
+    payload.iat > deps.now().getTime() / 1000 + config.clockToleranceSeconds
+  ) {
+    throw invalidToken(config.realm, 'The token was issued in the future (iat)');
+  }
   // An ID token of the same issuer verifies too; it proves who a user is, not what a client may do.
-  if (typ !== undefined && !config.acceptedTokenTypes.includes(normalizeTokenType(typ))) {
+  if (
+    typ !== undefined &&
+    (typeof typ !== 'string' || !config.acceptedTokenTypes.includes(normalizeTokenType(typ)))
+  ) {
     throw invalidToken(
       config.realm,
       `The token is not an access token (typ must be ${config.acceptedTokenTypes.join(' or ')})`,

@@ -25,6 +25,35 @@ export function jsonSyntaxErrorPosition(text: string): TextPosition | undefined 
     throw error;
   }
   if (offset < 0) return undefined;
+  return positionOf(text, offset);
+}
+
+/**
+ * Where the nesting of arrays and objects in `text` first goes deeper than
+ * `max` levels (brackets inside strings do not count), or undefined when it
+ * never does. Iterative, so any depth is measured without recursion.
+ */
+export function jsonNestingBeyond(text: string, max: number): TextPosition | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === '[' || char === '{') {
+      depth += 1;
+      if (depth > max) return positionOf(text, i);
+    } else if (char === ']' || char === '}') {
+      depth -= 1;
+    }
+  }
+  return undefined;
+}
+
+function positionOf(text: string, offset: number): TextPosition {
   const before = text.slice(0, offset);
   const lineStart = before.lastIndexOf('\n') + 1;
   return { line: before.split('\n').length, column: offset - lineStart + 1 };

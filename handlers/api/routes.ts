@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { firstInvalidUtf8 } from '../shared/csv.js';
 import { isRecord } from '../shared/guards.js';
 import { splitProvenance } from '../shared/provenance.js';
 import { type AuthDeps, authenticate } from './auth.js';
@@ -17,7 +18,7 @@ import {
   toAlbResult,
   toJson,
 } from './http.js';
-import { jsonSyntaxErrorPosition } from './json-syntax.js';
+import { jsonNestingBeyond, jsonSyntaxErrorPosition } from './json-syntax.js';
 import { type ParsedKey, parseKey, quote } from './keys.js';
 import {
   badRequest,
@@ -48,6 +49,8 @@ export const MAX_BATCH_KEYS = 100;
 export const DEFAULT_PAGE_SIZE = 25;
 /** Largest page size a listing accepts. */
 export const MAX_PAGE_SIZE = 100;
+/** Deepest nesting of arrays and objects a request body may have. */
+export const MAX_JSON_DEPTH = 32;
 /** How many field-level errors a 400 lists at most. */
 const MAX_LISTED_ERRORS = 20;
 /**
@@ -348,7 +351,20 @@ function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
   } catch {
-    throw badRequest('invalid-body', 'The request body is not valid UTF-8.');
+    const at = firstInvalidUtf8(request.body);
+    const byte = (request.body[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    const where = at === -1 ? '' : ` (byte 0x${byte} at byte offset ${at})`;
+    throw badRequest('invalid-body', `The request body is not valid UTF-8${where}.`);
+  }
+  // The reviver below recurses once per level: bound the depth before parsing, so a deep
+  // but valid body gets a message about its depth, the same at every stack size.
+  const tooDeep = jsonNestingBeyond(text, MAX_JSON_DEPTH);
+  if (tooDeep) {
+    throw badRequest(
+      'invalid-body',
+      `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep ` +
+        `(line ${tooDeep.line}, column ${tooDeep.column}); a batch-get body needs 2: {"keys": [...]}.`,
+    );
   }
   let body: unknown;
   try {

@@ -345,7 +345,7 @@ function isDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39;
 }
 
-/** YYYY-MM-DD naming a real calendar day (years below 100 are refused, as they always were). */
+/** YYYY-MM-DD naming a real day of the proleptic Gregorian calendar, years 0000 to 9999. */
 function isIsoDate(text: string): boolean {
   if (text.length !== 10 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d)
     return false;
@@ -393,9 +393,8 @@ export function canonicalKey(value: CellValue): string {
 }
 
 function isCalendarDate(year: number, month: number, day: number): boolean {
-  // Date.UTC maps years 0–99 to 1900–1999, so the Date-based check this replaces
-  // refused them; keep that (ISO dates of the first century are not book data).
-  if (year < 100 || month < 1 || month > 12 || day < 1) return false;
+  // Plain arithmetic, not Date.UTC: that maps years 0–99 to 1900–1999.
+  if (month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return day <= (month === 2 ? (leap ? 29 : 28) : (DAYS_IN_MONTH[month - 1] ?? 0));
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -21,7 +22,7 @@ export interface AlbFront {
 /**
  * Starts an HTTPS server that does what an Application Load Balancer with a
  * Lambda target group does: it turns each request into an ALB target-group
- * event (multi-value headers off), invokes the function, and turns its result
+ * event (multi-value headers on), invokes the function, and turns its result
  * back into the response. Bodies over 1 MB get 413; a function error, an
  * invalid result or a response JSON over 1 MB gets 502, as the ALB answers.
  */
@@ -50,7 +51,11 @@ export async function startAlbFront(
   return { server, port: bound };
 }
 
-/** Builds the target-group event an ALB sends for this request. */
+/**
+ * Builds the target-group event an ALB sends for this request, with multi-value
+ * headers on (as infra/api.ts configures the target group): every value of a
+ * repeated header or query parameter, in order.
+ */
 export function toAlbEvent(
   req: IncomingMessage,
   body: Buffer,
@@ -63,42 +68,48 @@ export function toAlbEvent(
   const path = target.startsWith('/')
     ? (target.split('?')[0] ?? '/')
     : new URL(target, 'https://localhost').pathname;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string[]> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]?.toLowerCase();
     const value = req.rawHeaders[i + 1];
-    // With multi-value headers off, the ALB passes the last value of a repeated header.
-    if (name !== undefined && value !== undefined) headers[name] = value;
+    if (name !== undefined && value !== undefined) append(headers, name, value);
   }
   const forwardedFor = req.socket.remoteAddress ?? '127.0.0.1';
-  headers['x-forwarded-for'] = headers['x-forwarded-for']
-    ? `${headers['x-forwarded-for']}, ${forwardedFor}`
-    : forwardedFor;
-  headers['x-forwarded-proto'] = 'https';
-  headers['x-forwarded-port'] = String(port);
-  headers['x-amzn-trace-id'] =
-    `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  headers['x-forwarded-for'] = [[...(headers['x-forwarded-for'] ?? []), forwardedFor].join(', ')];
+  headers['x-forwarded-proto'] = ['https'];
+  headers['x-forwarded-port'] = [String(port)];
+  headers['x-amzn-trace-id'] = [
+    `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+  ];
 
-  const queryStringParameters: Record<string, string> = {};
+  const query: Record<string, string[]> = {};
   // The ALB passes query parameters still URL-encoded, as they arrived.
   const rawQuery = target.split('?')[1];
   if (rawQuery) {
     for (const pair of rawQuery.split('&')) {
       if (pair === '') continue;
       const eq = pair.indexOf('=');
-      queryStringParameters[eq < 0 ? pair : pair.slice(0, eq)] = eq < 0 ? '' : pair.slice(eq + 1);
+      append(query, eq < 0 ? pair : pair.slice(0, eq), eq < 0 ? '' : pair.slice(eq + 1));
     }
   }
-  const text = isTextual(headers['content-type']);
+  // A text body travels as a JSON string, which cannot hold bytes that are not UTF-8:
+  // those go base64-encoded like any binary body, so the function sees the very bytes sent.
+  const text = isTextual(headers['content-type']?.at(-1)) && isUtf8(body);
   return {
     requestContext: { elb: { targetGroupArn } },
     httpMethod: req.method ?? 'GET',
     path,
-    queryStringParameters,
-    headers,
+    multiValueQueryStringParameters: query,
+    multiValueHeaders: headers,
     body: body.length === 0 ? '' : text ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: body.length > 0 && !text,
   };
+}
+
+function append(map: Record<string, string[]>, name: string, value: string): void {
+  const values = map[name];
+  if (values) values.push(value);
+  else map[name] = [value];
 }
 
 /**

@@ -60,11 +60,18 @@ export class ApiClient {
     return new ApiClient(endpoints.api, new Agent({ connect: { ca } }));
   }
 
-  /** Sends one request; `token` goes in the Authorization header when given. */
+  /**
+   * Sends one request; `token` goes in the Authorization header when given. A header
+   * given as an array is sent once per value.
+   */
   async send(
     method: 'GET' | 'POST',
     path: string,
-    options: { token?: string; body?: string; headers?: Record<string, string> } = {},
+    options: {
+      token?: string;
+      body?: string | Uint8Array;
+      headers?: Record<string, string | string[]>;
+    } = {},
   ): Promise<ApiResponse> {
     const response = await request(new URL(path, this.base), {
       method,

@@ -1,5 +1,7 @@
+import { join, resolve } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { FailureRecord } from '../../handlers/shared/contracts.js';
+import { DEFAULT_DATA_DIR } from '../config.js';
 import type { Endpoints } from '../endpoints.js';
 import { count, duration, progressBar, readableCause, table, truncate } from './format.js';
 import { type HistoryEventLike, type IngestProgress, progressFromHistory } from './progress.js';
@@ -166,4 +168,20 @@ export function curlPair(endpoints: Endpoints, key: string | undefined): string 
     `curl --cacert ${endpoints.caCertFile} -H "Authorization: Bearer $TOKEN" ` +
     `${endpoints.api}/${endpoints.dataset.name}/${key === undefined ? '<key>' : encodeURIComponent(key)}`;
   return `${token}\n${read}`;
+}
+
+/**
+ * How to reach a running stack with the CLI, as `npm start` prints it: for a data
+ * directory other than the default, the LOCAL_DATA_DIR to set, absolute so the line
+ * works from any directory.
+ */
+export function cliLine(dataDir: string): string {
+  const dir = resolve(dataDir);
+  const env = dir === DEFAULT_DATA_DIR ? '' : `LOCAL_DATA_DIR=${shellWord(dir)} `;
+  return `CLI: ${env}npm run cli -- help   ·   endpoints: ${join(dir, 'endpoints.json')}`;
+}
+
+/** A word a POSIX shell reads back as `text`: as it is when safe, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -21,19 +21,7 @@ export async function resolveExecution(
   nameArnOrKey: string,
 ): Promise<string> {
   if (nameArnOrKey.startsWith('arn:')) return nameArnOrKey;
-  const listed: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        maxResults: 1000,
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    listed.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const listed = await allExecutions(sfn, stateMachineArn);
   const byName = listed.find((item) => item.name === nameArnOrKey);
   if (byName?.executionArn) return byName.executionArn;
   // Newest first: the first execution whose input names this key is the latest.
@@ -48,6 +36,27 @@ export async function resolveExecution(
   throw new UsageError(
     `No execution named "${nameArnOrKey}" and none of a file with that key (npm run cli -- executions lists both)`,
   );
+}
+
+/** Every execution of a state machine, newest first, all pages. */
+export async function allExecutions(
+  sfn: SFNClient,
+  stateMachineArn: string,
+): Promise<ExecutionListItem[]> {
+  const listed: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn,
+        maxResults: 1000,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    listed.push(...(page.executions ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return listed;
 }
 
 /** Every history event of an execution, all pages. */

@@ -659,6 +659,15 @@ describe('load-balanced API', () => {
     });
   });
 
+  it('passes every value of repeated headers and query parameters to the API (multi-value headers)', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'lambda',
+      TargetGroupAttributes: Match.arrayWith([
+        { Key: 'lambda.multi_value_headers.enabled', Value: 'true' },
+      ]),
+    });
+  });
+
   it("lets the load balancer invoke the API only from this account's target groups", () => {
     const permissions = Object.entries(
       template.findResources('AWS::Lambda::Permission', {

@@ -173,34 +173,47 @@ describe('toAlbEvent', () => {
       socket: { remoteAddress: '127.0.0.1' },
     }) as unknown as IncomingMessage;
 
-  it('keeps the query URL-encoded, passes the last of repeated headers and adds the forwarding headers', () => {
+  it('passes every value of repeated headers and query parameters (multi-value headers), the query still URL-encoded', () => {
     const event = toAlbEvent(
-      request('/books/batch-get?a=1%202&b', [
-        'Content-Type',
-        'application/json',
+      request('/books?limit=1&limit=2&a=1%202&b', [
+        'Authorization',
+        'Bearer one',
         'X-A',
         '1',
-        'X-A',
-        '2',
+        'authorization',
+        'Bearer two',
       ]),
-      Buffer.from('{"keys":[1]}'),
+      Buffer.alloc(0),
       'arn:tg',
       8443,
     );
     expect(event).toMatchObject({
       requestContext: { elb: { targetGroupArn: 'arn:tg' } },
       httpMethod: 'POST',
-      path: '/books/batch-get',
-      queryStringParameters: { a: '1%202', b: '' },
-      headers: {
-        'content-type': 'application/json',
-        'x-a': '2',
-        'x-forwarded-proto': 'https',
-        'x-forwarded-port': '8443',
+      path: '/books',
+      multiValueQueryStringParameters: { limit: ['1', '2'], a: ['1%202'], b: [''] },
+      multiValueHeaders: {
+        authorization: ['Bearer one', 'Bearer two'],
+        'x-a': ['1'],
+        'x-forwarded-for': ['127.0.0.1'],
+        'x-forwarded-proto': ['https'],
+        'x-forwarded-port': ['8443'],
       },
-      body: '{"keys":[1]}',
+      body: '',
       isBase64Encoded: false,
     });
+    expect(event.headers).toBeUndefined();
+    expect(event.queryStringParameters).toBeUndefined();
+  });
+
+  it('appends the client address to an X-Forwarded-For the client sent', () => {
+    const event = toAlbEvent(
+      request('/x', ['X-Forwarded-For', '203.0.113.7']),
+      Buffer.alloc(0),
+      'arn:tg',
+      443,
+    );
+    expect(event.multiValueHeaders?.['x-forwarded-for']).toEqual(['203.0.113.7, 127.0.0.1']);
   });
 
   it.each([
@@ -224,6 +237,27 @@ describe('toAlbEvent', () => {
     const event = toAlbEvent(request('/x', headers), Buffer.from('a=1'), 'arn:tg', 443);
     expect(event.isBase64Encoded).toBe(base64);
     expect(event.body).toBe(base64 ? Buffer.from('a=1').toString('base64') : 'a=1');
+  });
+
+  it('passes a JSON body as it is when it is UTF-8 text', () => {
+    const event = toAlbEvent(
+      request('/x', ['Content-Type', 'application/json']),
+      Buffer.from('{"keys":["Достоевский"]}'),
+      'arn:tg',
+      443,
+    );
+    expect(event).toMatchObject({ body: '{"keys":["Достоевский"]}', isBase64Encoded: false });
+  });
+
+  it('base64-encodes a JSON body that is not valid UTF-8, so every byte arrives', () => {
+    const bytes = Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d]); // {"<0xE9>"}
+    const event = toAlbEvent(
+      request('/x', ['Content-Type', 'application/json']),
+      bytes,
+      'arn:tg',
+      443,
+    );
+    expect(event).toMatchObject({ body: bytes.toString('base64'), isBase64Encoded: true });
   });
 
   it('base64-encodes a binary body', () => {

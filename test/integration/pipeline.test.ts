@@ -202,6 +202,41 @@ describe('local stack: HTTPS API', () => {
     expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 
+  // The front passes requests as the ALB does with multi-value headers on (infra/api.ts).
+  it('answers 400 invalid_request to two Authorization headers', async () => {
+    const bearer = `Bearer ${await token(stack)}`;
+    const response = await api.send('GET', itemPath(), {
+      headers: { authorization: [bearer, bearer] },
+    });
+    expect(response.status).toBe(400);
+    expect(String(response.headers['www-authenticate'])).toMatch(/error="invalid_request"/);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'invalid-authorization' });
+  });
+
+  it('answers 400 invalid-query to a repeated limit', async () => {
+    const response = await api.send('GET', `/${stack.config.dataset.name}?limit=1&limit=2`, {
+      token: await token(stack),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({
+      code: 'invalid-query',
+      errors: [{ parameter: 'limit', detail: 'given more than once' }],
+    });
+  });
+
+  it('answers 400 invalid-body, naming the byte, to a JSON body that is not UTF-8', async () => {
+    const response = await api.send('POST', `/${stack.config.dataset.name}/batch-get`, {
+      token: await token(stack),
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"keys":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')]),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({
+      code: 'invalid-body',
+      detail: 'The request body is not valid UTF-8 (byte 0xE9 at byte offset 13).',
+    });
+  });
+
   it('answers 413 to a body over 1 MB, as the ALB does', async () => {
     const response = await api.send('POST', `/${stack.config.dataset.name}/batch-get`, {
       token: await token(stack),

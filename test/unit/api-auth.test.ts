@@ -66,6 +66,10 @@ describe('authentication (RFC 6750 bearer tokens verified against the JWKS)', ()
       bearer((i) => i.sign({ aud: ['other', i.audience] })),
     ],
     ['expired 10 s ago, within the 30 s clock tolerance', bearer((i) => i.sign({ exp: NOW - 10 }))],
+    [
+      'issued 20 s ahead, within the 30 s clock tolerance',
+      bearer((i) => i.sign({ iat: NOW + 20 })),
+    ],
   ])('returns 200 for %s', async (_case, token) => {
     const result = await getWith(await token(idp));
 
@@ -219,6 +223,31 @@ describe('authentication (RFC 6750 bearer tokens verified against the JWKS)', ()
       bearer((i) => i.sign({}, { typ: 'JWT' })),
       401,
       invalidToken('The token is not an access token (typ must be at+jwt)'),
+      'invalid-token',
+    ],
+    ...[123, ['at+jwt'], null, { typ: 'at+jwt' }].map(
+      (typ): [string, TokenFactory, number, string, string] => [
+        `a typ header that is not a string (${JSON.stringify(typ)})`,
+        bearer((i) => i.sign({}, { typ })),
+        401,
+        invalidToken('The token is not an access token (typ must be at+jwt)'),
+        'invalid-token',
+      ],
+    ),
+    [
+      'a token issued ten years ahead (iat)',
+      bearer((i) =>
+        i.sign({ iat: NOW + 10 * 365 * 24 * 3600, exp: NOW + 10 * 365 * 24 * 3600 + 600 }),
+      ),
+      401,
+      invalidToken('The token was issued in the future (iat)'),
+      'invalid-token',
+    ],
+    [
+      'a token issued 31 s ahead, beyond the 30 s clock tolerance',
+      bearer((i) => i.sign({ iat: NOW + 31 })),
+      401,
+      invalidToken('The token was issued in the future (iat)'),
       'invalid-token',
     ],
     [

@@ -401,14 +401,42 @@ describe('POST /{dataset}/batch-get', () => {
     expect(body(result)).toMatchObject({ code: 'invalid-body', detail });
   });
 
+  const tooDeep = (line: number, column: number) =>
+    `The request body nests arrays and objects more than 32 levels deep (line ${line}, column ${column}); a batch-get body needs 2: {"keys": [...]}.`;
+
   it.each([
-    ['unterminated', '['.repeat(60_000)],
-    ['valid but nested 30,000 deep', `${'['.repeat(30_000)}${']'.repeat(30_000)}`],
-  ])('returns 400, not 500, for deeply nested JSON (%s)', async (_case, text) => {
-    const result = await batch(text);
+    ['unterminated', '['.repeat(60_000), tooDeep(1, 33)],
+    ['valid but nested 30,000 deep', `${'['.repeat(30_000)}${']'.repeat(30_000)}`, tooDeep(1, 33)],
+    [
+      'valid, 33 deep inside the keys',
+      `{"keys":\n ${'['.repeat(32)}${']'.repeat(32)}}`,
+      tooDeep(2, 33),
+    ],
+  ])(
+    'returns 400 naming the depth limit for deeply nested JSON (%s)',
+    async (_case, text, detail) => {
+      const result = await batch(text);
+
+      expect(result.statusCode).toBe(400);
+      expect(body(result)).toMatchObject({ code: 'invalid-body', detail });
+    },
+  );
+
+  it('does not count brackets inside strings as nesting', async () => {
+    const result = await batch(`{"keys":["${'['.repeat(100)}\\"${'{'.repeat(100)}"]}`);
 
     expect(result.statusCode).toBe(400);
-    expect(body(result)).toMatchObject({ code: 'invalid-body' });
+    expect(body(result)).toMatchObject({ code: 'invalid-key' });
+  });
+
+  it('checks the shape of valid JSON nested exactly 32 deep', async () => {
+    const result = await batch(`{"keys":${'['.repeat(31)}${']'.repeat(31)}}`);
+
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toMatchObject({
+      code: 'invalid-key',
+      errors: [{ pointer: '/keys/0', detail: 'must be a string or a number' }],
+    });
   });
 
   it('returns 400 for a body that is not UTF-8', async () => {
@@ -426,7 +454,8 @@ describe('POST /{dataset}/batch-get', () => {
 
     expect(body(result)).toMatchObject({
       status: 400,
-      detail: 'The request body is not valid UTF-8.',
+      code: 'invalid-body',
+      detail: 'The request body is not valid UTF-8 (byte 0xFF at byte offset 1).',
     });
   });
 

@@ -127,6 +127,10 @@ describe('parseCell', () => {
     ['boolean', 'no', false],
     ['boolean', '0', false],
     ['date', '2024-02-29', '2024-02-29'],
+    ['date', '0000-02-29', '0000-02-29'],
+    ['date', '0001-01-01', '0001-01-01'],
+    ['date', '0099-12-31', '0099-12-31'],
+    ['date', '9999-12-31', '9999-12-31'],
   ] as const)('accepts a %s cell %j', (type, raw, value) => {
     expect(parseCell(column(type), raw)).toEqual({ ok: true, value });
   });
@@ -149,6 +153,9 @@ describe('parseCell', () => {
     ['boolean', 'Y', 'not a boolean (true/false, yes/no, 1/0)'],
     ['date', '2023-02-29', 'not a date (YYYY-MM-DD)'],
     ['date', '29/02/2024', 'not a date (YYYY-MM-DD)'],
+    ['date', '0004-02-30', 'not a date (YYYY-MM-DD)'],
+    ['date', '0100-02-29', 'not a date (YYYY-MM-DD)'],
+    ['date', '0099-13-01', 'not a date (YYYY-MM-DD)'],
   ] as const)('rejects a %s cell %j', (type, raw, reason) => {
     expect(parseCell(column(type), raw)).toEqual({ ok: false, reason });
   });
@@ -226,7 +233,9 @@ describe('parseCell agrees with its reference definitions', () => {
       const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
       if (!match) return undefined;
       const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-      const date = new Date(Date.UTC(year, month - 1, day));
+      // setUTCFullYear, unlike Date.UTC, keeps years 0–99 as they are (no 1900 offset).
+      const date = new Date(0);
+      date.setUTCFullYear(year, month - 1, day);
       const real =
         date.getUTCFullYear() === year &&
         date.getUTCMonth() === month - 1 &&
@@ -266,7 +275,7 @@ describe('parseCell agrees with its reference definitions', () => {
     },
   );
 
-  it('accepts exactly the real calendar days the Date check did (years below 100 refused)', () => {
+  it('accepts exactly the real calendar days a Date check does, years 0000 to 9999', () => {
     const pad = (value: number, width: number) => String(value).padStart(width, '0');
     const dates = [
       ...Array.from(
