@@ -15,7 +15,9 @@ import {
   type BundleFigures,
   type IngestFigures,
   type MemoryFigures,
+  type OverlapFigures,
   type ParseFigures,
+  SUITES,
   type SuiteName,
   type SuiteReport,
   type TableRow,
@@ -28,6 +30,7 @@ import { runApi } from './suites/api.js';
 import { runBundles } from './suites/bundles.js';
 import { runIngest } from './suites/ingest.js';
 import { runMemory } from './suites/memory.js';
+import { runOverlap } from './suites/overlap.js';
 import { runParse } from './suites/parse.js';
 
 type Figures = {
@@ -35,6 +38,7 @@ type Figures = {
   parse: ParseFigures;
   memory: MemoryFigures;
   ingest: IngestFigures;
+  overlap: OverlapFigures;
   api: ApiFigures;
 };
 
@@ -54,6 +58,7 @@ async function main(): Promise<number> {
     parse: () => runParse(context),
     memory: () => runMemory(context),
     ingest: () => runIngest(context),
+    overlap: () => runOverlap(context),
     api: () => runApi(context),
   };
 
@@ -94,7 +99,7 @@ async function main(): Promise<number> {
   };
   process.stdout.write(`\n${formatTable(rows)}\n\n`);
 
-  const complete = options.suites.length === 5 && failures.length === 0;
+  const complete = options.suites.length === SUITES.length && failures.length === 0;
   await writeFile(
     new URL(complete ? 'details.json' : 'partial-details.json', resultsDir),
     `${JSON.stringify({ meta, figures, details, failures }, null, 2)}\n`,

@@ -31,6 +31,8 @@ export interface GenerateOptions {
   readonly duplicateEvery?: number;
   /** Leave the last record without a line break. @default false */
   readonly noFinalLineBreak?: boolean;
+  /** Row number of the first key, so two files can share part of their keys. @default 0 */
+  readonly keyOffset?: number;
 }
 
 /** What was written. */
@@ -111,7 +113,9 @@ export async function generateCsv(
     while (repeat && keyRow > 0 && keyRow % (options.duplicateEvery ?? 1) === 0) keyRow--;
     const cells = schema.columns.map((column) =>
       quote(
-        column.name === schema.key ? keyValue(column, keyRow) : cellValue(column, random),
+        column.name === schema.key
+          ? keyValue(column, keyRow + (options.keyOffset ?? 0))
+          : cellValue(column, random),
         delimiter,
       ),
     );

@@ -33,17 +33,31 @@ export async function generateBytes(rows: number): Promise<CsvBytes> {
   return { bytes, rows, dataStart: headerEnd(bytes) };
 }
 
+/** Which rows a generated file holds beyond their count (see GenerateOptions). */
+export interface FileVariant {
+  readonly seed?: number;
+  readonly keyOffset?: number;
+}
+
 /**
  * Generates `rows` rows into `file` unless a file of that name already exists (the
- * name carries rows and seed, and the generator is deterministic). Returns its size.
+ * name carries rows, seed and key offset, and the generator is deterministic).
+ * Returns its size.
  */
-export async function generateFile(file: URL, rows: number): Promise<number> {
+export async function generateFile(
+  file: URL,
+  rows: number,
+  variant: FileVariant = {},
+): Promise<number> {
   const existing = await stat(file).catch(() => undefined);
   if (existing) return existing.size;
   const path = fileURLToPath(file);
   const partial = `${path}.partial`;
   const output = createWriteStream(partial);
-  const result: GenerateResult = await generateCsv({ rows, seed: BENCH_SEED }, output);
+  const result: GenerateResult = await generateCsv(
+    { rows, seed: variant.seed ?? BENCH_SEED, keyOffset: variant.keyOffset ?? 0 },
+    output,
+  );
   output.end();
   await once(output, 'finish');
   await rename(partial, path);

@@ -12,6 +12,16 @@ export interface IngestFigures {
   readonly ratio: number;
 }
 
+/** Two files sharing half their keys, uploaded together: both loaded, and keys left stale. */
+export interface OverlapFigures {
+  /** Rows of both files together. */
+  readonly rows: number;
+  /** Both files' rows over the time from the first upload to the later success. */
+  readonly rowsPerSec: number;
+  /** Keys whose stored record is not the newest upload's (must be 0). */
+  readonly staleKeys: number;
+}
+
 /** The chunk logic (parse + validate + convert) against csv-parse alone on the same bytes. */
 export interface ParseFigures {
   readonly rowsPerSec: number;
@@ -45,6 +55,7 @@ export interface BundleFigures {
 /** `bench/results/latest.json`. */
 export interface BenchResults {
   readonly ingest: IngestFigures;
+  readonly overlap: OverlapFigures;
   readonly parse: ParseFigures;
   readonly memory: MemoryFigures;
   readonly api: ApiFigures;
@@ -52,7 +63,7 @@ export interface BenchResults {
 }
 
 /** The suites, in the order `npm run bench` runs them (cheap and CPU-bound first). */
-export const SUITES = ['bundles', 'parse', 'memory', 'ingest', 'api'] as const;
+export const SUITES = ['bundles', 'parse', 'memory', 'ingest', 'overlap', 'api'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** One line of the printed table. */
@@ -95,6 +106,13 @@ export const GOAL = {
     kind: 'atLeast',
     limit: 0.8,
     pick: (r) => r.ingest.ratio,
+  },
+  overlapStaleKeys: {
+    label: "overlap: keys not holding the newest upload's value",
+    unit: 'keys',
+    kind: 'atMost',
+    limit: 0,
+    pick: (r) => r.overlap.staleKeys,
   },
   parseRatio: {
     label: 'parse: chunk logic ÷ csv-parse alone',
@@ -165,7 +183,7 @@ export function judge(goal: Goal, value: number): Pick<TableRow, 'goal' | 'met'>
  * grows an undocumented field when a suite returns more.
  */
 export function toLatestJson(results: BenchResults): BenchResults {
-  const { ingest, parse, memory, api } = results;
+  const { ingest, overlap, parse, memory, api } = results;
   return {
     ingest: {
       rows: ingest.rows,
@@ -173,6 +191,7 @@ export function toLatestJson(results: BenchResults): BenchResults {
       rawRowsPerSec: ingest.rawRowsPerSec,
       ratio: ingest.ratio,
     },
+    overlap: { rows: overlap.rows, rowsPerSec: overlap.rowsPerSec, staleKeys: overlap.staleKeys },
     parse: { rowsPerSec: parse.rowsPerSec, rawRowsPerSec: parse.rawRowsPerSec, ratio: parse.ratio },
     memory: { baseMb: memory.baseMb, largeMb: memory.largeMb, ratio: memory.ratio },
     api: {

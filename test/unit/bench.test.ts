@@ -23,6 +23,7 @@ import { formatTable } from '../../bench/lib/table.js';
 
 const RESULTS: BenchResults = {
   ingest: { rows: 200_000, pipelineRowsPerSec: 9000, rawRowsPerSec: 10_000, ratio: 0.9 },
+  overlap: { rows: 100_000, rowsPerSec: 4000, staleKeys: 0 },
   parse: { rowsPerSec: 300_000, rawRowsPerSec: 400_000, ratio: 0.75 },
   memory: { baseMb: 80, largeMb: 88, ratio: 1.1 },
   api: { rps: 900, p50Ms: 9, p99Ms: 30, noAuthP99Ms: 28, authP99Ratio: 1.07, batchSpeedup: 25 },
@@ -61,14 +62,15 @@ describe('bench statistics', () => {
 });
 
 describe('latest.json shape', () => {
-  it('keeps exactly the keys of issue 7, whatever extra fields a suite returns', () => {
+  it('keeps exactly the keys of issues 7 and 10, whatever extra fields a suite returns', () => {
     const noisy = {
       ...RESULTS,
       parse: { ...RESULTS.parse, plannerMbPerSec: 12 },
       api: { ...RESULTS.api, extra: true },
     } as BenchResults;
     const latest = toLatestJson(noisy);
-    expect(Object.keys(latest)).toEqual(['ingest', 'parse', 'memory', 'api', 'bundles']);
+    expect(Object.keys(latest)).toEqual(['ingest', 'overlap', 'parse', 'memory', 'api', 'bundles']);
+    expect(Object.keys(latest.overlap)).toEqual(['rows', 'rowsPerSec', 'staleKeys']);
     expect(Object.keys(latest.ingest)).toEqual([
       'rows',
       'pipelineRowsPerSec',
@@ -107,7 +109,7 @@ describe('goals', () => {
   });
 
   it('picks each figure from a result set', () => {
-    expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([0.9, 0.75, 1.1, 1.07, 25, 300, 90]);
+    expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([0.9, 0, 0.75, 1.1, 1.07, 25, 300, 90]);
   });
 
   it.each([
@@ -116,6 +118,8 @@ describe('goals', () => {
     ['apiBundleSize', 500, { goal: '≤ 500 KB', met: true }],
     ['apiBundleSize', 500.001, { goal: '≤ 500 KB', met: false }],
     ['handlerImport', Number.NaN, { goal: '≤ 150 ms', met: false }],
+    ['overlapStaleKeys', 0, { goal: '≤ 0 keys', met: true }],
+    ['overlapStaleKeys', 1, { goal: '≤ 0 keys', met: false }],
   ] as const)(
     'judges a table row against the chart goal %s: %d gives %j',
     (name, value, columns) => {
@@ -186,7 +190,7 @@ describe('command line', () => {
   it('runs every suite at full size by default', () => {
     expect(parseOptions([])).toEqual({
       quick: false,
-      suites: ['bundles', 'parse', 'memory', 'ingest', 'api'],
+      suites: ['bundles', 'parse', 'memory', 'ingest', 'overlap', 'api'],
       rows: undefined,
     });
   });
