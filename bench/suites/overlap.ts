@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { NumberValue, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import type { ExecutionInput } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
-import type { DatasetSchema } from '../../handlers/shared/dataset.js';
+import { canonicalNumber, type DatasetSchema } from '../../handlers/shared/dataset.js';
 import { splitProvenance } from '../../handlers/shared/provenance.js';
 import { type HeaderLayout, rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { compareUploads } from '../../handlers/shared/upload-order.js';
@@ -69,7 +69,8 @@ export async function runOverlap(context: BenchContext): Promise<SuiteReport<Ove
   const [older, newer] = newerFirst ? [files[1], files[0]] : [files[0], files[1]];
   if (!older || !newer) throw new Error('overlap: two files expected');
   const expected = await expectedRecords(schema, [older.file, newer.file]);
-  const staleKeys = await countStale(stack, schema, expected);
+  const { stale: staleKeys, examples } = await countStale(stack, schema, expected);
+  for (const example of examples) context.log(`overlap: stale ${example}`);
   context.log(
     `overlap: ${formatNumber(rowsPerSec)} rows/s for both files (${(elapsedMs / 1000).toFixed(1)} s), ${staleKeys} stale of ${formatNumber(expected.size)} keys; newer: ${newer.key}`,
   );
@@ -130,6 +131,7 @@ async function expectedRecords(
 async function countStale(stack: LocalStack, schema: DatasetSchema, expected: Map<string, string>) {
   const client = createDocumentClient(stack.clients.dynamodb);
   const seen = new Set<string>();
+  const examples: string[] = [];
   let stale = 0;
   let start: Record<string, unknown> | undefined;
   do {
@@ -144,18 +146,31 @@ async function countStale(stack: LocalStack, schema: DatasetSchema, expected: Ma
       const want = expected.get(key);
       if (want === undefined) continue;
       seen.add(key);
-      if (canonical(splitProvenance(item).record) !== want) stale++;
+      const { record, source } = splitProvenance(item);
+      if (canonical(record) === want) continue;
+      stale++;
+      if (examples.length < 3) {
+        examples.push(
+          `${key}: from ${source?.key} line ${source?.line}: ${canonical(record)} ≠ ${want}`,
+        );
+      }
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return stale + (expected.size - seen.size);
+  const missing = [...expected.keys()].filter((key) => !seen.has(key));
+  examples.push(...missing.slice(0, 3).map((key) => `${key}: missing`));
+  return { stale: stale + missing.length, examples };
 }
 
-/** A record body as text, attribute names sorted, numbers as their exact text. */
+/** A record body as text, attribute names sorted, numbers by value (DynamoDB stores 45.70 as 45.7). */
 function canonical(item: Record<string, unknown>): string {
   return JSON.stringify(
     Object.keys(item)
       .sort()
-      .map((name) => [name, String(item[name])]),
+      .map((name) => {
+        const value = item[name];
+        const text = String(value);
+        return [name, value instanceof NumberValue ? (canonicalNumber(text) ?? text) : text];
+      }),
   );
 }
