@@ -20,13 +20,7 @@ import {
   ObjectChangedError,
 } from '../shared/errors.js';
 import { PROVENANCE, provenanceBytes } from '../shared/provenance.js';
-import {
-  type HeaderLayout,
-  type Item,
-  MAX_ITEM_BYTES,
-  rowToItem,
-  validateHeader,
-} from '../shared/rows.js';
+import { type HeaderLayout, type Item, rowToItem, validateHeader } from '../shared/rows.js';
 import type { UploadStamp } from '../shared/upload-order.js';
 import {
   BATCH_WRITE_LIMIT,
@@ -149,7 +143,7 @@ async function writeChunk(
   const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
   const stamp = provenanceStamp(upload);
-  const maxItemBytes = MAX_ITEM_BYTES - provenanceBytes(upload);
+  const stampBytes = provenanceBytes(upload);
   const body = await readRange(deps.s3, input, where);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
@@ -216,7 +210,7 @@ async function writeChunk(
           skipped++;
           continue;
         }
-        const row = rowToItem(layout, record.fields, record.line, maxItemBytes);
+        const row = rowToItem(layout, record.fields, record.line, stampBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,

@@ -25,7 +25,7 @@ import {
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
 import { provenanceBytes } from '../shared/provenance.js';
-import { checkRow, type HeaderLayout, MAX_ITEM_BYTES, validateHeader } from '../shared/rows.js';
+import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
 import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
 import { KeyIndex } from './key-index.js';
 
@@ -282,7 +282,7 @@ export async function planRecords(
   config: PlanConfig,
 ): Promise<FilePlan> {
   const label = fileLabel(object);
-  const maxItemBytes = MAX_ITEM_BYTES - provenanceBytesBound(object);
+  const stampBytes = provenanceBytesBound(object);
   const chunkBytes = Math.max(config.chunkTargetBytes, Math.ceil(object.size / config.maxChunks));
   const problems: FileProblem[] = [];
   let totalProblems = 0;
@@ -317,7 +317,7 @@ export async function planRecords(
           continue;
         }
         const index = totalRows++;
-        const row = checkRow(layout, record.fields, record.line, maxItemBytes);
+        const row = checkRow(layout, record.fields, record.line, stampBytes);
         if (!row.ok) {
           report(row.problems);
           continue;

@@ -155,10 +155,11 @@ export function rowToItem(
   layout: HeaderLayout,
   fields: readonly string[],
   line: number,
-  maxItemBytes = MAX_ITEM_BYTES,
+  /** Bytes the loader adds to the item (its provenance attributes), counted against the limit. */
+  extraBytes = 0,
 ): RowResult {
   const item: Item = {};
-  const checked = convertRow(layout, fields, line, maxItemBytes, item);
+  const checked = convertRow(layout, fields, line, extraBytes, item);
   if (!checked.ok) return checked;
   return { ok: true, row: { item, key: checked.key, size: checked.size } };
 }
@@ -176,9 +177,9 @@ export function checkRow(
   layout: HeaderLayout,
   fields: readonly string[],
   line: number,
-  maxItemBytes = MAX_ITEM_BYTES,
+  extraBytes = 0,
 ): RowCheck {
-  return convertRow(layout, fields, line, maxItemBytes, undefined);
+  return convertRow(layout, fields, line, extraBytes, undefined);
 }
 
 /** Checks a row and, when `item` is given, fills it. */
@@ -186,7 +187,7 @@ function convertRow(
   layout: HeaderLayout,
   fields: readonly string[],
   line: number,
-  maxItemBytes: number,
+  extraBytes: number,
   item: Item | undefined,
 ): RowCheck {
   if (fields.length !== layout.header.length) {
@@ -236,9 +237,14 @@ function convertRow(
     if (item !== undefined) item[spec.name] = numeric ? NumberValue.from(value) : value;
     size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
   }
-  if (problems === undefined && size > maxItemBytes) {
+  size += extraBytes;
+  if (problems === undefined && size > MAX_ITEM_BYTES) {
+    const extra = extraBytes > 0 ? ` (${extraBytes} of them for its provenance attributes)` : '';
     problems = [
-      { line, reason: `item is ${size} bytes, over DynamoDB's ${maxItemBytes}-byte item limit` },
+      {
+        line,
+        reason: `item is ${size} bytes${extra}, over DynamoDB's ${MAX_ITEM_BYTES}-byte item limit`,
+      },
     ];
   }
   if (problems !== undefined || key === undefined) return { ok: false, problems: problems ?? [] };

@@ -20,6 +20,7 @@ import {
 } from '../../handlers/plan-file/plan.js';
 import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
+import { parseDataset } from '../../handlers/shared/dataset.js';
 import {
   EmptyFileError,
   FileReadError,
@@ -334,6 +335,27 @@ describe('planRecords', () => {
   });
 
   describe('validation', () => {
+    it('refuses a row whose item fits in 400 KB only without the provenance attributes the loader adds', async () => {
+      const notes = parseDataset({
+        name: 'notes',
+        key: 'k',
+        columns: [
+          { name: 'k', type: 'string', required: true },
+          { name: 'text', type: 'string' },
+        ],
+      });
+      const header = validateHeader(['k', 'text'], notes);
+      if (!header.ok) throw new Error('header');
+      // The bare item: 1 + 4 bytes of names, 1 byte of key, the text: 10 bytes under the limit.
+      const text = 'x'.repeat(409_600 - 10 - 6);
+      const bare = rowToItem(header.layout, ['k', text], 2);
+      expect(bare.ok && bare.row.size).toBe(409_590);
+      const { message } = await failure(plan(`k,text\nk,${text}\n`, { schema: notes }));
+      expect(message).toMatch(
+        /line 2: item is \d+ bytes \(\d+ of them for its provenance attributes\), over DynamoDB's 409600-byte item limit/,
+      );
+    });
+
     it('lists problems with physical line numbers that count quoted line breaks', async () => {
       const text = [
         HEADER,
