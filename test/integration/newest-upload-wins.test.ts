@@ -61,11 +61,8 @@ afterAll(async () => {
 
 /** A promise and the function that settles it. */
 function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire = () => undefined as void;
-  const promise = new Promise<void>((resolve) => {
-    fire = resolve;
-  });
-  return { promise, fire };
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { promise, fire: () => resolve() };
 }
 
 /** A CSV of the books dataset: one row per key, the title naming the file version. */
