@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import type {
   ChunkSummary,
   ExecutionInput,
+  FailureRecord,
   LoadChunkInput,
 } from '../../handlers/shared/contracts.js';
 import {
@@ -19,7 +26,6 @@ import type { DynamoDbCall } from '../../local/emulators/dynamodb-faults.js';
 import type { InvokeInterceptor, InvokeOutcome } from '../../local/lambda/runtime.js';
 import type { LocalStack } from '../../local/stack.js';
 import type { Execution } from '../../local/stepfunctions/executions.js';
-import { redrive } from '../../local/wiring/redrive.js';
 import { dlqRecordsFor, executionsOf, scanAll, startTestStack, waitFor } from './helpers.js';
 
 /**
@@ -308,6 +314,46 @@ describe('two files sharing keys', () => {
   }, 120_000);
 });
 
+/**
+ * Moves the DLQ's failure record of `key` back to the file-events queue, as an SQS
+ * redrive does, leaving other tests' records where they are.
+ */
+async function redriveRecordOf(key: string): Promise<void> {
+  const { sqs } = stack.clients;
+  const { dlqUrl, queueUrl } = stack.endpoints;
+  await waitFor(`the failure record of ${key} to be moved`, async () => {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 5,
+      }),
+    );
+    let moved = false;
+    for (const message of Messages) {
+      const record = JSON.parse(message.Body ?? '{}') as FailureRecord;
+      if (!moved && record.upload?.key === key) {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.Body ?? '' }),
+        );
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
+        moved = true;
+      } else {
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: dlqUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 1,
+          }),
+        );
+      }
+    }
+    return moved || undefined;
+  });
+}
+
 /** The object key in the provenance of a request's first item (or lease), if any. */
 function firstSourceKey(call: DynamoDbCall): string | undefined {
   const body = call.body as {
@@ -417,7 +463,7 @@ describe('retries and redrives keep their place in the upload order', () => {
     expect((await closed(await started(newer))).status).toBe('SUCCEEDED');
 
     failOlder = false;
-    await redrive(stack.clients.sqs, stack.endpoints.dlqUrl, stack.endpoints.queueUrl);
+    await redriveRecordOf(older);
     const redriven = await closed(
       await started(older, (input) => input.redriveOf === failed.executionArn),
     );
