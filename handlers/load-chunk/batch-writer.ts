@@ -190,8 +190,10 @@ export function budgetExceeded(
   left: number,
   retries: number,
   remainingMs: number,
+  operation: 'BatchWriteItem' | 'PutItem' = 'BatchWriteItem',
 ): ChunkTimeBudgetExceededError {
+  const failed = operation === 'BatchWriteItem' ? 'throttled or partial' : 'throttled or failed';
   return new ChunkTimeBudgetExceededError(
-    `${target.where}: ${left} item(s) still unwritten after ${retries} throttled or partial BatchWriteItem call(s) on table ${target.tableName}, and only ${remainingMs} ms of Lambda time remain; the workflow re-runs the chunk (idempotent). If this repeats, raise the table's write capacity or lower WRITE_CONCURRENCY / MapMaxConcurrency.`,
+    `${target.where}: ${left} item(s) still unwritten after ${retries} ${failed} ${operation} call(s) on table ${target.tableName}, and only ${remainingMs} ms of Lambda time remain; the workflow re-runs the chunk (idempotent). If this repeats, raise the table's write capacity or lower WRITE_CONCURRENCY / MapMaxConcurrency.`,
   );
 }

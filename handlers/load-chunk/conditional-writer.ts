@@ -20,7 +20,7 @@ import {
 /** What writing one batch conditionally took. */
 export interface ConditionalOutcome {
   readonly written: number;
-  /** Items left alone: the table holds a newer upload's value (or this very one's) for their key. */
+  /** Items left alone: the table holds a newer upload's value for their key. */
   readonly superseded: number;
   /** Calls that were throttled or failed transiently and had to be repeated. */
   readonly retries: number;
@@ -51,7 +51,7 @@ export async function writeBatchConditionally(
       const values = orderAttributeValues(stamp, Number(String(item[PROVENANCE.line])));
       for (let attempt = 0; ; attempt++) {
         if (clock.remainingTimeMs() < policy.safetyMarginMs) {
-          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs());
+          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs(), 'PutItem');
         }
         try {
           await dynamo.send(
@@ -80,7 +80,7 @@ export async function writeBatchConditionally(
         retries++;
         const delay = backoffDelay(attempt + 1, policy, clock.random);
         if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) {
-          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs());
+          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs(), 'PutItem');
         }
         await clock.sleep(delay);
       }

@@ -57,11 +57,6 @@ export interface LoadChunkDeps {
   readonly wallClock?: () => number;
   /** A unique id for this invocation's lease. @default randomUUID */
   readonly leaseId?: () => string;
-  /**
-   * Called once the chunk holds its write permit, before its first write (tests
-   * use it to interleave chunks of different uploads deterministically).
-   */
-  readonly onPermit?: (permit: WritePermit) => Promise<void> | void;
 }
 
 /** What the loader did, beyond the ChunkSummary contract, for logging. */
@@ -122,13 +117,16 @@ export async function loadChunk(
       remainingTimeMs: deps.clock.remainingTimeMs,
     },
   );
+  let summary: Awaited<ReturnType<typeof writeChunk>>;
   try {
-    await deps.onPermit?.(permit);
-    const summary = await writeChunk(input, header.layout, config, deps, permit);
-    return { ...summary, durationMs: Math.round(now() - started) };
-  } finally {
-    await permit.release();
+    summary = await writeChunk(input, header.layout, config, deps, permit);
+  } catch (error) {
+    // The chunk's own error is the one to report; a lease left behind expires by itself.
+    await permit.release().catch(() => undefined);
+    throw error;
   }
+  await permit.release();
+  return { ...summary, durationMs: Math.round(now() - started) };
 }
 
 /** Reads, converts and writes the chunk's rows under a write permit. */

@@ -155,6 +155,28 @@ describe('loadChunk write mode', () => {
     expect(titles()).toEqual(['new 1', 'new 2']);
   });
 
+  it('repeats a throttled conditional PutItem after a backoff, and names PutItem when the time runs out', async () => {
+    await loadChunk(await fileOf('newer.csv', ['new 1'], NEWER), config, deps());
+    let throttles = 1;
+    table.latency = async () => {
+      if (throttles-- > 0) {
+        const error = new Error('Rate of requests exceeds the allowed throughput.');
+        error.name = 'ProvisionedThroughputExceededException';
+        throw error;
+      }
+    };
+    const clock = new VirtualClock(60_000);
+    const older = await fileOf('older.csv', ['old 1', 'old 2'], OLDER);
+    const summary = await loadChunk(older, config, deps(clock));
+    expect(summary).toMatchObject({ mode: 'conditional', written: 1, superseded: 1 });
+    expect(clock.sleeps).toEqual([50]); // full jitter: random 0.5 × the first 100 ms ceiling
+
+    throttles = Number.POSITIVE_INFINITY;
+    await expect(loadChunk(older, config, deps(new VirtualClock(6_000)))).rejects.toThrow(
+      /item\(s\) still unwritten after \d+ throttled or failed PutItem call\(s\) on table books/,
+    );
+  });
+
   it('batch-writes over values of an older upload (a later file updates what an earlier one wrote)', async () => {
     await loadChunk(await fileOf('older.csv', ['old 1', 'old 2'], OLDER), config, deps());
     const summary = await loadChunk(await fileOf('newer.csv', ['new 1'], NEWER), config, deps());
