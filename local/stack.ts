@@ -39,6 +39,7 @@ import {
   type ResourceNames,
   resourceNames,
 } from './config.js';
+import { type ConsoleServer, startConsole } from './console/server.js';
 import {
   type DynamoDbEmulator,
   startDynamoDb,
@@ -387,7 +388,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     stops.push(() => source.stop());
 
-    const endpoints: Endpoints = {
+    const base: Omit<Endpoints, 'console'> = {
       region,
       s3: awsEndpoint,
       sqs: awsEndpoint,
@@ -414,6 +415,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       pid: process.pid,
     };
+
+    // --- console ---------------------------------------------------------
+    const consoleServer: ConsoleServer = await startConsole(
+      {
+        executions,
+        s3,
+        sqs,
+        sfn,
+        endpoints: base,
+        columns: config.dataset.columns.map((column) => column.name),
+      },
+      spec('console'),
+    );
+    stops.push(() => consoleServer.stop());
+    const endpoints: Endpoints = { ...base, console: consoleServer.url };
+
     if (options.writeEndpointsFile !== false) {
       // Written whole, then renamed: a tool reading it never sees half a file.
       const partial = `${paths.endpoints}.${process.pid}.tmp`;

@@ -115,6 +115,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const cliEnv =
     resolve(shownDataDir) === DEFAULT_DATA_DIR ? '' : `LOCAL_DATA_DIR=${shownDataDir} `;
   out(`CLI: ${cliEnv}npm run cli -- help   ·   endpoints: ${join(shownDataDir, 'endpoints.json')}`);
+  out(`Console: ${stack.endpoints.console}  (open it in a browser)`);
   out('Serving. Press Ctrl-C to stop.');
   followNewExecutions(stack);
 }
@@ -131,6 +132,7 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDi
     [PORTS.stepfunctions.service, `${e.stepfunctions}  ${e.stateMachineArn}`],
     [PORTS.auth.service, `${e.tokenUrl}  client ${e.clientId} / ${e.clientSecret}`],
     [PORTS.api.service, `${e.api}  (CA: ${e.caCertFile})`],
+    [PORTS.console.service, `${e.console}`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   for (const [name, value] of rows) out(`  ${name.padEnd(width)}  ${value}`);
