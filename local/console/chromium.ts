@@ -38,12 +38,19 @@ const ARGS = [
 
 /** Starts headless Chromium with a fresh user-data dir; throws ChromiumMissingError when absent. */
 export async function launchChromium(
-  options: { readonly width?: number; readonly height?: number; readonly dark?: boolean } = {},
+  options: {
+    readonly width?: number;
+    readonly height?: number;
+    readonly dark?: boolean;
+    /** @default CHROMIUM_PATH */
+    readonly executablePath?: string;
+  } = {},
 ): Promise<Chromium> {
-  if (!existsSync(CHROMIUM_PATH)) throw new ChromiumMissingError(CHROMIUM_PATH);
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(executablePath)) throw new ChromiumMissingError(executablePath);
   const profile = await mkdtemp(join(tmpdir(), 'console-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: ARGS,
     viewport: { width: options.width ?? 1440, height: options.height ?? 900 },

@@ -146,7 +146,10 @@ export async function readLines(
       new GetObjectCommand({
         Bucket: bucket,
         Key: request.key,
-        ...(request.eTag ? { IfMatch: request.eTag } : {}),
+        // S3 events carry the ETag bare, HeadObject quoted: If-Match wants it quoted.
+        ...(request.eTag
+          ? { IfMatch: request.eTag.startsWith('"') ? request.eTag : `"${request.eTag}"` }
+          : {}),
         ...(start > 0 || request.end !== undefined
           ? { Range: `bytes=${start}-${request.end === undefined ? '' : request.end - 1}` }
           : {}),
