@@ -39,6 +39,7 @@ import {
   type ResourceNames,
   resourceNames,
 } from './config.js';
+import { bundleUi } from './console/bundle.js';
 import { type ConsoleServer, startConsole } from './console/server.js';
 import {
   type DynamoDbEmulator,
@@ -146,6 +147,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Fail fast, naming the port, before anything starts.
   for (const name of Object.keys(PORTS) as PortName[]) await assertPortFree(spec(name));
   await mkdir(dataDir, { recursive: true });
+  // The console's page is bundled while the emulators boot (awaited when the console starts).
+  const consolePage = bundleUi();
+  consolePage.catch(() => undefined);
 
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -427,6 +431,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         columns: config.dataset.columns.map((column) => column.name),
       },
       spec('console'),
+      { bundle: consolePage },
     );
     stops.push(() => consoleServer.stop());
     const endpoints: Endpoints = { ...base, console: consoleServer.url };

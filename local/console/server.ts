@@ -78,11 +78,16 @@ const PAGE_POLICY =
 export async function startConsole(
   context: ConsoleContext,
   spec: PortSpec,
-  options: { readonly token?: string } = {},
+  options: {
+    /** @default a random one per start */
+    readonly token?: string;
+    /** The page, when its bundling was started earlier (it then overlaps the stack's boot). */
+    readonly bundle?: Promise<UiBundle>;
+  } = {},
 ): Promise<ConsoleServer> {
   const token = options.token ?? randomBytes(18).toString('base64url');
   const [bundle, definition, api] = await Promise.all([
-    bundleUi(),
+    options.bundle ?? bundleUi(),
     context.sfn
       .send(new DescribeStateMachineCommand({ stateMachineArn: context.endpoints.stateMachineArn }))
       .then((described) => described.definition ?? '{}'),

@@ -332,7 +332,7 @@ function ChunkRow({
       <td class="num mono">{start !== undefined && end !== undefined ? bytes(end - start) : ''}</td>
       {columns.map((column) => (
         <td key={column} class="num mono">
-          {chunk.summary && column in chunk.summary ? String(chunk.summary[column]) : ''}
+          {chunk.summary && column in chunk.summary ? cellText(chunk.summary[column]) : ''}
         </td>
       ))}
       <td>
@@ -493,6 +493,10 @@ function History({ events, start }: { events: readonly HistoryEventView[]; start
       </table>
     </Card>
   );
+}
+
+function cellText(value: unknown): string {
+  return typeof value === 'number' ? count(value) : String(value);
 }
 
 function stepOf(event: HistoryEventView): string {
