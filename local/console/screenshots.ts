@@ -80,14 +80,12 @@ async function shoot(stack: LocalStack): Promise<void> {
     dark?: boolean;
     ready: string;
     act?: (page: Page) => Promise<void>;
-    fullPage?: boolean;
   }> = [
     { file: 'console-executions.png', hash: '#/executions', ready: 'tr[data-execution]' },
     {
       file: 'console-execution.png',
       hash: `#/executions/${find('big/books-50k.csv')}`,
       ready: '[data-state="LoadChunks"]',
-      fullPage: true,
     },
     {
       file: 'console-execution-failed-dark.png',
@@ -128,7 +126,7 @@ async function shoot(stack: LocalStack): Promise<void> {
         await page.waitForSelector(shot.ready, { timeout: 30_000 });
         await shot.act?.(page);
         const path = join(OUT, shot.file);
-        await page.screenshot({ path, fullPage: shot.fullPage ?? false });
+        await page.screenshot({ path });
         out(`  ${path}`);
         await page.close();
       }

@@ -126,3 +126,16 @@ export function useTicker(active: boolean, ms = 1000): number {
   }, [active, ms]);
   return now;
 }
+
+/** A set of open rows (by id) and a toggle: the expandable rows of the history and the DLQ. */
+export function useOpenRows<T>(): [ReadonlySet<T>, (id: T) => void, (ids: Iterable<T>) => void] {
+  const [open, setOpen] = useState<ReadonlySet<T>>(new Set());
+  const toggle = (id: T) =>
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  return [open, toggle, (ids) => setOpen(new Set(ids))];
+}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { DlqMessageView, DlqView } from '../model.js';
 import { api } from './client.js';
-import { Card } from './components.js';
+import { Card, useOpenRows } from './components.js';
 import { clock, dateTime, nameOfArn } from './format.js';
 import { JsonText } from './json.js';
 import { href } from './router.js';
@@ -18,7 +18,7 @@ export function DlqPage() {
   const { config } = useStore();
   const [view, setView] = useState<DlqView>();
   const [problem, setProblem] = useState<string>();
-  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const [open, toggle] = useOpenRows<string>();
   const [pending, setPending] = useState<Pending>();
   const [notice, setNotice] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -117,13 +117,6 @@ export function DlqPage() {
             <tbody>
               {messages.map((message) => {
                 const expanded = open.has(message.messageId);
-                const toggle = () =>
-                  setOpen((current) => {
-                    const next = new Set(current);
-                    if (next.has(message.messageId)) next.delete(message.messageId);
-                    else next.add(message.messageId);
-                    return next;
-                  });
                 return [
                   <tr
                     key={message.messageId}
@@ -132,7 +125,8 @@ export function DlqPage() {
                     data-file={message.file}
                     aria-expanded={expanded}
                     onClick={(event) => {
-                      if (!(event.target as HTMLElement).closest('a,button')) toggle();
+                      if (!(event.target as HTMLElement).closest('a,button'))
+                        toggle(message.messageId);
                     }}
                   >
                     <td class="mono">

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ChunkView, ExecutionDetail, HistoryEventView } from '../model.js';
 import { api } from './client.js';
-import { Card, Progress, StatusBadge, useTicker } from './components.js';
+import { Card, Progress, StatusBadge, useOpenRows, useTicker } from './components.js';
 import { bytes, clock, count, dateTime, duration, nameOfArn } from './format.js';
 import { WorkflowGraph } from './graph.js';
 import { JsonText, JsonValue } from './json.js';
@@ -413,15 +413,8 @@ function FailureCard({ execution }: { execution: ExecutionDetail }) {
 
 /** The history as GetExecutionHistory has it; a row opens its details as JSON. */
 function History({ events, start }: { events: readonly HistoryEventView[]; start: string }) {
-  const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
+  const [open, toggle, setOpen] = useOpenRows<number>();
   const started = Date.parse(start);
-  const toggle = (id: number) =>
-    setOpen((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
   return (
     <Card
       title={`Event history (${events.length})`}
@@ -430,11 +423,11 @@ function History({ events, start }: { events: readonly HistoryEventView[]; start
           <button
             type="button"
             class="button small"
-            onClick={() => setOpen(new Set(events.map((event) => event.id)))}
+            onClick={() => setOpen(events.map((event) => event.id))}
           >
             Expand all
           </button>
-          <button type="button" class="button small" onClick={() => setOpen(new Set())}>
+          <button type="button" class="button small" onClick={() => setOpen([])}>
             Collapse all
           </button>
         </>
