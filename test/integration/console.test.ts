@@ -291,4 +291,30 @@ describe('console server: its API over the stack', () => {
     },
     60_000,
   );
+
+  it('redrives every message of the DLQ when no message ids are given', async () => {
+    await uploadAndWait(stack, 'redrive-all/bad.csv', await sample('bad-header.csv'));
+    const before = json<{ messages: { file?: string }[] }>(
+      (await raw('GET', '/api/dlq', { host: new URL(base).host })).body,
+    ).messages;
+    expect(before.map((message) => message.file)).toContain('redrive-all/bad.csv');
+    const since = Date.now();
+    const answer = await raw(
+      'POST',
+      '/api/dlq/redrive',
+      { host: new URL(base).host, 'x-console-token': token, 'content-type': 'application/json' },
+      '{}',
+    );
+    expect(answer.status).toBe(200);
+    expect(json(answer.body)).toEqual({ moved: before.length, requested: before.length });
+    const redriven = await waitFor(
+      'the redrive of redrive-all/bad.csv to close',
+      () =>
+        executionsOf(stack, 'redrive-all/bad.csv', since).find(
+          (execution) => execution.name.startsWith('redrive-') && execution.status !== 'RUNNING',
+        ),
+      60_000,
+    );
+    expect(redriven.error).toBe('InvalidFileError');
+  }, 90_000);
 });

@@ -38,7 +38,8 @@ export function ExecutionPage({ name }: { name: string }) {
         loading.current = undefined;
         if (again.current) {
           again.current = false;
-          load();
+          // A Map of many chunks sends many updates: refetch at most every 300 ms.
+          setTimeout(load, 300);
         }
       });
   }, [name]);
