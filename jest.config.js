@@ -27,6 +27,8 @@ const tiers = [
     displayName: 'integration',
     testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
   },
+  // The console in a real Chromium (Debian's package, see .ci/run) against the local stack.
+  { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
 ];
 
 // `npm run test:unit` etc. select one tier with TEST_TIER, leaving jest's own

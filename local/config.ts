@@ -26,6 +26,12 @@ export const PORTS = {
   },
   auth: { service: 'OAuth 2.0 issuer', port: 9400, option: 'auth-port', env: 'LOCAL_AUTH_PORT' },
   api: { service: 'HTTPS API (ALB)', port: 8443, option: 'api-port', env: 'LOCAL_API_PORT' },
+  console: {
+    service: 'Console (browser)',
+    port: 8084,
+    option: 'console-port',
+    env: 'LOCAL_CONSOLE_PORT',
+  },
 } as const;
 
 export type PortName = keyof typeof PORTS;

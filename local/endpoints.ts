@@ -27,6 +27,8 @@ export interface Endpoints {
   readonly caCertFile: string;
   /** The dataset's resource name, key column and key type (DynamoDB S or N). */
   readonly dataset: { readonly name: string; readonly key: string; readonly keyType: 'S' | 'N' };
+  /** The console to open in a browser; the URL carries the token uploads and redrives need. */
+  readonly console: string;
   /** Process id of the running stack. */
   readonly pid: number;
 }

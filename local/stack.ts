@@ -39,6 +39,8 @@ import {
   type ResourceNames,
   resourceNames,
 } from './config.js';
+import { bundleUi } from './console/bundle.js';
+import { type ConsoleServer, startConsole } from './console/server.js';
 import {
   type DynamoDbEmulator,
   startDynamoDb,
@@ -150,6 +152,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Fail fast, naming the port, before anything starts.
   for (const name of Object.keys(PORTS) as PortName[]) await assertPortFree(spec(name));
   await mkdir(dataDir, { recursive: true });
+  // The console's page is bundled while the emulators boot (awaited when the console starts).
+  const consolePage = bundleUi();
+  consolePage.catch(() => undefined);
 
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -405,7 +410,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     stops.push(() => source.stop());
 
-    const endpoints: Endpoints = {
+    const base: Omit<Endpoints, 'console'> = {
       region,
       s3: awsEndpoint,
       sqs: awsEndpoint,
@@ -432,6 +437,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       pid: process.pid,
     };
+
+    // --- console ---------------------------------------------------------
+    const consoleServer: ConsoleServer = await startConsole(
+      {
+        executions,
+        s3,
+        sqs,
+        sfn,
+        endpoints: base,
+        columns: config.dataset.columns.map((column) => column.name),
+      },
+      spec('console'),
+      { bundle: consolePage },
+    );
+    stops.push(() => consoleServer.stop());
+    const endpoints: Endpoints = { ...base, console: consoleServer.url };
+
     if (options.writeEndpointsFile !== false) {
       // Written whole, then renamed: a tool reading it never sees half a file.
       const partial = `${paths.endpoints}.${process.pid}.tmp`;

@@ -116,6 +116,7 @@ async function main(argv: readonly string[]): Promise<void> {
   out();
   // The CLI finds a stack started with --data-dir through LOCAL_DATA_DIR.
   out(cliLine(String(dataDir ?? DEFAULT_DATA_DIR)));
+  out(`Console: ${stack.endpoints.console}  (open it in a browser)`);
   out('Serving. Press Ctrl-C to stop.');
   followNewExecutions(stack);
 }
@@ -132,6 +133,7 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDi
     [PORTS.stepfunctions.service, `${e.stepfunctions}  ${e.stateMachineArn}`],
     [PORTS.auth.service, `${e.tokenUrl}  client ${e.clientId} / ${e.clientSecret}`],
     [PORTS.api.service, `${e.api}  (CA: ${e.caCertFile})`],
+    [PORTS.console.service, `${e.console}`],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   for (const [name, value] of rows) out(`  ${name.padEnd(width)}  ${value}`);

@@ -160,14 +160,27 @@ export function parseFailure(
 
 /** A copy-paste pair of commands: fetch a token, then read one item with it. */
 export function curlPair(endpoints: Endpoints, key: string | undefined): string {
-  const token =
+  const path = `/${endpoints.dataset.name}/${key === undefined ? '<key>' : encodeURIComponent(key)}`;
+  return `${tokenCurl(endpoints)}\n${apiCurl(endpoints, path)}`;
+}
+
+/** The curl command that gets an access token into $TOKEN (client-credentials grant). */
+export function tokenCurl(
+  endpoints: Pick<Endpoints, 'clientId' | 'clientSecret' | 'scope' | 'tokenUrl'>,
+): string {
+  return (
     `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
     `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
-    `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`;
-  const read =
-    `curl --cacert ${endpoints.caCertFile} -H "Authorization: Bearer $TOKEN" ` +
-    `${endpoints.api}/${endpoints.dataset.name}/${key === undefined ? '<key>' : encodeURIComponent(key)}`;
-  return `${token}\n${read}`;
+    `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
+  );
+}
+
+/** The curl command that calls the HTTPS API at `path` with the token in $TOKEN. */
+export function apiCurl(endpoints: Pick<Endpoints, 'api' | 'caCertFile'>, path: string): string {
+  const url = `${endpoints.api}${path}`;
+  // A query string holds shell characters (? &): quote it.
+  const arg = /[?&]/.test(url) ? `'${url}'` : url;
+  return `curl --cacert ${endpoints.caCertFile} -H "Authorization: Bearer $TOKEN" ${arg}`;
 }
 
 /**

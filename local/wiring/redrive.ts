@@ -65,10 +65,20 @@ export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Me
  * Moves the messages that are in the DLQ now back to the source queue (what
  * SQS's DLQ redrive does): each is sent first and deleted after, so nothing is
  * lost. Failure records that arrive while it runs (a redriven file failing
- * again) stay for the next redrive. Returns the number of messages moved.
+ * again) stay for the next redrive; so do the others when `only` names the
+ * message ids to move. Returns the number of messages moved.
  */
-export async function redrive(sqs: SQSClient, dlqUrl: string, queueUrl: string): Promise<number> {
-  const pending = new Set((await peekMessages(sqs, dlqUrl)).map((message) => message.MessageId));
+export async function redrive(
+  sqs: SQSClient,
+  dlqUrl: string,
+  queueUrl: string,
+  only?: ReadonlySet<string>,
+): Promise<number> {
+  const pending = new Set(
+    (await peekMessages(sqs, dlqUrl))
+      .map((message) => message.MessageId)
+      .filter((id) => only === undefined || (id !== undefined && only.has(id))),
+  );
   let moved = 0;
   for (let round = 0; pending.size > 0 && round < 1000; round += 1) {
     const received = await sqs.send(

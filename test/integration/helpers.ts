@@ -24,7 +24,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'local-stack-'));
   const stack = await startLocalStack({
-    ports: { aws: 0, dynamodb: 0, stepfunctions: 0, auth: 0, api: 0 },
+    ports: { aws: 0, dynamodb: 0, stepfunctions: 0, auth: 0, api: 0, console: 0 },
     dataDir: dir,
     inMemory: true,
     writeEndpointsFile: false,

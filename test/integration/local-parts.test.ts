@@ -417,7 +417,7 @@ describe('port errors', () => {
       const started = startLocalStack({
         dataDir,
         inMemory: true,
-        ports: { aws: 0, dynamodb: port, stepfunctions: 0, auth: 0, api: 0 },
+        ports: { aws: 0, dynamodb: port, stepfunctions: 0, auth: 0, api: 0, console: 0 },
       });
       await expect(started).rejects.toThrow(
         new PortInUseError('DynamoDB (dynalite)', port, '--dynamodb-port / LOCAL_DYNAMODB_PORT'),

@@ -27,7 +27,7 @@ interface Started {
 
 /** Starts local/start.ts and waits (bounded) until it serves. */
 async function start(...flags: string[]): Promise<Started> {
-  const ports = ['aws', 'dynamodb', 'stepfunctions', 'auth', 'api'].flatMap((name) => [
+  const ports = ['aws', 'dynamodb', 'stepfunctions', 'auth', 'api', 'console'].flatMap((name) => [
     `--${name}-port`,
     '0',
   ]);
