@@ -44,7 +44,7 @@ export interface ResourceNames {
   readonly dlq: string;
   readonly stateMachine: string;
   readonly functions: Readonly<
-    Record<'start-ingestion' | 'plan-file' | 'load-chunk' | 'api', string>
+    Record<'start-ingestion' | 'plan-file' | 'load-chunk' | 'failure-record' | 'api', string>
   >;
 }
 
@@ -61,6 +61,7 @@ export function resourceNames(config: AppConfig): ResourceNames {
       'start-ingestion': `${base}-start-ingestion`,
       'plan-file': `${base}-plan-file`,
       'load-chunk': `${base}-load-chunk`,
+      'failure-record': `${base}-failure-record`,
       api: `${base}-api`,
     },
   };

@@ -16,6 +16,7 @@ import {
   type AppConfig,
   apiEnvironment,
   FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS,
+  failureRecordEnvironment,
   HANDLER_SIZING,
   loadAppConfig,
   loadChunkEnvironment,
@@ -266,6 +267,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       starter: fn('start-ingestion', startIngestionEnvironment(config, { stateMachineArn })),
       planFile: fn('plan-file', planFileEnvironment(config)),
       loadChunk: fn('load-chunk', loadChunkEnvironment(config, { tableName: names.table })),
+      failureRecord: fn('failure-record', failureRecordEnvironment(config)),
       api: fn(
         'api',
         apiEnvironment(config, {
@@ -288,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       {
         PlanFileFunctionArn: functions.planFile.arn,
         LoadChunkFunctionArn: functions.loadChunk.arn,
+        FailureRecordFunctionArn: functions.failureRecord.arn,
         DeadLetterQueueUrl: dlqUrl,
         MapMaxConcurrency: String(config.mapMaxConcurrency),
       },

@@ -1,6 +1,7 @@
 import {
   type AppConfig,
   apiEnvironment,
+  failureRecordEnvironment,
   type HandlerName,
   loadAppConfig,
   loadChunkEnvironment,
@@ -36,6 +37,7 @@ export function offlineHandlerEnv(
       }),
     'plan-file': () => planFileEnvironment(config),
     'load-chunk': () => loadChunkEnvironment(config, { tableName }),
+    'failure-record': () => failureRecordEnvironment(config),
     api: () =>
       apiEnvironment(config, {
         tableName,

@@ -235,13 +235,14 @@ describe('environment builders', () => {
     });
   });
 
-  it('gives load-chunk the table and its write concurrency', () => {
+  it('gives load-chunk the table, its write concurrency and its unreachable budget', () => {
     expect(loadChunkEnvironment(config, { tableName: 'books' })).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'load-chunk',
       TABLE_NAME: 'books',
       WRITE_CONCURRENCY: String(DEFAULTS.writeConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+      UNREACHABLE_BUDGET_MS: String(DEFAULTS.unreachableBudgetSeconds * 1000),
     });
   });
 

@@ -10,7 +10,12 @@ describe('readLoadChunkConfig', () => {
       tableName: 'books',
       writeConcurrency: 4,
       maxRecordBytes: 409600,
-      retry: { baseDelayMs: 100, maxDelayMs: 10_000, safetyMarginMs: 10_000 },
+      retry: {
+        baseDelayMs: 100,
+        maxDelayMs: 10_000,
+        safetyMarginMs: 10_000,
+        unreachableBudgetMs: 120_000,
+      },
       forcePathStyle: false,
     });
     expect(config.schema.name).toBe('books');
@@ -26,13 +31,19 @@ describe('readLoadChunkConfig', () => {
         WRITE_BACKOFF_BASE_MS: '50',
         WRITE_BACKOFF_MAX_MS: '5000',
         TIME_SAFETY_MARGIN_MS: '2000',
+        UNREACHABLE_BUDGET_MS: '30000',
         S3_FORCE_PATH_STYLE: 'true',
       }),
     ).toMatchObject({
       tableName: 'books-table',
       writeConcurrency: 8,
       maxRecordBytes: 4096,
-      retry: { baseDelayMs: 50, maxDelayMs: 5000, safetyMarginMs: 2000 },
+      retry: {
+        baseDelayMs: 50,
+        maxDelayMs: 5000,
+        safetyMarginMs: 2000,
+        unreachableBudgetMs: 30_000,
+      },
       forcePathStyle: true,
     });
   });
