@@ -104,6 +104,11 @@ export interface LocalStackOptions {
   readonly handlerLogs?: Writable;
   /** Receives the stack's own diagnostics (poll errors, failed batches). */
   readonly onLog?: (message: string) => void;
+  /**
+   * Called when an emulator died and cannot be brought back (dynalite in memory, or a
+   * crash loop); the stack has been stopped by then. @default the error is only logged
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 /** A running local stack. */
@@ -120,6 +125,10 @@ export interface LocalStack {
   };
   /** What the DynamoDB fault proxy did, when faults are on. */
   readonly faultCounters?: DynamoDbFaultProxy['counters'];
+  /** The DynamoDB fault proxy, when faults are on: an outage on demand. */
+  readonly dynamoDbFaults?: Pick<DynamoDbFaultProxy, 'refuseConnections' | 'acceptConnections'>;
+  /** The emulators the stack supervises (dynalite's child process id, its restarts). */
+  readonly emulators: { readonly dynamodb: DynamoDbEmulator };
   /** Calls of the event source, for observers (the CLI's live view, tests). */
   onBatch(listener: (outcome: BatchOutcome) => void): void;
   /** Stops everything, in reverse order of start; data on disk stays intact. */
@@ -177,7 +186,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const dynamo: DynamoDbEmulator = options.dynamoDbInProcess
       ? await startDynamoDb(dynamoOptions)
-      : await startDynamoDbProcess(dynamoOptions);
+      : await startDynamoDbProcess(dynamoOptions, {
+          onRestart: (message) => log(message),
+          onFatal: (error) => {
+            log(error.message);
+            void stopAll().then(() => options.onFatal?.(error));
+          },
+        });
     stops.push(() => dynamo.stop());
     const dynamoEndpoint = `http://127.0.0.1:${dynamo.port}`;
 
@@ -431,7 +446,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       names,
       executions,
       clients: { s3, sqs, dynamodb, sfn },
-      ...(faultProxy ? { faultCounters: faultProxy.counters } : {}),
+      ...(faultProxy
+        ? {
+            faultCounters: faultProxy.counters,
+            dynamoDbFaults: {
+              refuseConnections: () => faultProxy.refuseConnections(),
+              acceptConnections: () => faultProxy.acceptConnections(),
+            },
+          }
+        : {}),
+      emulators: { dynamodb: dynamo },
       onBatch: (listener) => {
         batchListeners.add(listener);
       },

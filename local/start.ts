@@ -77,6 +77,11 @@ async function main(argv: readonly string[]): Promise<void> {
     logLevel: String(args.flags.get('log-level') ?? 'INFO'),
     ...(handlerLogs ? { handlerLogs } : {}),
     onLog: (message) => out(`  ! ${message}`),
+    // An emulator that cannot come back stops the stack (said in onLog): exit, do not hang.
+    onFatal: () => {
+      process.stderr.write('The local stack stopped: an emulator died (see above).\n');
+      process.exit(1);
+    },
   });
   const inMemory = args.flags.get('in-memory') === true;
   installShutdown(stack, inMemory, handlerLogs);

@@ -11,10 +11,12 @@ import type { LocalStack } from '../../local/stack.js';
 import { redrive } from '../../local/wiring/redrive.js';
 import { encodeEventKey } from '../../local/wiring/s3-notifications.js';
 import {
+  closed,
   dlqRecordsFor,
   documentedBadFiles,
   executionsOf,
   expectedItems,
+  nextExecutionOf,
   readThroughApi,
   sample,
   scanAll,
@@ -171,7 +173,9 @@ describe('local stack: loading', () => {
     // The user fixes the file; its upload is ingested as a new version on its own.
     const fixed = await uploadAndWait(stack, key, await sample('books.csv'));
     expect(fixed.status).toBe('SUCCEEDED');
-    const since = Date.now();
+    const redrivenStarts = nextExecutionOf(stack, key, 60_000, (execution) =>
+      execution.name.startsWith('redrive-'),
+    );
 
     const moved = await redrive(
       stack.clients.sqs,
@@ -180,11 +184,11 @@ describe('local stack: loading', () => {
     );
 
     expect(moved).toBeGreaterThanOrEqual(1);
-    const redriven = await waitFor('the redriven execution to close', () =>
-      executionsOf(stack, key, since).find((execution) => execution.status !== 'RUNNING'),
-    );
+    const redriven = await closed(await redrivenStarts);
     await waitFor('the file-events queue to drain', () => queueDrained(stack.endpoints.queueUrl));
-    const started = executionsOf(stack, key, since);
+    const started = executionsOf(stack, key).filter((execution) =>
+      execution.name.startsWith('redrive-'),
+    );
     expect(started).toHaveLength(1);
     expect(redriven.name).toMatch(/^redrive-/);
     expect(JSON.parse(redriven.input)).toMatchObject({ redriveOf: failed.executionArn });
