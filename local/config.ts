@@ -83,6 +83,7 @@ export function dataPaths(dataDir: string) {
     endpoints: join(dataDir, 'endpoints.json'),
     dynamodb: join(dataDir, 'dynamodb'),
     fauxqs: join(dataDir, 'fauxqs'),
+    executions: join(dataDir, 'stepfunctions', 'executions'),
     tls: join(dataDir, 'tls'),
     issuerKey: join(dataDir, 'issuer-key.json'),
   };
