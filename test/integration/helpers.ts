@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,12 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Processes running with `dir` on their command line (a stack started on that data, its dynalite child). */
+export function processesUsing(dir: string): string[] {
+  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return table.split('\n').filter((line) => line.includes(dir));
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what it waited for. */

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { LOCAL_CREDENTIALS, PROJECT_ROOT } from '../../local/config.js';
 import type { Endpoints } from '../../local/endpoints.js';
 import { generateCsv } from '../../local/generate-csv.js';
 import { CDK_DATASET } from '../support/workflow-fakes.js';
-import { expectedItems, waitFor } from './helpers.js';
+import { expectedItems, processesUsing, waitFor } from './helpers.js';
 
 // The local stack in a child process, killed with SIGKILL in the middle of a load and
 // started again on the same data directory: the execution resumes by itself and the
@@ -90,12 +90,6 @@ async function clients() {
     sfn: new SFNClient({ ...common, endpoint: endpoints.stepfunctions }),
     dynamodb: new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb }),
   };
-}
-
-/** Processes with the data directory on their command line (the stack, its dynalite child). */
-function processesUsing(dir: string): string[] {
-  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return table.split('\n').filter((line) => line.includes(dir));
 }
 
 async function generated(): Promise<Buffer> {

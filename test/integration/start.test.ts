@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { allEvents } from '../../local/cli/sfn-views.js';
 import { LOCAL_CREDENTIALS, PROJECT_ROOT } from '../../local/config.js';
 import type { Endpoints } from '../../local/endpoints.js';
 import { generateCsv } from '../../local/generate-csv.js';
-import { waitFor } from './helpers.js';
+import { processesUsing, waitFor } from './helpers.js';
 
 // `npm start` as a user runs it (the same command line as the npm script), on free
 // ports and a temporary data directory: a persisted restart and Ctrl-C.
@@ -81,12 +81,6 @@ async function ctrlC({ child }: Started): Promise<number | null> {
   const [code] = (await exited) as [number | null];
   clearTimeout(timer);
   return code;
-}
-
-/** Processes still running with the data directory on their command line (the dynalite child). */
-function processesUsing(dir: string): string[] {
-  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return table.split('\n').filter((line) => line.includes(dir));
 }
 
 function sdkClients(endpoints: Endpoints): { s3: S3Client; sfn: SFNClient } {
