@@ -90,6 +90,12 @@ export interface AppConfig {
   readonly apiReservedConcurrency: number;
   /** Concurrency reserved for load-chunk: the cap on loads across all files (0: none). @default 40 */
   readonly loaderReservedConcurrency: number;
+  /**
+   * How long a chunk keeps retrying while DynamoDB does not answer at all (connection
+   * refused, DNS, timeout) before it fails with ServiceUnreachableError, in seconds.
+   * @default 120
+   */
+  readonly unreachableBudgetSeconds: number;
   /** E-mail address subscribed to the alarm topic. @default none */
   readonly alarmEmail?: string;
   /** DynamoDB on-demand maximum write request units per second. @default none (unbounded) */
@@ -140,6 +146,7 @@ export const DEFAULTS = {
   accountConcurrencyLimit: 1000,
   apiReservedConcurrency: 20,
   loaderReservedConcurrency: 40,
+  unreachableBudgetSeconds: 120,
   logRetentionDays: 30,
   logLevel: 'INFO',
   workflowIncludeExecutionData: false,
@@ -172,6 +179,7 @@ export const CONTEXT_KEYS = [
   'accountConcurrencyLimit',
   'apiReservedConcurrency',
   'loaderReservedConcurrency',
+  'unreachableBudgetSeconds',
   'alarmEmail',
   'maxWriteThroughput',
   'logRetentionDays',
@@ -403,6 +411,14 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
       DEFAULTS.loaderReservedConcurrency,
       0,
       1_000_000,
+    ),
+    // The loader must give up while its Lambda still has time to report it (timeout
+    // minus the safety margin and the last backoff).
+    unreachableBudgetSeconds: read.integer(
+      'unreachableBudgetSeconds',
+      DEFAULTS.unreachableBudgetSeconds,
+      1,
+      HANDLER_SIZING['load-chunk'].timeoutSeconds - 30,
     ),
     ...(alarmEmail === undefined ? {} : { alarmEmail }),
     ...(maxWriteThroughput === undefined ? {} : { maxWriteThroughput }),
@@ -665,7 +681,13 @@ export function loadAppConfig(
 export type ResolvedAuth = ExternalAuthConfig;
 
 /** Logical handler names: the folder under handlers/ and the Powertools service name. */
-export const HANDLERS = ['start-ingestion', 'plan-file', 'load-chunk', 'api'] as const;
+export const HANDLERS = [
+  'start-ingestion',
+  'plan-file',
+  'load-chunk',
+  'failure-record',
+  'api',
+] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Memory and timeout of each handler Lambda (the local stack applies the same timeouts). */
@@ -676,6 +698,8 @@ export const HANDLER_SIZING: Readonly<
   // One CPU-bound streaming pass over the file: 1,769 MB buys a full vCPU; 15 minutes bounds the size.
   'plan-file': { memoryMb: 1769, timeoutSeconds: 900 },
   'load-chunk': { memoryMb: 1024, timeoutSeconds: 300 },
+  // Pure: rewrites one record of at most a few hundred KB.
+  'failure-record': { memoryMb: 256, timeoutSeconds: 10 },
   api: { memoryMb: 512, timeoutSeconds: 15 },
 };
 
@@ -732,7 +756,13 @@ export function loadChunkEnvironment(
     CONTROL_TABLE_NAME: resources.controlTableName,
     WRITE_CONCURRENCY: String(config.writeConcurrency),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
+    UNREACHABLE_BUDGET_MS: String(config.unreachableBudgetSeconds * 1000),
   };
+}
+
+/** Environment of failure-record: nothing beyond the common settings (it calls no AWS API). */
+export function failureRecordEnvironment(config: AppConfig): Record<string, string> {
+  return commonEnvironment(config, 'failure-record');
 }
 
 /** Environment of the API; the caller supplies the table name and the resolved issuer. */

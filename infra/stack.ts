@@ -21,6 +21,7 @@ import {
   type AppConfig,
   apiEnvironment,
   FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS,
+  failureRecordEnvironment,
   HANDLER_SIZING,
   type HandlerName,
   loadChunkEnvironment,
@@ -60,7 +61,7 @@ function sizing(handler: HandlerName): { memorySize: number; timeout: Duration }
 }
 
 /**
- * The whole system in one stack: storage, file events, the four handlers, the
+ * The whole system in one stack: storage, file events, the five handlers, the
  * workflow, identity, the load-balanced API and operations.
  */
 export class IngestionStack extends Stack {
@@ -136,9 +137,18 @@ export class IngestionStack extends Stack {
         : { reservedConcurrentExecutions: concurrency.loaderReserved }),
     });
 
+    const failureRecord = new HandlerFunction(this, 'FailureRecord', {
+      ...common,
+      ...sizing('failure-record'),
+      handler: 'failure-record',
+      description: "Makes a failed file's record safe to send to the dead-letter queue",
+      environment: failureRecordEnvironment(config),
+    });
+
     const workflow = new IngestWorkflow(this, 'Workflow', {
       planFile: planFile.function,
       loadChunk: loadChunk.function,
+      failureRecord: failureRecord.function,
       deadLetterQueue: events.deadLetterQueue,
       mapMaxConcurrency: config.mapMaxConcurrency,
       logLevel: config.workflowLogLevel,
@@ -270,6 +280,7 @@ export class IngestionStack extends Stack {
         'start-ingestion': starter.function,
         'plan-file': planFile.function,
         'load-chunk': loadChunk.function,
+        'failure-record': failureRecord.function,
         api: api.function,
       },
       table: storage.table,

@@ -16,6 +16,8 @@ export const DEFINITION_FILE = `${PROJECT_ROOT}statemachines/ingest-file.asl.jso
 export interface IngestWorkflowProps {
   readonly planFile: lambda.IFunction;
   readonly loadChunk: lambda.IFunction;
+  /** Builds the SQS-safe failure record (BuildFailureRecord). */
+  readonly failureRecord: lambda.IFunction;
   /** Receives the failure record of every failed execution. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Chunks loaded in parallel (the Map's MaxConcurrency). */
@@ -52,6 +54,7 @@ export class IngestWorkflow extends Construct {
       definitionSubstitutions: {
         PlanFileFunctionArn: props.planFile.functionArn,
         LoadChunkFunctionArn: props.loadChunk.functionArn,
+        FailureRecordFunctionArn: props.failureRecord.functionArn,
         DeadLetterQueueUrl: props.deadLetterQueue.queueUrl,
         MapMaxConcurrency: String(props.mapMaxConcurrency),
       },
@@ -80,7 +83,11 @@ export class IngestWorkflow extends Construct {
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [props.planFile.functionArn, props.loadChunk.functionArn],
+        resources: [
+          props.planFile.functionArn,
+          props.loadChunk.functionArn,
+          props.failureRecord.functionArn,
+        ],
       }),
     );
     this.stateMachine.addToRolePolicy(

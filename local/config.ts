@@ -52,7 +52,7 @@ export interface ResourceNames {
   readonly dlq: string;
   readonly stateMachine: string;
   readonly functions: Readonly<
-    Record<'start-ingestion' | 'plan-file' | 'load-chunk' | 'api', string>
+    Record<'start-ingestion' | 'plan-file' | 'load-chunk' | 'failure-record' | 'api', string>
   >;
 }
 
@@ -70,6 +70,7 @@ export function resourceNames(config: AppConfig): ResourceNames {
       'start-ingestion': `${base}-start-ingestion`,
       'plan-file': `${base}-plan-file`,
       'load-chunk': `${base}-load-chunk`,
+      'failure-record': `${base}-failure-record`,
       api: `${base}-api`,
     },
   };
@@ -91,6 +92,7 @@ export function dataPaths(dataDir: string) {
     endpoints: join(dataDir, 'endpoints.json'),
     dynamodb: join(dataDir, 'dynamodb'),
     fauxqs: join(dataDir, 'fauxqs'),
+    executions: join(dataDir, 'stepfunctions', 'executions'),
     tls: join(dataDir, 'tls'),
     issuerKey: join(dataDir, 'issuer-key.json'),
   };

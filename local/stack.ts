@@ -16,6 +16,7 @@ import {
   type AppConfig,
   apiEnvironment,
   FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS,
+  failureRecordEnvironment,
   HANDLER_SIZING,
   loadAppConfig,
   loadChunkEnvironment,
@@ -41,6 +42,7 @@ import {
 } from './config.js';
 import { bundleUi } from './console/bundle.js';
 import { type ConsoleServer, startConsole } from './console/server.js';
+import { type AwsFront, startAwsFront } from './emulators/aws-front.js';
 import {
   type DynamoDbEmulator,
   startDynamoDb,
@@ -60,11 +62,13 @@ import {
   LambdaRuntime,
   type LocalFunction,
 } from './lambda/runtime.js';
-import { assertPortFree, bindError, close, type PortSpec } from './ports.js';
+import { assertPortFree, close, type PortSpec } from './ports.js';
 import { prepareDefinition } from './stepfunctions/definition.js';
-import { ExecutionService } from './stepfunctions/executions.js';
+import { type Execution, ExecutionService } from './stepfunctions/executions.js';
 import { type StepFunctionsEndpoint, startStepFunctionsEndpoint } from './stepfunctions/server.js';
+import { ExecutionStore } from './stepfunctions/store.js';
 import { bindTasks } from './stepfunctions/tasks.js';
+import { MessageMoveTasks, SqsApiError } from './wiring/message-moves.js';
 import { type NotificationBridge, startNotificationBridge } from './wiring/s3-notifications.js';
 import {
   type BatchOutcome,
@@ -110,6 +114,11 @@ export interface LocalStackOptions {
    * force an interleaving deterministically); `next` runs the real handler.
    */
   readonly interceptInvoke?: InvokeInterceptor;
+  /**
+   * Called when an emulator died and cannot be brought back (dynalite in memory, or a
+   * crash loop); the stack has been stopped by then. @default the error is only logged
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 /** A running local stack. */
@@ -126,6 +135,15 @@ export interface LocalStack {
   };
   /** What the DynamoDB fault proxy did, when faults are on. */
   readonly faultCounters?: DynamoDbFaultProxy['counters'];
+  /** The DynamoDB fault proxy, when faults are on: an outage on demand. */
+  readonly dynamoDbFaults?: Pick<DynamoDbFaultProxy, 'refuseConnections' | 'acceptConnections'>;
+  /** The emulators the stack supervises (dynalite's child process id, its restarts). */
+  readonly emulators: { readonly dynamodb: DynamoDbEmulator };
+  /**
+   * Executions the last stack left running (stopped or killed mid-run), run again
+   * from the start at this start, under their names. Empty in memory.
+   */
+  readonly resumed: readonly Execution[];
   /** Calls of the event source, for observers (the CLI's live view, tests). */
   onBatch(listener: (outcome: BatchOutcome) => void): void;
   /** Stops everything, in reverse order of start; data on disk stays intact. */
@@ -170,14 +188,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     // --- emulators -------------------------------------------------------
+    // fauxqs on a port of its own; the public S3 + SQS port is the front that adds
+    // SQS's message move tasks (started below, once the SQS client exists).
     const fauxqs: FauxqsServer = await startS3AndSqs({
-      port: spec('aws').port,
+      port: 0,
       region,
       ...(persist ? { dataDir: paths.fauxqs } : {}),
-    }).catch((error: unknown) => {
-      throw bindError(spec('aws'), error);
     });
     stops.push(() => fauxqs.stop());
+    // The stack's own clients and the handlers talk to fauxqs directly (no extra hop).
     const awsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
 
     const dynamoOptions = {
@@ -186,7 +205,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const dynamo: DynamoDbEmulator = options.dynamoDbInProcess
       ? await startDynamoDb(dynamoOptions)
-      : await startDynamoDbProcess(dynamoOptions);
+      : await startDynamoDbProcess(dynamoOptions, {
+          onRestart: (message) => log(message),
+          onFatal: (error) => {
+            log(error.message);
+            void stopAll().then(() => options.onFatal?.(error));
+          },
+        });
     stops.push(() => dynamo.stop());
     const dynamoEndpoint = `http://127.0.0.1:${dynamo.port}`;
 
@@ -238,13 +263,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
       buckets: [names.bucket],
     });
-    const queueUrl = setup.queues.find((queue) => queue.name === names.queue)?.url ?? '';
-    const dlqUrl = setup.queues.find((queue) => queue.name === names.dlq)?.url ?? '';
     await createTable(dynamodb, names.table, [[config.dataset.key, config.dataset.keyType]]);
     await createTable(dynamodb, names.controlTable, [
       ['pk', 'S'],
       ['sk', 'S'],
     ]);
+
+    const moveTasks = new MessageMoveTasks(sqs);
+    const awsFront: AwsFront = await startAwsFront(
+      fauxqs.port,
+      {
+        StartMessageMoveTask: (request) => moveTasks.start(request),
+        ListMessageMoveTasks: (request) => moveTasks.list(request),
+        CancelMessageMoveTask: (request) => moveTasks.cancel(request),
+      },
+      (error): error is SqsApiError => error instanceof SqsApiError,
+      spec('aws'),
+    );
+    stops.push(() => close(awsFront.server));
+    stops.push(() => moveTasks.stop());
+    const publicAwsEndpoint = `http://127.0.0.1:${awsFront.port}`;
+    // Queue URLs as users see them (fauxqs finds a queue by its name whatever the port).
+    const publicUrlOf = (name: string) =>
+      (setup.queues.find((queue) => queue.name === name)?.url ?? '').replace(
+        /:\d+\//,
+        `:${awsFront.port}/`,
+      );
+    const queueUrl = publicUrlOf(names.queue);
+    const dlqUrl = publicUrlOf(names.dlq);
 
     // --- issuer and TLS --------------------------------------------------
     const audience = `${config.dataset.name}-api`;
@@ -286,6 +332,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           controlTableName: names.controlTable,
         }),
       ),
+      failureRecord: fn('failure-record', failureRecordEnvironment(config)),
       api: fn(
         'api',
         apiEnvironment(config, {
@@ -308,6 +355,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       {
         PlanFileFunctionArn: functions.planFile.arn,
         LoadChunkFunctionArn: functions.loadChunk.arn,
+        FailureRecordFunctionArn: functions.failureRecord.arn,
         DeadLetterQueueUrl: dlqUrl,
         MapMaxConcurrency: String(config.mapMaxConcurrency),
       },
@@ -330,6 +378,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       prepared,
       bindTasks(prepared.tasks, runtime, sqs),
+      persist ? new ExecutionStore(paths.executions) : undefined,
     );
     stops.push(() => executions.stop());
     const sfnEndpoint: StepFunctionsEndpoint = await startStepFunctionsEndpoint(
@@ -412,8 +461,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const base: Omit<Endpoints, 'console'> = {
       region,
-      s3: awsEndpoint,
-      sqs: awsEndpoint,
+      s3: publicAwsEndpoint,
+      sqs: publicAwsEndpoint,
       dynamodb: dynamoEndpoint,
       stepfunctions,
       api: `https://localhost:${front.port}`,
@@ -462,13 +511,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.unshift(() => rm(paths.endpoints, { force: true }));
     }
 
+    // Everything is wired: executions the last stack left running continue now.
+    const resumed = executions.resumeInterrupted();
+
     return {
       endpoints,
       config,
       names,
       executions,
+      resumed,
       clients: { s3, sqs, dynamodb, sfn },
-      ...(faultProxy ? { faultCounters: faultProxy.counters } : {}),
+      ...(faultProxy
+        ? {
+            faultCounters: faultProxy.counters,
+            dynamoDbFaults: {
+              refuseConnections: () => faultProxy.refuseConnections(),
+              acceptConnections: () => faultProxy.acceptConnections(),
+            },
+          }
+        : {}),
+      emulators: { dynamodb: dynamo },
       onBatch: (listener) => {
         batchListeners.add(listener);
       },

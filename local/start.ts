@@ -77,6 +77,11 @@ async function main(argv: readonly string[]): Promise<void> {
     logLevel: String(args.flags.get('log-level') ?? 'INFO'),
     ...(handlerLogs ? { handlerLogs } : {}),
     onLog: (message) => out(`  ! ${message}`),
+    // An emulator that cannot come back stops the stack (said in onLog): exit, do not hang.
+    onFatal: () => {
+      process.stderr.write('The local stack stopped: an emulator died (see above).\n');
+      process.exit(1);
+    },
   });
   const inMemory = args.flags.get('in-memory') === true;
   installShutdown(stack, inMemory, handlerLogs);
@@ -87,6 +92,17 @@ async function main(argv: readonly string[]): Promise<void> {
   printEndpoints(stack, Date.now() - started, inMemory, shownDataDir);
   if (handlerLogs) out(`  Handler logs (JSON, like CloudWatch Logs): ${logTarget}`);
 
+  if (stack.resumed.length > 0) {
+    out();
+    out(
+      `Resuming ${stack.resumed.length} ingestion(s) the last stop left unfinished (each runs again from the start; loads are idempotent):`,
+    );
+    for (const execution of stack.resumed) {
+      out(`  resumed  ${fileOf(execution)}  (${execution.name})`);
+      void execution.done.then(() => reportClosed(execution, 40));
+    }
+  }
+
   if (args.flags.get('samples') !== false) {
     const files = await sampleFiles();
     // Updates go second, once the files they update are loaded, so they visibly win.
@@ -94,9 +110,16 @@ async function main(argv: readonly string[]): Promise<void> {
     const executions: Execution[] = [];
     const width = Math.min(40, Math.max(0, ...files.map((file) => file.length)));
     for (const wave of waves.filter((files) => files.length > 0)) {
-      const keys = await uploadSamples(stack, wave);
-      if (keys.length > 0)
-        executions.push(...(await watch(stack, keys, width, waitSeconds * 1000)));
+      // Listening before uploading: each upload's execution is known by its file, however
+      // long the uploads take.
+      const listener = listenForUploads(stack, wave);
+      try {
+        const keys = await uploadSamples(stack, wave);
+        if (keys.length > 0)
+          executions.push(...(await watch(listener.found, keys, width, waitSeconds * 1000)));
+      } finally {
+        listener.stop();
+      }
     }
     if (executions.length > 0) {
       out();
@@ -199,23 +222,47 @@ async function currentETag(stack: LocalStack, key: string): Promise<string | und
   }
 }
 
+/** A redrive of a failure record, not an upload's own execution. */
+function isRedrive(execution: Execution): boolean {
+  try {
+    return (JSON.parse(execution.input) as { redriveOf?: unknown }).redriveOf !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Listens for the executions of `files` that start from now on: the first one of
+ * each file (not a redrive) is that file's upload. Listening, not a time window, so
+ * slow uploads on a busy machine never hide an execution.
+ */
+function listenForUploads(
+  stack: LocalStack,
+  files: readonly string[],
+): { readonly found: ReadonlyMap<string, Execution>; stop(): void } {
+  const wanted = new Set(files);
+  const found = new Map<string, Execution>();
+  const stop = stack.executions.onEvent((execution, event) => {
+    if (event.type !== 'ExecutionStarted') return;
+    const file = fileOf(execution);
+    if (wanted.has(file) && !found.has(file) && !isRedrive(execution)) found.set(file, execution);
+  });
+  return { found, stop };
+}
+
 /** Shows one progress line per file until each uploaded file's execution has closed. */
 async function watch(
-  stack: LocalStack,
+  found: ReadonlyMap<string, Execution>,
   keys: readonly string[],
   width: number,
   timeoutMs: number,
 ): Promise<Execution[]> {
-  const since = Date.now() - 1000;
-  const wanted = new Set(keys);
   const tty = process.stdout.isTTY === true;
   let drawn = 0;
   const relevant = () =>
-    stack.executions
-      .list()
-      .filter(
-        (execution) => execution.startDate.getTime() >= since && wanted.has(fileOf(execution)),
-      )
+    keys
+      .map((key) => found.get(key))
+      .filter((execution): execution is Execution => execution !== undefined)
       .sort((a, b) => fileOf(a).localeCompare(fileOf(b)));
   const printedClosed = new Set<string>();
   const draw = () => {
@@ -239,19 +286,33 @@ async function watch(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const executions = draw();
-    const closed = new Set(
-      executions
-        .filter((execution) => execution.status !== 'RUNNING')
-        .map((execution) => fileOf(execution)),
-    );
-    if ([...wanted].every((key) => closed.has(key))) return executions;
+    const closed = executions.filter((execution) => execution.status !== 'RUNNING');
+    if (closed.length === keys.length) {
+      for (const execution of closed) warnIfRecordLost(execution);
+      return executions;
+    }
     if (Date.now() > deadline) {
-      const missing = [...wanted].filter((key) => !closed.has(key));
+      const done = new Set(closed.map((execution) => fileOf(execution)));
+      const missing = keys.filter((key) => !done.has(key));
       out(`  Still running or not started after ${timeoutMs / 1000}s: ${missing.join(', ')}`);
       return executions;
     }
     await new Promise((resolve) => setTimeout(resolve, tty ? 150 : 500));
   }
+}
+
+/** A failed file without a failure record must not go unnoticed. */
+function warnIfRecordLost(execution: Execution): void {
+  if (execution.error !== 'FailureRecordLostError') return;
+  out(
+    `  ! ${fileOf(execution)} failed and its failure record is NOT in the DLQ: ${execution.cause ?? ''}`,
+  );
+}
+
+/** One line for an execution that closed (and the warning for a lost failure record). */
+function reportClosed(execution: Execution, width: number): void {
+  out(`  ${progressLine(execution, width)}`);
+  warnIfRecordLost(execution);
 }
 
 /** After the summary, reports every new execution when it closes. */
@@ -261,7 +322,7 @@ function followNewExecutions(stack: LocalStack): void {
     if (event.type !== 'ExecutionStarted' || seen.has(execution.executionArn)) return;
     seen.add(execution.executionArn);
     out(`  started  ${fileOf(execution)}  (${execution.name})`);
-    void execution.done.then(() => out(`  ${progressLine(execution, 40)}`));
+    void execution.done.then(() => reportClosed(execution, 40));
   });
 }
 
@@ -293,12 +354,14 @@ function installShutdown(stack: LocalStack, inMemory: boolean, handlerLogs?: Wri
       `\n${signal}: stopping${inMemory ? '' : ' (data on disk stays intact)'}… ` +
         '(Ctrl-C again to force)',
     );
-    // Stopping aborts running executions, and their file-events messages are already
-    // consumed: say which files were cut short, so the user uploads them again.
+    // Running executions are kept on disk and resume on the next start; in memory
+    // they are lost with everything else.
     const running = stack.executions.list('RUNNING').map((execution) => fileOf(execution));
-    if (running.length > 0 && !inMemory) {
+    if (running.length > 0) {
       out(
-        `  Aborting ${running.length} running ingestion(s); upload again after a restart: ${running.join(', ')}`,
+        inMemory
+          ? `  Aborting ${running.length} running ingestion(s) (in memory: nothing is kept): ${running.join(', ')}`
+          : `  Interrupting ${running.length} running ingestion(s); they resume when the stack starts again on this data: ${running.join(', ')}`,
       );
     }
     stack.stop().then(

@@ -1,6 +1,7 @@
 import {
   type AppConfig,
   apiEnvironment,
+  failureRecordEnvironment,
   type HandlerName,
   loadAppConfig,
   loadChunkEnvironment,
@@ -37,6 +38,7 @@ export function offlineHandlerEnv(
     'plan-file': () => planFileEnvironment(config),
     'load-chunk': () =>
       loadChunkEnvironment(config, { tableName, controlTableName: `${tableName}-control` }),
+    'failure-record': () => failureRecordEnvironment(config),
     api: () =>
       apiEnvironment(config, {
         tableName,

@@ -5,7 +5,9 @@ import {
   ConfigurationError,
   describeError,
   httpStatusOf,
+  ServiceUnreachableError,
   THROTTLING_OR_TIMEOUT_ERRORS,
+  unreachableCode,
 } from '../shared/errors.js';
 import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
 
@@ -26,7 +28,15 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** Stop retrying when less than this much Lambda time would remain after the wait. */
   readonly safetyMarginMs: number;
+  /**
+   * How long DynamoDB may stay unreachable (no answer at all) before the batch fails
+   * with ServiceUnreachableError. @default DEFAULT_UNREACHABLE_BUDGET_MS
+   */
+  readonly unreachableBudgetMs?: number;
 }
+
+/** Two minutes: long enough to ride out a blip or an emulator restart, short enough to fail fast. */
+export const DEFAULT_UNREACHABLE_BUDGET_MS = 120_000;
 
 /** Time and randomness, injectable so tests are fast and deterministic. */
 export interface Clock {
@@ -55,31 +65,41 @@ export interface BatchWriterTarget {
 /** DynamoDB's transient server errors (throttling is in THROTTLING_OR_TIMEOUT_ERRORS). */
 const SERVER_ERRORS = new Set(['InternalServerError', 'ServiceUnavailable']);
 
-/** Network-level failures that outlived the SDK's own retries. */
-const NETWORK_ERRORS = new Set(['TimeoutError', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/**
+ * What a failed BatchWriteItem call means, which decides whether it is repeated and
+ * which error ends the batch when the repeats run out:
+ * - `throttled`: DynamoDB answered "too fast" (or timed the request out on its side);
+ * - `server`: DynamoDB answered with a server fault (5xx);
+ * - `unreachable`: no answer at all (refused, DNS, timeout, reset), not throttling;
+ * - `refused`: DynamoDB rejected the request (a 4xx) or the error is a bug of ours:
+ *   repeating it cannot help.
+ */
+export type WriteFault = 'throttled' | 'server' | 'unreachable' | 'refused';
+
+/** Classifies a failed BatchWriteItem call (see WriteFault). */
+export function classifyWriteFault(error: unknown): WriteFault {
+  if (!(error instanceof Error)) return 'refused';
+  if (THROTTLING_OR_TIMEOUT_ERRORS.has(error.name)) return 'throttled';
+  if (unreachableCode(error) !== undefined) return 'unreachable';
+  const { $fault, $retryable } = error as { $fault?: unknown; $retryable?: unknown };
+  if (SERVER_ERRORS.has(error.name) || $fault === 'server') return 'server';
+  if (typeof $retryable === 'object' && $retryable !== null) {
+    return ($retryable as { throttling?: unknown }).throttling === true ? 'throttled' : 'server';
+  }
+  // An SDK error with no HTTP status never got an answer.
+  if ('$metadata' in error && $fault !== 'client' && httpStatusOf(error) === undefined) {
+    return 'unreachable';
+  }
+  return 'refused';
+}
 
 /**
- * True when a DynamoDB error means "slow down and try again" (throttling, a server
- * fault, a dropped or refused connection, no answer at all), not "this request is
- * wrong" (a 4xx) and not a bug of ours.
+ * True when a DynamoDB error means "try again" (throttling, a server fault, a dropped
+ * or refused connection, no answer at all), not "this request is wrong" (a 4xx) and
+ * not a bug of ours.
  */
 export function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const { $fault, $retryable, code } = error as {
-    $fault?: unknown;
-    $retryable?: unknown;
-    code?: unknown;
-  };
-  return (
-    THROTTLING_OR_TIMEOUT_ERRORS.has(error.name) ||
-    SERVER_ERRORS.has(error.name) ||
-    NETWORK_ERRORS.has(error.name) ||
-    (typeof code === 'string' && NETWORK_ERRORS.has(code)) ||
-    $fault === 'server' ||
-    Boolean($retryable) ||
-    // An SDK error with no HTTP status never got an answer (refused, DNS, reset).
-    ('$metadata' in error && $fault !== 'client' && httpStatusOf(error) === undefined)
-  );
+  return classifyWriteFault(error) !== 'refused';
 }
 
 /**
@@ -93,10 +113,13 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 /**
  * Writes up to 25 items (with distinct keys) in one BatchWriteItem call, repeating
- * the UnprocessedItems and throttled calls with backoff until all are written. Throws
- * ChunkTimeBudgetExceededError when the next wait would eat into the safety margin
- * of the Lambda's remaining time, and ChunkWriteError (naming `target.where`) when
- * DynamoDB refuses the call for a reason retrying cannot fix.
+ * the UnprocessedItems and the throttled, failed or unanswered calls with backoff until
+ * all are written. Throws ServiceUnreachableError when DynamoDB has not answered at all
+ * for `policy.unreachableBudgetMs` (or the Lambda's time runs short while it does not
+ * answer), ChunkTimeBudgetExceededError when the next wait would eat into the safety
+ * margin of the Lambda's remaining time while DynamoDB throttles or fails, and
+ * ChunkWriteError (naming `target.where`) when DynamoDB refuses the call for a reason
+ * retrying cannot fix.
  */
 export async function writeBatch(
   dynamo: DynamoDBDocumentClient,
@@ -110,10 +133,16 @@ export async function writeBatch(
   }
   let pending = puts;
   let retries = 0;
+  const seen = { server: 0 };
+  // While DynamoDB does not answer: the Lambda time left when that began, and the last error.
+  let unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
+  const budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
+  const giveUp = () =>
+    unreachable === undefined
+      ? budgetExceeded(target, pending.length, retries, seen, clock.remainingTimeMs())
+      : unreachableError(target, unreachable, clock.remainingTimeMs(), budgetMs);
   while (pending.length > 0) {
-    if (clock.remainingTimeMs() < policy.safetyMarginMs) {
-      throw budgetExceeded(target, pending.length, retries, clock.remainingTimeMs());
-    }
+    if (clock.remainingTimeMs() < policy.safetyMarginMs) throw giveUp();
     let unprocessed: readonly PendingPut[];
     try {
       const output = await dynamo.send(
@@ -123,29 +152,40 @@ export async function writeBatch(
           },
         }),
       );
+      unreachable = undefined;
       unprocessed = matchUnprocessed(
         pending,
         output.UnprocessedItems?.[target.tableName] ?? [],
         target,
       );
     } catch (error) {
-      if (!isTransient(error)) {
+      const fault = classifyWriteFault(error);
+      if (fault === 'refused') {
         throw new ChunkWriteError(
           `${target.where}: BatchWriteItem on table ${target.tableName} failed: ${describeError(error)}`,
           { cause: error },
         );
       }
+      if (fault === 'unreachable') {
+        unreachable ??= { since: clock.remainingTimeMs(), attempts: 0, last: error };
+        unreachable.attempts++;
+        unreachable.last = error;
+      } else {
+        unreachable = undefined;
+        if (fault === 'server') seen.server++;
+      }
       unprocessed = pending;
     }
-    if (unprocessed.length === 0) break;
+    pending = unprocessed;
+    if (pending.length === 0) break;
 
     retries++;
-    const delay = backoffDelay(retries, policy, clock.random);
-    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) {
-      throw budgetExceeded(target, unprocessed.length, retries, clock.remainingTimeMs());
+    if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= budgetMs) {
+      throw giveUp();
     }
+    const delay = backoffDelay(retries, policy, clock.random);
+    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw giveUp();
     await clock.sleep(delay);
-    pending = unprocessed;
   }
   return { written: puts.length, retries };
 }
@@ -189,11 +229,34 @@ export function budgetExceeded(
   target: BatchWriterTarget,
   left: number,
   retries: number,
+  seen: { readonly server: number },
   remainingMs: number,
   operation: 'BatchWriteItem' | 'PutItem' = 'BatchWriteItem',
 ): ChunkTimeBudgetExceededError {
-  const failed = operation === 'BatchWriteItem' ? 'throttled or partial' : 'throttled or failed';
+  const failed = operation === 'BatchWriteItem' ? 'throttled or partial' : 'throttled';
+  const calls =
+    seen.server === 0 ? failed : `${failed} or failed (${seen.server} with a server error)`;
   return new ChunkTimeBudgetExceededError(
-    `${target.where}: ${left} item(s) still unwritten after ${retries} ${failed} ${operation} call(s) on table ${target.tableName}, and only ${remainingMs} ms of Lambda time remain; the workflow re-runs the chunk (idempotent). If this repeats, raise the table's write capacity or lower WRITE_CONCURRENCY / MapMaxConcurrency.`,
+    `${target.where}: ${left} item(s) still unwritten after ${retries} ${calls} ${operation} call(s) on table ${target.tableName}, and only ${remainingMs} ms of Lambda time remain; the workflow re-runs the chunk (idempotent). If this repeats, raise the table's write capacity or lower WRITE_CONCURRENCY / MapMaxConcurrency.`,
+  );
+}
+
+/** The error for a table that did not answer for the budget (or the Lambda's time ran short). */
+export function unreachableError(
+  target: BatchWriterTarget,
+  unreachable: { readonly since: number; readonly attempts: number; readonly last: unknown },
+  remainingMs: number,
+  budgetMs: number,
+  operation: 'BatchWriteItem' | 'PutItem' = 'BatchWriteItem',
+): ServiceUnreachableError {
+  const seconds = ((unreachable.since - remainingMs) / 1000).toFixed(1);
+  const code = unreachableCode(unreachable.last) ?? 'no response';
+  const stop =
+    unreachable.since - remainingMs >= budgetMs
+      ? `the loader's budget for an unreachable table (UNREACHABLE_BUDGET_MS=${budgetMs}) is spent`
+      : `the Lambda's time ran short (${remainingMs} ms left)`;
+  return new ServiceUnreachableError(
+    `${target.where}: DynamoDB did not answer ${operation} on table ${target.tableName} for ${seconds} s (${unreachable.attempts} attempt(s), ${code}: ${describeError(unreachable.last)}) and ${stop}. Nothing answered, so this is not throttling: check the network path to DynamoDB (endpoint, DNS, VPC endpoint or security group) and the service's health, then redrive the failure record.`,
+    { cause: unreachable.last },
   );
 }

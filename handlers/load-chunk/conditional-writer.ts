@@ -12,9 +12,11 @@ import {
   backoffDelay,
   budgetExceeded,
   type Clock,
-  isTransient,
+  classifyWriteFault,
+  DEFAULT_UNREACHABLE_BUDGET_MS,
   type PendingPut,
   type RetryPolicy,
+  unreachableError,
 } from './batch-writer.js';
 
 /** What writing one batch conditionally took. */
@@ -30,8 +32,9 @@ export interface ConditionalOutcome {
  * Writes each item of a batch with its own PutItem whose condition lets it replace
  * the stored item only when the stored (upload order, line) is not newer than the
  * writer's: the write path when another upload of the table is newer or overlaps.
- * The puts of one batch run at once; throttled and failed calls are repeated with
- * backoff and full jitter, within the same time budget as BatchWriteItem.
+ * The puts of one batch run at once; throttled, failed and unanswered calls are
+ * repeated with backoff and full jitter, and end with the same errors as BatchWriteItem
+ * (ChunkTimeBudgetExceededError, ServiceUnreachableError, ChunkWriteError).
  */
 export async function writeBatchConditionally(
   dynamo: DynamoDBDocumentClient,
@@ -43,16 +46,21 @@ export async function writeBatchConditionally(
 ): Promise<ConditionalOutcome> {
   const names = orderAttributeNames(PROVENANCE, PROVENANCE.line);
   const condition = notNewerThanWriter(true);
+  const budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
+  const seen = { server: 0 };
   let written = 0;
   let superseded = 0;
   let retries = 0;
   await Promise.all(
     puts.map(async ({ item }) => {
       const values = orderAttributeValues(stamp, Number(String(item[PROVENANCE.line])));
+      let unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
+      const giveUp = () =>
+        unreachable === undefined
+          ? budgetExceeded(target, 1, retries, seen, clock.remainingTimeMs(), 'PutItem')
+          : unreachableError(target, unreachable, clock.remainingTimeMs(), budgetMs, 'PutItem');
       for (let attempt = 0; ; attempt++) {
-        if (clock.remainingTimeMs() < policy.safetyMarginMs) {
-          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs(), 'PutItem');
-        }
+        if (clock.remainingTimeMs() < policy.safetyMarginMs) throw giveUp();
         try {
           await dynamo.send(
             new PutCommand({
@@ -70,18 +78,28 @@ export async function writeBatchConditionally(
             superseded++;
             return;
           }
-          if (!isTransient(error)) {
+          const fault = classifyWriteFault(error);
+          if (fault === 'refused') {
             throw new ChunkWriteError(
               `${target.where}: conditional PutItem on table ${target.tableName} failed: ${describeError(error)}`,
               { cause: error },
             );
           }
+          if (fault === 'unreachable') {
+            unreachable ??= { since: clock.remainingTimeMs(), attempts: 0, last: error };
+            unreachable.attempts++;
+            unreachable.last = error;
+          } else {
+            unreachable = undefined;
+            if (fault === 'server') seen.server++;
+          }
         }
         retries++;
-        const delay = backoffDelay(attempt + 1, policy, clock.random);
-        if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) {
-          throw budgetExceeded(target, 1, retries, clock.remainingTimeMs(), 'PutItem');
+        if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= budgetMs) {
+          throw giveUp();
         }
+        const delay = backoffDelay(attempt + 1, policy, clock.random);
+        if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw giveUp();
         await clock.sleep(delay);
       }
     }),

@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import { readConfig } from '../shared/env.js';
 import { readDataset, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
+import { DEFAULT_UNREACHABLE_BUDGET_MS } from './batch-writer.js';
 import type { LoadChunkConfig } from './load.js';
 
 /** The loader's defaults; every one can be overridden by an environment variable. */
@@ -19,6 +20,8 @@ export const DEFAULT_LOADER_SETTINGS = {
   leasePollMs: 200,
   /** LEASE_CLOCK_SKEW_MS: how long a crashed chunk's lease still counts after its Lambda's deadline. */
   leaseClockSkewMs: 5_000,
+  /** UNREACHABLE_BUDGET_MS: how long DynamoDB may not answer at all before the chunk fails. */
+  unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
 } as const;
 
 /** The loader's handler configuration: the core's settings plus how to reach S3. */
@@ -67,6 +70,10 @@ export function readLoadChunkConfig(
       safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
         default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
         min: 0,
+      }),
+      unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+        default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
+        min: 1,
       }),
     },
     forcePathStyle: readForcePathStyle(read),

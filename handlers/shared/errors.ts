@@ -76,6 +76,24 @@ export class ChunkTimeBudgetExceededError extends NamedError {}
  */
 export class OlderLoadStillWritingError extends NamedError {}
 
+/**
+ * DynamoDB did not answer at all (connection refused, a DNS failure, a timeout, a
+ * connection reset: no HTTP response) for longer than the loader's budget for it
+ * (UNREACHABLE_BUDGET_MS, cdk.json `unreachableBudgetSeconds`). Not throttling: nothing
+ * answered. Retried inside the loader for the budget, then terminal: the workflow does
+ * not retry it again, so a file fails within about the budget instead of running for
+ * half an hour.
+ */
+export class ServiceUnreachableError extends NamedError {}
+
+/**
+ * The workflow could not deliver a file's failure record to the dead-letter queue (the
+ * send failed after its retries, or the record could not be built). Never thrown by a
+ * handler: the workflow's `FailureRecordLost` Fail state ends the execution with this
+ * name, and its cause names the file and why the record was lost. Alarms match the name.
+ */
+export class FailureRecordLostError extends NamedError {}
+
 /** Where a file is wrong and why: one entry of an InvalidFileError. */
 export interface FileProblem {
   /** 1-based physical line number (line breaks inside quoted fields count). */
@@ -243,6 +261,43 @@ export function isClientFault(error: unknown): boolean {
   const status = httpStatusOf(error);
   if (status !== undefined) return status >= 400 && status < 500;
   return (error as { $fault?: unknown } | null)?.$fault === 'client';
+}
+
+/** Error codes of a request that got no answer: refused, reset, unresolved, timed out. */
+const NO_ANSWER_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/**
+ * The network code of a request that never got an HTTP answer (`ECONNREFUSED`,
+ * `ENOTFOUND`, `TimeoutError`, ...), or undefined when an answer arrived (or the
+ * error is not a network error at all). An AWS error that came with an HTTP status,
+ * throttling included, is never "unreachable".
+ */
+export function unreachableCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || httpStatusOf(error) !== undefined) return undefined;
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string' && NO_ANSWER_CODES.has(code)) return code;
+  if (NO_ANSWER_CODES.has(error.name)) return error.name;
+  // The SDK's connection and socket timeouts (@smithy/node-http-handler).
+  if (error.name === 'TimeoutError') return 'TimeoutError';
+  // Happy Eyeballs tried several addresses and each failed.
+  if (Array.isArray(errors) && errors.length > 0) {
+    const codes = errors.map((inner: unknown) => unreachableCode(inner));
+    if (codes.every((inner) => inner !== undefined)) return codes[0];
+  }
+  return undefined;
 }
 
 /** `Name: message` of any thrown value, for the message of an error that wraps it. */

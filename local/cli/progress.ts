@@ -45,6 +45,14 @@ export function progressFromHistory(events: readonly HistoryEventLike[]): Ingest
       case 'MapIterationSucceeded':
         chunksDone += 1;
         break;
+      case 'ExecutionResumed':
+        // The local stack ran the execution again from the start: count this run.
+        chunks = undefined;
+        chunksDone = 0;
+        rowsWritten = 0;
+        taskFailures = 0;
+        inMap = false;
+        break;
       case 'TaskFailed':
         taskFailures += 1;
         break;

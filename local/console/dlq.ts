@@ -22,7 +22,7 @@ export async function redriveDlq(
   messageIds?: readonly string[],
 ): Promise<RedriveResult> {
   const only = messageIds === undefined ? undefined : new Set(messageIds);
-  const moved = await redrive(sqs, dlqUrl, queueUrl, only);
+  const moved = await redrive(sqs, dlqUrl, queueUrl, only === undefined ? {} : { only });
   return { moved, requested: only?.size ?? moved };
 }
 

@@ -38,14 +38,22 @@ export interface DynamoDbFaultProxy {
   readonly server: Server;
   readonly port: number;
   readonly counters: FaultCounters;
+  /**
+   * DynamoDB becomes unreachable: the proxy closes its port (new connections are
+   * refused, ECONNREFUSED) and cuts the open ones, until `acceptConnections`.
+   */
+  refuseConnections(): Promise<void>;
+  /** DynamoDB is reachable again, on the same port. */
+  acceptConnections(): Promise<void>;
 }
 
 type WriteRequests = Record<string, unknown[]>;
 
 /**
  * Starts an HTTP proxy in front of dynalite that injects DynamoDB's throttling
- * behaviour on BatchWriteItem. Handlers are unchanged: they talk to it through
- * the same AWS_ENDPOINT_URL_DYNAMODB they would use for dynalite.
+ * behaviour on BatchWriteItem, and on demand an outage (refused connections).
+ * Handlers are unchanged: they talk to it through the same AWS_ENDPOINT_URL_DYNAMODB
+ * they would use for dynalite.
  */
 export async function startDynamoDbFaultProxy(
   target: number,
@@ -104,7 +112,21 @@ export async function startDynamoDbFaultProxy(
     });
   });
   const bound = await listen(server, port);
-  return { server, port: bound, counters };
+  return {
+    server,
+    port: bound,
+    counters,
+    refuseConnections: async () => {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+    acceptConnections: async () => {
+      if (server.listening) return;
+      await listen(server, { ...port, port: bound });
+    },
+  };
 }
 
 /** Keeps the first half of each table's writes in the request, holds back the rest. */
@@ -150,7 +172,8 @@ function forward(
       });
     },
   );
-  upstream.on('error', () => done(500, Buffer.from('{"__type":"InternalServerError"}'), {}));
+  // dynalite did not answer (down, restarting): status 0, the client's connection is cut.
+  upstream.on('error', () => done(0, Buffer.alloc(0), {}));
   upstream.end(body);
 }
 
@@ -166,6 +189,11 @@ function sendRaw(
   payload: Buffer,
   headers: Record<string, string> = {},
 ): void {
+  if (status === 0) {
+    // What a client of dynalite itself sees when it is down: no answer at all.
+    res.socket?.destroy();
+    return;
+  }
   res.writeHead(status, {
     'content-type': 'application/x-amz-json-1.0',
     ...headers,

@@ -1,6 +1,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { PreparedDefinition } from './definition.js';
 import { readPath } from './definition.js';
+import type { ExecutionStore } from './store.js';
 import type { TaskHandler } from './tasks.js';
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -37,10 +38,15 @@ export interface Execution {
   error?: string;
   cause?: string;
   readonly events: HistoryEvent[];
+  /** Times this execution was run again from the start after the stack stopped or died mid-run. */
+  readonly resumes: number;
   /** Settles when the execution closes. */
   readonly done: Promise<void>;
   abort(): void;
 }
+
+/** The local-only history event of an execution run again after a stop or crash. */
+export const EXECUTION_RESUMED = 'ExecutionResumed';
 
 /** Identity of the local state machine. */
 export interface StateMachineInfo {
@@ -73,15 +79,75 @@ export class ExecutionService {
   private readonly executions = new Map<string, Execution>();
   private readonly machine: StateMachine;
   private readonly listeners = new Set<(execution: Execution, event: HistoryEvent) => void>();
+  /** Executions found RUNNING in the store: the stack stopped or died while they ran. */
+  private readonly interrupted: Execution[] = [];
+  /** Set by stop(): running executions are interrupted (they resume later), not aborted. */
+  private stopping = false;
+  /** StopExecution's error and cause, per execution being stopped. */
+  private readonly stopRequests = new Map<string, { error?: string; cause?: string }>();
 
   constructor(
     readonly info: StateMachineInfo,
     readonly prepared: PreparedDefinition,
     private readonly tasks: Record<string, TaskHandler>,
+    /** Where executions persist; in memory only when undefined. */
+    private readonly store?: ExecutionStore,
   ) {
     this.machine = new StateMachine(prepared.definition, {
       validationOptions: { checkPaths: true, checkArn: true },
     });
+    for (const stored of store?.load() ?? []) {
+      const execution: Execution = {
+        executionArn: stored.executionArn,
+        stateMachineArn: this.info.arn,
+        name: stored.name,
+        input: stored.input,
+        startDate: stored.startDate,
+        status: (stored.closed?.status as ExecutionStatus | undefined) ?? 'RUNNING',
+        ...(stored.closed
+          ? {
+              stopDate: stored.closed.stopDate,
+              ...(stored.closed.output === undefined ? {} : { output: stored.closed.output }),
+              ...(stored.closed.error === undefined ? {} : { error: stored.closed.error }),
+              ...(stored.closed.cause === undefined ? {} : { cause: stored.closed.cause }),
+            }
+          : {}),
+        events: stored.events.map((event, index) => ({
+          ...event,
+          id: index + 1,
+          previousEventId: index,
+          type: String(event.type),
+        })),
+        resumes: stored.events.filter((event) => event.type === EXECUTION_RESUMED).length,
+        done: Promise.resolve(),
+        abort: () => undefined,
+      };
+      this.executions.set(execution.executionArn, execution);
+      if (!stored.closed) this.interrupted.push(execution);
+    }
+  }
+
+  /**
+   * Runs again, from the start, every execution the store holds as RUNNING (the stack
+   * stopped or was killed while it ran), under the same name and with the same input:
+   * loads are idempotent, so re-running is safe. Each gets an `ExecutionResumed`
+   * history event. Call it once the task handlers are ready; returns them.
+   */
+  resumeInterrupted(): Execution[] {
+    const resumed = this.interrupted.splice(0);
+    for (const execution of resumed) {
+      const resumes = execution.resumes + 1;
+      (execution as { resumes: number }).resumes = resumes;
+      this.record(execution, {
+        type: EXECUTION_RESUMED,
+        executionResumedEventDetails: {
+          resumeCount: resumes,
+          reason: 'the local stack stopped while this execution ran; it runs again from the start',
+        },
+      });
+      this.run(execution, JSON.parse(execution.input) as JsonValue, true);
+    }
+    return resumed;
   }
 
   /** Subscribes to every history event of every execution; returns the unsubscribe function. */
@@ -124,8 +190,39 @@ export class ExecutionService {
         `Execution Already Exists: '${executionArn}'`,
       );
     }
-    const execution = this.run(executionArn, executionName, inputText, parsedInput);
+    const execution: Execution = {
+      executionArn,
+      stateMachineArn: this.info.arn,
+      name: executionName,
+      input: inputText,
+      startDate: new Date(),
+      status: 'RUNNING',
+      events: [],
+      resumes: 0,
+      done: Promise.resolve(),
+      abort: () => undefined,
+    };
+    // On disk before StartExecution answers: the caller may delete its message next.
+    this.store?.begin(execution);
     this.executions.set(executionArn, execution);
+    this.run(execution, parsedInput, false);
+    return execution;
+  }
+
+  /**
+   * StopExecution: aborts a running execution (status ABORTED, `ExecutionAborted` with
+   * the given error and cause) and resolves once it has closed. A closed execution is
+   * left as it is.
+   */
+  async stopExecution(executionArn: string, error?: string, cause?: string): Promise<Execution> {
+    const execution = this.get(executionArn);
+    if (execution.status !== 'RUNNING') return execution;
+    this.stopRequests.set(executionArn, {
+      ...(error === undefined ? {} : { error }),
+      ...(cause === undefined ? {} : { cause }),
+    });
+    execution.abort();
+    await execution.done;
     return execution;
   }
 
@@ -145,15 +242,29 @@ export class ExecutionService {
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
   }
 
-  /** Aborts every running execution and waits for them to close. */
+  /**
+   * Stops the runner. With a store, running executions are interrupted: they stay
+   * RUNNING on disk and resume on the next start. In memory they are aborted.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     const running = this.list('RUNNING');
     for (const execution of running) execution.abort();
     await Promise.allSettled(running.map((execution) => execution.done));
   }
 
-  private run(executionArn: string, name: string, inputText: string, input: JsonValue): Execution {
-    const startDate = new Date();
+  /** Appends one history event (to the store too) and tells the listeners. */
+  private record(execution: Execution, event: { type: string; [key: string]: unknown }): void {
+    const id = execution.events.length + 1;
+    const full: HistoryEvent = { id, previousEventId: id - 1, timestamp: new Date(), ...event };
+    execution.events.push(full);
+    this.store?.event(execution.executionArn, full);
+    for (const listener of this.listeners) listener(execution, full);
+  }
+
+  /** Starts the runner on an execution (a new one, or a resumed one with its history). */
+  private run(execution: Execution, input: JsonValue, resumed: boolean): void {
+    const { executionArn, name } = execution;
     const context = {
       Execution: {
         Id: executionArn,
@@ -176,20 +287,11 @@ export class ExecutionService {
       overrides: { taskResourceLocalHandlers: this.tasks },
       context,
     });
-    const execution: Execution = {
-      executionArn,
-      stateMachineArn: this.info.arn,
-      name,
-      input: inputText,
-      startDate,
-      status: 'RUNNING',
-      events: [],
-      done: Promise.resolve(),
-      abort: () => handle.abort(),
-    };
+    (execution as { abort: () => void }).abort = () => handle.abort();
     const recorder = this.recordEvents(
       execution,
       handle.eventLogs as unknown as AsyncGenerator<Record<string, unknown>>,
+      resumed,
     );
     const settled = handle.result.then(
       (output) => {
@@ -208,24 +310,44 @@ export class ExecutionService {
     );
     (execution as { done: Promise<void> }).done = Promise.all([settled, recorder]).then(
       ([status]) => {
+        this.stopRequests.delete(executionArn);
+        if (this.stopping && this.store && status === 'ABORTED') {
+          // Interrupted by the stack's own stop: it stays RUNNING on disk and resumes.
+          this.store.release(executionArn);
+          return;
+        }
         // The event log has the error and cause of a failure; set the status last so a
         // client that sees FAILED also sees why.
         execution.stopDate = new Date();
         execution.status = status;
+        this.store?.close(executionArn, {
+          status,
+          stopDate: execution.stopDate,
+          ...(execution.output === undefined ? {} : { output: execution.output }),
+          ...(execution.error === undefined ? {} : { error: execution.error }),
+          ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+        });
       },
     );
-    return execution;
   }
 
   private async recordEvents(
     execution: Execution,
     logs: AsyncGenerator<Record<string, unknown>>,
+    resumed: boolean,
   ): Promise<void> {
     const stateTypes = new Map<string, string>();
     for await (const raw of logs) {
-      for (const event of this.toHistory(execution, raw, stateTypes)) {
-        execution.events.push(event);
-        for (const listener of this.listeners) listener(execution, event);
+      // A resumed execution keeps its first ExecutionStarted; the stack's own stop
+      // leaves no trace (the execution resumes on the next start).
+      const skip =
+        (resumed && raw.type === 'ExecutionStarted') ||
+        (raw.type === 'ExecutionAborted' && this.stopping && this.store !== undefined);
+      if (!skip) {
+        for (const event of this.toHistory(execution, raw, stateTypes)) {
+          const { id: _id, previousEventId: _previous, ...rest } = event;
+          this.record(execution, { ...rest, type: event.type });
+        }
       }
       if (
         ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout'].includes(
@@ -279,9 +401,13 @@ export class ExecutionService {
         });
         break;
       }
-      case 'ExecutionAborted':
-        out.push({ type, executionAbortedEventDetails: {} });
+      case 'ExecutionAborted': {
+        const request = this.stopRequests.get(execution.executionArn) ?? {};
+        if (request.error !== undefined) execution.error = request.error;
+        if (request.cause !== undefined) execution.cause = request.cause;
+        out.push({ type, executionAbortedEventDetails: request });
         break;
+      }
       case 'ExecutionTimeout':
         out.push({
           type: 'ExecutionTimedOut',

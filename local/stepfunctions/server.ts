@@ -73,7 +73,7 @@ async function handle(
     return;
   }
   try {
-    const body = JSON.stringify(run(request) ?? {});
+    const body = JSON.stringify((await run(request)) ?? {});
     res.writeHead(200, {
       'content-type': 'application/x-amz-json-1.0',
       'content-length': String(Buffer.byteLength(body)),
@@ -117,6 +117,18 @@ function required(request: Request, field: string): string {
   return value;
 }
 
+function optional(request: Request, field: string, maxLength: number): string | undefined {
+  const value = request[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length > maxLength) {
+    throw new SfnApiError(
+      'ValidationException',
+      `1 validation error detected: '${field}' must be a string of at most ${maxLength} characters`,
+    );
+  }
+  return value;
+}
+
 function page(request: Request, defaultSize: number): { offset: number; size: number } {
   const size =
     typeof request.maxResults === 'number' && request.maxResults > 0
@@ -151,6 +163,16 @@ function buildOperations(service: ExecutionService): Record<string, Operation> {
         typeof request.input === 'string' ? request.input : undefined,
       );
       return { executionArn: execution.executionArn, startDate: epoch(execution.startDate) };
+    },
+    StopExecution: async (request) => {
+      const error = optional(request, 'error', 256);
+      const cause = optional(request, 'cause', 32_768);
+      const execution = await service.stopExecution(
+        required(request, 'executionArn'),
+        error,
+        cause,
+      );
+      return { stopDate: epoch(execution.stopDate ?? new Date()) };
     },
     DescribeExecution: (request) => {
       const execution = service.get(required(request, 'executionArn'));

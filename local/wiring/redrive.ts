@@ -61,6 +61,20 @@ export async function peekMessages(sqs: SQSClient, queueUrl: string): Promise<Me
   return all;
 }
 
+/** How a redrive reports progress, can be cancelled and paced (a message move task). */
+export interface RedriveOptions {
+  /** Called once the messages to move are known (those in the DLQ when it started). */
+  readonly onStart?: (toMove: number) => void;
+  /** Called after each message moved, with the count so far. */
+  readonly onMoved?: (moved: number) => void;
+  /** Stops moving (messages not yet moved stay in the DLQ). */
+  readonly signal?: AbortSignal;
+  /** At most this many messages per second. @default unlimited */
+  readonly maxPerSecond?: number;
+  /** Move only the messages with these ids (the others stay). @default every message */
+  readonly only?: ReadonlySet<string>;
+}
+
 /**
  * Moves the messages that are in the DLQ now back to the source queue (what
  * SQS's DLQ redrive does): each is sent first and deleted after, so nothing is
@@ -72,15 +86,19 @@ export async function redrive(
   sqs: SQSClient,
   dlqUrl: string,
   queueUrl: string,
-  only?: ReadonlySet<string>,
+  options: RedriveOptions = {},
 ): Promise<number> {
+  const { only } = options;
   const pending = new Set(
     (await peekMessages(sqs, dlqUrl))
       .map((message) => message.MessageId)
       .filter((id) => only === undefined || (id !== undefined && only.has(id))),
   );
+  options.onStart?.(pending.size);
+  const started = Date.now();
   let moved = 0;
   for (let round = 0; pending.size > 0 && round < 1000; round += 1) {
+    if (options.signal?.aborted) break;
     const received = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: dlqUrl,
@@ -94,7 +112,7 @@ export async function redrive(
     const messages = received.Messages ?? [];
     if (messages.length === 0) break;
     for (const message of messages) {
-      if (!pending.has(message.MessageId)) {
+      if (!pending.has(message.MessageId) || options.signal?.aborted) {
         // Arrived after the redrive started: leave it visible in the DLQ.
         await sqs.send(
           new ChangeMessageVisibilityCommand({
@@ -117,6 +135,11 @@ export async function redrive(
       );
       pending.delete(message.MessageId);
       moved += 1;
+      options.onMoved?.(moved);
+      if (options.maxPerSecond !== undefined) {
+        const due = started + (moved / options.maxPerSecond) * 1000;
+        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      }
     }
   }
   return moved;

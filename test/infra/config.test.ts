@@ -286,7 +286,7 @@ describe('environment builders', () => {
     });
   });
 
-  it('gives load-chunk the table, the control table and its write concurrency', () => {
+  it('gives load-chunk the table, the control table, its write concurrency and its unreachable budget', () => {
     expect(
       loadChunkEnvironment(config, { tableName: 'books', controlTableName: 'books-control' }),
     ).toEqual({
@@ -296,6 +296,7 @@ describe('environment builders', () => {
       CONTROL_TABLE_NAME: 'books-control',
       WRITE_CONCURRENCY: String(DEFAULTS.writeConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+      UNREACHABLE_BUDGET_MS: String(DEFAULTS.unreachableBudgetSeconds * 1000),
     });
   });
 

@@ -22,7 +22,7 @@ import {
 } from './synth.js';
 
 // The default deployment (cdk.json as committed): Cognito, dev stage, bundled handlers.
-// Synthesizing bundles four handlers with esbuild, so it happens once for the file.
+// Synthesizing bundles five handlers with esbuild, so it happens once for the file.
 let synthesized: Synthesized;
 let template: Template;
 beforeAll(() => {
@@ -293,8 +293,15 @@ describe('handler functions', () => {
       'LoadChunk',
       1024,
       300,
-      ['TABLE_NAME', 'CONTROL_TABLE_NAME', 'WRITE_CONCURRENCY', 'MAX_RECORD_BYTES'],
+      [
+        'TABLE_NAME',
+        'CONTROL_TABLE_NAME',
+        'WRITE_CONCURRENCY',
+        'MAX_RECORD_BYTES',
+        'UNREACHABLE_BUDGET_MS',
+      ],
     ],
+    ['FailureRecord', 256, 10, []],
     [
       'Api',
       512,
@@ -367,7 +374,7 @@ describe('handler functions', () => {
   });
 
   it('keeps every handler log group for the configured retention', () => {
-    for (const name of ['StartIngestion', 'PlanFile', 'LoadChunk', 'Api']) {
+    for (const name of ['StartIngestion', 'PlanFile', 'LoadChunk', 'FailureRecord', 'Api']) {
       const [, group] = resourceByPrefix(template, 'AWS::Logs::LogGroup', `${name}Logs`);
       expect(group.Properties).toMatchObject({ RetentionInDays: DEFAULTS.logRetentionDays });
     }
@@ -406,7 +413,7 @@ describe('handler functions', () => {
 });
 
 describe('workflow', () => {
-  it('loads the one ASL file and substitutes ARNs, DLQ URL and Map concurrency', () => {
+  it('loads the one ASL file and substitutes the three function ARNs, DLQ URL and Map concurrency', () => {
     const [, machine] = resourceByPrefix(
       template,
       'AWS::StepFunctions::StateMachine',
@@ -421,6 +428,7 @@ describe('workflow', () => {
     expect(machine.Properties.DefinitionSubstitutions).toEqual({
       PlanFileFunctionArn: arnOf(id('AWS::Lambda::Function', 'PlanFileFunction')),
       LoadChunkFunctionArn: arnOf(id('AWS::Lambda::Function', 'LoadChunkFunction')),
+      FailureRecordFunctionArn: arnOf(id('AWS::Lambda::Function', 'FailureRecordFunction')),
       DeadLetterQueueUrl: ref(id('AWS::SQS::Queue', 'FileEventsDeadLetterQueue')),
       MapMaxConcurrency: String(DEFAULTS.mapMaxConcurrency),
     });
@@ -516,6 +524,12 @@ describe('least privilege', () => {
     );
   });
 
+  it('lets failure-record call nothing at all (it only rewrites its input)', () => {
+    expect(grants(statements('FailureRecordRole')).sort()).toEqual(
+      functionBasics('FailureRecord').sort(),
+    );
+  });
+
   it('lets the API read the table only', () => {
     expect(grants(statements('ApiRole')).sort()).toEqual(
       [
@@ -527,7 +541,7 @@ describe('least privilege', () => {
     );
   });
 
-  it('lets the workflow invoke exactly its two functions and send to the DLQ', () => {
+  it('lets the workflow invoke exactly its three functions and send to the DLQ', () => {
     const workflow = statements('WorkflowStateMachineRole');
     const invoke = workflow.find((statement) =>
       statement.actions.includes('lambda:InvokeFunction'),
@@ -539,6 +553,7 @@ describe('least privilege', () => {
       resources: [
         json(arnOf(id('AWS::Lambda::Function', 'LoadChunkFunction'))),
         json(arnOf(id('AWS::Lambda::Function', 'PlanFileFunction'))),
+        json(arnOf(id('AWS::Lambda::Function', 'FailureRecordFunction'))),
       ].sort(),
     });
     expect(send).toEqual({
@@ -554,6 +569,7 @@ describe('least privilege', () => {
       'StartIngestionRole',
       'PlanFileRole',
       'LoadChunkRole',
+      'FailureRecordRole',
       'ApiRole',
       'WorkflowStateMachineRole',
     ]) {
@@ -858,7 +874,8 @@ describe('operations', () => {
 
   it('sends every alarm and its recovery to the topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(18);
+    // Errors and throttles of each of the five functions, and the queue, workflow, table and ALB alarms.
+    expect(alarms).toHaveLength(20);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import type { FailureRecord } from '../../handlers/shared/contracts.js';
 import type { ColumnSpec, DatasetSchema } from '../../handlers/shared/dataset.js';
 import { ApiClient, fetchToken } from '../../local/cli/api-client.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
-import type { Execution } from '../../local/stepfunctions/executions.js';
+import type { Execution, HistoryEvent } from '../../local/stepfunctions/executions.js';
 import { peekMessages } from '../../local/wiring/redrive.js';
 
 /** Where the sample files live. */
@@ -45,6 +46,12 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   };
 }
 
+/** Processes running with `dir` on their command line (a stack started on that data, its dynalite child). */
+export function processesUsing(dir: string): string[] {
+  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return table.split('\n').filter((line) => line.includes(dir));
+}
+
 /** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what it waited for. */
 export async function waitFor<T>(
   what: string,
@@ -66,29 +73,78 @@ export function keyOf(execution: Execution): string | undefined {
   return (JSON.parse(execution.input) as { file?: { key?: string } }).file?.key;
 }
 
-/** Executions of `key` started at or after `since`. */
-export function executionsOf(stack: LocalStack, key: string, since = 0): Execution[] {
-  return stack.executions
-    .list()
-    .filter((execution) => keyOf(execution) === key && execution.startDate.getTime() >= since);
+/** Executions of `key`, newest first. */
+export function executionsOf(stack: LocalStack, key: string): Execution[] {
+  return stack.executions.list().filter((execution) => keyOf(execution) === key);
 }
 
-/** Uploads a body and waits for the (one) execution it starts to close. */
+/** Rejects after `timeoutMs` saying what was awaited; the timer never keeps the process alive. */
+function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Resolves with the first history event, of any execution, that `matches`, from now
+ * on: listening to the execution service, not polling a clock.
+ */
+export function nextEvent(
+  stack: LocalStack,
+  what: string,
+  matches: (execution: Execution, event: HistoryEvent) => boolean,
+  timeoutMs = 60_000,
+): Promise<{ execution: Execution; event: HistoryEvent }> {
+  let unsubscribe: () => void = () => undefined;
+  const seen = new Promise<{ execution: Execution; event: HistoryEvent }>((resolve) => {
+    unsubscribe = stack.executions.onEvent((execution, event) => {
+      if (matches(execution, event)) resolve({ execution, event });
+    });
+  });
+  return within(what, seen, timeoutMs).finally(() => unsubscribe());
+}
+
+/** The next execution of `key` to start (an upload's, a redrive's), from now on. */
+export function nextExecutionOf(
+  stack: LocalStack,
+  key: string,
+  timeoutMs = 60_000,
+  matches: (execution: Execution) => boolean = () => true,
+): Promise<Execution> {
+  return nextEvent(
+    stack,
+    `an execution of ${key} to start`,
+    (execution, event) =>
+      event.type === 'ExecutionStarted' && keyOf(execution) === key && matches(execution),
+    timeoutMs,
+  ).then(({ execution }) => execution);
+}
+
+/** Waits (bounded) for an execution to close. */
+export async function closed(execution: Execution, timeoutMs = 60_000): Promise<Execution> {
+  await within(`${execution.name} to close`, execution.done, timeoutMs);
+  return execution;
+}
+
+/** Uploads a body and waits for the execution that this upload starts to close. */
 export async function uploadAndWait(
   stack: LocalStack,
   key: string,
   body: string | Buffer,
   timeoutMs = 60_000,
 ): Promise<Execution> {
-  const since = Date.now() - 5;
+  const started = nextExecutionOf(stack, key, timeoutMs);
+  started.catch(() => undefined); // awaited below, unless the upload itself fails
   await stack.clients.s3.send(
     new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: body }),
   );
-  return waitFor(
-    `the execution of ${key} to close`,
-    () => executionsOf(stack, key, since).find((execution) => execution.status !== 'RUNNING'),
-    timeoutMs,
-  );
+  return closed(await started, timeoutMs);
 }
 
 /** Reads a sample file. */

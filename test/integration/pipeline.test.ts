@@ -4,16 +4,19 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { fileRefOf, parseFileEventMessage } from '../../handlers/shared/s3-event.js';
 import type { ApiClient } from '../../local/cli/api-client.js';
-import { readableCause } from '../../local/cli/format.js';
 import { resolveExecution } from '../../local/cli/sfn-views.js';
 import type { LocalStack } from '../../local/stack.js';
 import { redrive } from '../../local/wiring/redrive.js';
+import { encodeEventKey } from '../../local/wiring/s3-notifications.js';
 import {
+  closed,
   dlqRecordsFor,
   documentedBadFiles,
   executionsOf,
   expectedItems,
+  nextExecutionOf,
   readThroughApi,
   sample,
   scanAll,
@@ -68,7 +71,9 @@ describe('local stack: bad files', () => {
         executionArn: execution.executionArn,
         state: 'PlanFile',
       });
-      const message = readableCause(record?.failure.cause);
+      // The plain message, not the Lambda error JSON around it.
+      const message = record?.failure.cause ?? '';
+      expect(message).not.toMatch(/errorType|trace/);
       expect(message.split('\n').map((line) => line.trim())).toEqual(
         documented.map((line) => line.replace('<bucket>', stack.names.bucket)),
       );
@@ -78,6 +83,37 @@ describe('local stack: bad files', () => {
     },
     60_000,
   );
+});
+
+describe('local stack: failure records', () => {
+  it('delivers a clean, redrivable record for U+FFFF in a cell and an emoji in the key', async () => {
+    const key = 'odd/📚 books\uFFFE.csv';
+    const [header] = (await sample('books.csv')).toString('utf8').split('\n');
+    const execution = await uploadAndWait(
+      stack,
+      key,
+      `${header}\n97801\uFFFF,Title 📚,Author,1999,en,1,1.00,,\n`,
+    );
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'InvalidFileError' });
+    const [record] = await waitFor(`the DLQ record of ${key}`, async () => {
+      const records = await dlqRecordsFor(stack, encodeEventKey(key));
+      return records.length > 0 ? records : undefined;
+    });
+    expect(record?.failure).toMatchObject({
+      error: 'InvalidFileError',
+      executionArn: execution.executionArn,
+      state: 'PlanFile',
+    });
+    // The plain message, with the very characters of the file and the key.
+    expect(record?.failure.cause).toBe(
+      `s3://${stack.names.bucket}/${key} is invalid, nothing was written: 1 error\n  line 2, column 1 (isbn), value "97801\uFFFF": not a number`,
+    );
+    expect(execution.cause).toBe(record?.failure.cause);
+    // The starter reads it back to the same object.
+    const message = parseFileEventMessage(JSON.stringify(record));
+    expect(message.kind === 'records' && fileRefOf(message.records[0] as never).key).toBe(key);
+  }, 60_000);
 });
 
 describe('local stack: loading', () => {
@@ -137,7 +173,9 @@ describe('local stack: loading', () => {
     // The user fixes the file; its upload is ingested as a new version on its own.
     const fixed = await uploadAndWait(stack, key, await sample('books.csv'));
     expect(fixed.status).toBe('SUCCEEDED');
-    const since = Date.now();
+    const redrivenStarts = nextExecutionOf(stack, key, 60_000, (execution) =>
+      execution.name.startsWith('redrive-'),
+    );
 
     const moved = await redrive(
       stack.clients.sqs,
@@ -146,11 +184,11 @@ describe('local stack: loading', () => {
     );
 
     expect(moved).toBeGreaterThanOrEqual(1);
-    const redriven = await waitFor('the redriven execution to close', () =>
-      executionsOf(stack, key, since).find((execution) => execution.status !== 'RUNNING'),
-    );
+    const redriven = await closed(await redrivenStarts);
     await waitFor('the file-events queue to drain', () => queueDrained(stack.endpoints.queueUrl));
-    const started = executionsOf(stack, key, since);
+    const started = executionsOf(stack, key).filter((execution) =>
+      execution.name.startsWith('redrive-'),
+    );
     expect(started).toHaveLength(1);
     expect(redriven.name).toMatch(/^redrive-/);
     expect(JSON.parse(redriven.input)).toMatchObject({ redriveOf: failed.executionArn });

@@ -1,13 +1,18 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { allEvents } from '../../local/cli/sfn-views.js';
 import { LOCAL_CREDENTIALS, PROJECT_ROOT } from '../../local/config.js';
 import type { Endpoints } from '../../local/endpoints.js';
-import { waitFor } from './helpers.js';
+import { generateCsv } from '../../local/generate-csv.js';
+import { processesUsing, waitFor } from './helpers.js';
 
 // `npm start` as a user runs it (the same command line as the npm script), on free
 // ports and a temporary data directory: a persisted restart and Ctrl-C.
@@ -78,10 +83,12 @@ async function ctrlC({ child }: Started): Promise<number | null> {
   return code;
 }
 
-/** Processes still running with the data directory on their command line (the dynalite child). */
-function processesUsing(dir: string): string[] {
-  const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return table.split('\n').filter((line) => line.includes(dir));
+function sdkClients(endpoints: Endpoints): { s3: S3Client; sfn: SFNClient } {
+  const common = { region: endpoints.region, credentials: LOCAL_CREDENTIALS };
+  return {
+    s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true }),
+    sfn: new SFNClient({ ...common, endpoint: endpoints.stepfunctions }),
+  };
 }
 
 async function itemCount(endpoints: Endpoints): Promise<number> {
@@ -91,10 +98,16 @@ async function itemCount(endpoints: Endpoints): Promise<number> {
     credentials: LOCAL_CREDENTIALS,
   });
   try {
-    const scanned = await client.send(
-      new ScanCommand({ TableName: endpoints.table, Select: 'COUNT' }),
-    );
-    return scanned.Count ?? 0;
+    let total = 0;
+    let start: Record<string, never> | undefined;
+    do {
+      const scanned = await client.send(
+        new ScanCommand({ TableName: endpoints.table, Select: 'COUNT', ExclusiveStartKey: start }),
+      );
+      total += scanned.Count ?? 0;
+      start = scanned.LastEvaluatedKey as Record<string, never> | undefined;
+    } while (start);
+    return total;
   } finally {
     client.destroy();
   }
@@ -129,4 +142,64 @@ describe('npm start', () => {
       expect(await ctrlC(stack)).toBe(0);
     }
   }, 90_000);
+
+  it('resumes an ingestion cut short by Ctrl-C when it starts again on the same data', async () => {
+    const key = 'interrupted.csv';
+    const rows = 60_000;
+    const sink = new PassThrough();
+    const parts: Buffer[] = [];
+    sink.on('data', (part: Buffer) => parts.push(part));
+    await generateCsv({ rows, seed: 9 }, sink);
+    const first = await start('--no-samples');
+    const endpoints = JSON.parse(await readFile(endpointsFile(), 'utf8')) as Endpoints;
+    const { s3, sfn } = sdkClients(endpoints);
+    let executionArn = '';
+    try {
+      await s3.send(
+        new PutObjectCommand({ Bucket: endpoints.bucket, Key: key, Body: Buffer.concat(parts) }),
+      );
+      executionArn = await waitFor(
+        'the load to start',
+        async () => {
+          const { executions = [] } = await sfn.send(
+            new ListExecutionsCommand({
+              stateMachineArn: endpoints.stateMachineArn,
+              statusFilter: 'RUNNING',
+            }),
+          );
+          const arn = executions[0]?.executionArn;
+          if (!arn) return undefined;
+          const events = await allEvents(sfn, arn);
+          return events.some((event) => event.type === 'MapIterationStarted') ? arn : undefined;
+        },
+        60_000,
+      );
+    } finally {
+      expect(await ctrlC(first)).toBe(0);
+      s3.destroy();
+      sfn.destroy();
+    }
+    expect(first.output()).toContain(
+      `Interrupting 1 running ingestion(s); they resume when the stack starts again on this data: ${key}`,
+    );
+
+    const second = await start('--no-samples');
+    try {
+      expect(second.output()).toMatch(
+        new RegExp(
+          `Resuming 1 ingestion\\(s\\).*\\n  resumed  ${key}  \\(${executionArn.split(':').at(-1)}\\)`,
+        ),
+      );
+      await waitFor(
+        'the resumed ingestion to succeed',
+        () => (/interrupted\.csv .* SUCCEEDED/.test(second.output()) ? true : undefined),
+        180_000,
+      );
+      const again = JSON.parse(await readFile(endpointsFile(), 'utf8')) as Endpoints;
+      // The samples' 103 items and every generated row.
+      expect(await itemCount(again)).toBe(103 + rows);
+    } finally {
+      expect(await ctrlC(second)).toBe(0);
+    }
+  }, 300_000);
 });

@@ -12,6 +12,7 @@ export function readDefinitionText(): string {
 export const SAMPLE_SUBSTITUTIONS: Readonly<Record<string, string>> = {
   PlanFileFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:plan-file',
   LoadChunkFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:load-chunk',
+  FailureRecordFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:failure-record',
   DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/ingest-dlq',
   MapMaxConcurrency: '4',
 };

@@ -69,6 +69,7 @@ describe('statemachines/ingest-file.asl.json', () => {
   it('binds the Lambda tasks by the names the local stack overrides', () => {
     expect(states.PlanFile?.Resource).toBe(SAMPLE_SUBSTITUTIONS.PlanFileFunctionArn);
     expect(innerStates.LoadChunk?.Resource).toBe(SAMPLE_SUBSTITUTIONS.LoadChunkFunctionArn);
+    expect(states.BuildFailureRecord?.Resource).toBe(SAMPLE_SUBSTITUTIONS.FailureRecordFunctionArn);
     expect(states.SendToDeadLetterQueue?.Resource).toBe('arn:aws:states:::sqs:sendMessage');
   });
 
@@ -110,6 +111,8 @@ describe('statemachines/ingest-file.asl.json', () => {
         errors.ObjectAccessError,
         errors.ConfigurationError,
         errors.MalformedFileEventError,
+        // Already retried by the loader for its budget: the workflow does not wait again.
+        errors.ServiceUnreachableError,
       ],
     ],
     [
@@ -171,7 +174,7 @@ describe('statemachines/ingest-file.asl.json', () => {
     ] as const) {
       expect(states[name]).toMatchObject({
         Type: 'Pass',
-        Next: 'SendToDeadLetterQueue',
+        Next: 'BuildFailureRecord',
         Parameters: {
           'Records.$': '$$.Execution.Input.Records',
           failure: {
@@ -184,16 +187,43 @@ describe('statemachines/ingest-file.asl.json', () => {
         },
       });
     }
+    // The record is made safe to send before it is sent; the message body is its text.
+    expect(states.BuildFailureRecord).toMatchObject({
+      Type: 'Task',
+      Next: 'SendToDeadLetterQueue',
+      Catch: [
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.lostBecause', Next: 'FailureRecordLost' },
+      ],
+    });
     expect(states.SendToDeadLetterQueue).toMatchObject({
-      Parameters: { QueueUrl: SAMPLE_SUBSTITUTIONS.DeadLetterQueueUrl, 'MessageBody.$': '$' },
+      Parameters: {
+        QueueUrl: SAMPLE_SUBSTITUTIONS.DeadLetterQueueUrl,
+        'MessageBody.$': '$.messageBody',
+        MessageAttributes: { error: { DataType: 'String', 'StringValue.$': '$.errorAttribute' } },
+      },
       ResultPath: null,
       Next: 'Failed',
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.deadLetterError', Next: 'Failed' }],
+      Catch: [
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.lostBecause', Next: 'FailureRecordLost' },
+      ],
     });
     expect(states.Failed).toMatchObject({
       Type: 'Fail',
       ErrorPath: '$.failure.error',
       CausePath: '$.failure.cause',
+    });
+  });
+
+  it('fails with FailureRecordLostError, naming the file, when the record cannot be built or sent', () => {
+    expect(states.FailureRecordLost).toMatchObject({ Type: 'Pass', Next: 'FailedWithoutRecord' });
+    const parameters = states.FailureRecordLost?.Parameters as Record<string, string>;
+    expect(parameters['cause.$']).toContain('$$.Execution.Input.file.key');
+    // The alarm on lost records matches this very name.
+    expect(states.FailedWithoutRecord).toEqual({
+      Type: 'Fail',
+      Comment: expect.any(String),
+      Error: errors.FailureRecordLostError.name,
+      CausePath: '$.cause',
     });
   });
 

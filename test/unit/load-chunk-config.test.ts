@@ -16,7 +16,12 @@ describe('readLoadChunkConfig', () => {
       lease: { pollMs: 200, clockSkewMs: 5_000 },
       writeConcurrency: 4,
       maxRecordBytes: 409600,
-      retry: { baseDelayMs: 100, maxDelayMs: 10_000, safetyMarginMs: 10_000 },
+      retry: {
+        baseDelayMs: 100,
+        maxDelayMs: 10_000,
+        safetyMarginMs: 10_000,
+        unreachableBudgetMs: 120_000,
+      },
       forcePathStyle: false,
     });
     expect(config.schema.name).toBe('books');
@@ -35,6 +40,7 @@ describe('readLoadChunkConfig', () => {
         WRITE_BACKOFF_BASE_MS: '50',
         WRITE_BACKOFF_MAX_MS: '5000',
         TIME_SAFETY_MARGIN_MS: '2000',
+        UNREACHABLE_BUDGET_MS: '30000',
         S3_FORCE_PATH_STYLE: 'true',
       }),
     ).toMatchObject({
@@ -43,7 +49,12 @@ describe('readLoadChunkConfig', () => {
       lease: { pollMs: 50, clockSkewMs: 1000 },
       writeConcurrency: 8,
       maxRecordBytes: 4096,
-      retry: { baseDelayMs: 50, maxDelayMs: 5000, safetyMarginMs: 2000 },
+      retry: {
+        baseDelayMs: 50,
+        maxDelayMs: 5000,
+        safetyMarginMs: 2000,
+        unreachableBudgetMs: 30_000,
+      },
       forcePathStyle: true,
     });
   });

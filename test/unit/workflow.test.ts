@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
+import { isSqsSafe } from '../../handlers/failure-record/record.js';
 import type {
   ExecutionInput,
   FailureRecord,
@@ -44,6 +45,7 @@ Object.assign(process.env, {
 });
 const planFile = await import('../../handlers/plan-file/index.js');
 const loadChunkHandler = await import('../../handlers/load-chunk/index.js');
+const failureRecord = await import('../../handlers/failure-record/index.js');
 
 const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -61,6 +63,8 @@ let table: FakeTable;
 let objects: Map<string, StoredObject>;
 let gets: GetObjectCommandInput[];
 let deadLetters: { QueueUrl: string; MessageBody: string }[];
+/** What the dead-letter queue does with a message: SQS refuses characters outside its set. */
+let queueAccepts: (body: string) => void;
 
 beforeEach(() => {
   s3.reset();
@@ -70,6 +74,13 @@ beforeEach(() => {
   table = new FakeTable('books', 'isbn');
   table.attach(dynamo);
   deadLetters = [];
+  queueAccepts = (body) => {
+    if (!isSqsSafe(body)) {
+      throw Object.assign(new Error('Invalid characters found.'), {
+        name: 'SQS.InvalidMessageContents',
+      });
+    }
+  };
 });
 
 function sample(name: string): Buffer {
@@ -112,14 +123,22 @@ function run(input: ExecutionInput, loadChunk = loadChunkHandler.handler): Run {
         },
         LoadChunk: async (event) =>
           (await loadChunk(event as unknown as LoadChunkInput, lambdaContext)) as never,
-        // The sqs:sendMessage integration serializes a JSON MessageBody to a string.
-        SendToDeadLetterQueue: (event) => {
-          const { QueueUrl, MessageBody } = event as { QueueUrl: string; MessageBody: unknown };
-          deadLetters.push({ QueueUrl, MessageBody: JSON.stringify(MessageBody) });
+        BuildFailureRecord: async (event) =>
+          (await failureRecord.handler(event, lambdaContext)) as never,
+        // The sqs:sendMessage integration sends a string MessageBody as it is.
+        SendToDeadLetterQueue: async (event) => {
+          const { QueueUrl, MessageBody } = event as { QueueUrl: string; MessageBody: string };
+          queueAccepts(MessageBody);
+          deadLetters.push({ QueueUrl, MessageBody });
           return { MessageId: `m-${deadLetters.length}` };
         },
       },
-      retryIntervalOverrides: { PlanFile: 0, LoadChunk: 0, SendToDeadLetterQueue: 0 },
+      retryIntervalOverrides: {
+        PlanFile: 0,
+        LoadChunk: 0,
+        BuildFailureRecord: 0,
+        SendToDeadLetterQueue: 0,
+      },
     },
     context: {
       Execution: { Id: EXECUTION_ARN, Name: 'books-csv-0123' },
@@ -232,7 +251,12 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     // A file that fails validation writes nothing.
     expect(table.calls).toHaveLength(0);
     expect(statesEntered(execution.events)).toEqual(
-      expect.arrayContaining(['PlanFileFailed', 'SendToDeadLetterQueue', 'Failed']),
+      expect.arrayContaining([
+        'PlanFileFailed',
+        'BuildFailureRecord',
+        'SendToDeadLetterQueue',
+        'Failed',
+      ]),
     );
     expect(statesEntered(execution.events)).not.toContain('LoadChunks');
   });
@@ -295,5 +319,53 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     expect(record.Records).toEqual(input.Records);
     // ObjectChangedError is terminal: not retried.
     expect(execution.events.some((event) => event.type === 'StateRetried')).toBe(false);
+  });
+
+  it('delivers the failure record of a file with U+FFFF in a cell and an emoji in its key', async () => {
+    const key = 'incoming/📚 books.csv';
+    // A key cell holding U+FFFF: the cause quotes it.
+    const [header = ''] = sample('books.csv').toString('utf8').split('\n');
+    const input = upload(
+      key,
+      Buffer.from(`${header}\n97801\uFFFF,Title,Author,1999,en,1,1.00,,\n`),
+    );
+    const execution = run(input);
+    const error = await execution.result.catch((e: unknown) => e);
+
+    expect(((error as ExecutionError).cause as Error).name).toBe('InvalidFileError');
+    expect(deadLetters).toHaveLength(1);
+    const text = deadLetters[0]?.MessageBody ?? '';
+    expect(isSqsSafe(text)).toBe(true);
+    const record = JSON.parse(text) as FailureRecord;
+    expect(record.Records).toEqual(input.Records);
+    expect(record.failure.cause).toContain(`s3://${BUCKET}/${key} is invalid`);
+    expect(record.failure.cause).toContain('\uFFFF');
+    // The execution fails with the same plain cause as the record.
+    expect(((error as ExecutionError).cause as Error).message).toBe(record.failure.cause);
+  });
+
+  it('fails with FailureRecordLostError naming the file when the DLQ refuses the record', async () => {
+    queueAccepts = () => {
+      throw Object.assign(new Error('The specified queue does not exist.'), {
+        name: 'SQS.QueueDoesNotExistException',
+      });
+    };
+    const execution = run(upload('incoming/bad.csv', sample('bad-header.csv')));
+    const error = await execution.result.catch((e: unknown) => e);
+
+    const cause = (error as ExecutionError).cause as Error;
+    expect(cause.name).toBe('FailureRecordLostError');
+    expect(cause.message).toMatch(
+      /^The failure record of s3:\/\/uploads\/incoming\/bad\.csv \(InvalidFileError in PlanFile\) did not reach the dead-letter queue \(.*SQS\.QueueDoesNotExistException.*The specified queue does not exist/,
+    );
+    expect(deadLetters).toEqual([]);
+    // Retried first: a lost record is the last resort.
+    const sends = execution.events.filter(
+      (event) => event.type === 'StateFailed' && event.state.name === 'SendToDeadLetterQueue',
+    );
+    expect(sends.length).toBeGreaterThan(1);
+    expect(statesEntered(execution.events)).toEqual(
+      expect.arrayContaining(['FailureRecordLost', 'FailedWithoutRecord']),
+    );
   });
 });
