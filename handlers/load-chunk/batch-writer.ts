@@ -224,6 +224,9 @@ function identityOfReturned(value: unknown): KeyIdentity | undefined {
   return undefined;
 }
 
+/** A DynamoDB call the loader repeats while it is throttled, fails or gets no answer. */
+export type WriteOperation = 'BatchWriteItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+
 /** The error for items still unwritten when the Lambda's time runs short. */
 export function budgetExceeded(
   target: BatchWriterTarget,
@@ -231,11 +234,15 @@ export function budgetExceeded(
   retries: number,
   seen: { readonly server: number },
   remainingMs: number,
-  operation: 'BatchWriteItem' | 'PutItem' = 'BatchWriteItem',
+  operation: WriteOperation = 'BatchWriteItem',
 ): ChunkTimeBudgetExceededError {
-  const failed = operation === 'BatchWriteItem' ? 'throttled or partial' : 'throttled';
+  const partial = operation === 'BatchWriteItem';
   const calls =
-    seen.server === 0 ? failed : `${failed} or failed (${seen.server} with a server error)`;
+    seen.server === 0
+      ? partial
+        ? 'throttled or partial'
+        : 'throttled'
+      : `${partial ? 'throttled, partial' : 'throttled'} or failed (${seen.server} with a server error)`;
   return new ChunkTimeBudgetExceededError(
     `${target.where}: ${left} item(s) still unwritten after ${retries} ${calls} ${operation} call(s) on table ${target.tableName}, and only ${remainingMs} ms of Lambda time remain; the workflow re-runs the chunk (idempotent). If this repeats, raise the table's write capacity or lower WRITE_CONCURRENCY / MapMaxConcurrency.`,
   );
@@ -247,7 +254,7 @@ export function unreachableError(
   unreachable: { readonly since: number; readonly attempts: number; readonly last: unknown },
   remainingMs: number,
   budgetMs: number,
-  operation: 'BatchWriteItem' | 'PutItem' = 'BatchWriteItem',
+  operation: WriteOperation = 'BatchWriteItem',
 ): ServiceUnreachableError {
   const seconds = ((unreachable.since - remainingMs) / 1000).toFixed(1);
   const code = unreachableCode(unreachable.last) ?? 'no response';

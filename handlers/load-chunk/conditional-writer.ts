@@ -1,5 +1,4 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ChunkWriteError, describeError } from '../shared/errors.js';
 import {
   notNewerThanWriter,
   orderAttributeNames,
@@ -7,24 +6,15 @@ import {
   PROVENANCE,
 } from '../shared/provenance.js';
 import type { UploadStamp } from '../shared/upload-order.js';
-import {
-  type BatchWriterTarget,
-  backoffDelay,
-  budgetExceeded,
-  type Clock,
-  classifyWriteFault,
-  DEFAULT_UNREACHABLE_BUDGET_MS,
-  type PendingPut,
-  type RetryPolicy,
-  unreachableError,
-} from './batch-writer.js';
+import type { BatchWriterTarget, Clock, PendingPut, RetryPolicy } from './batch-writer.js';
+import { sendWithRetries } from './call-retry.js';
 
 /** What writing one batch conditionally took. */
 export interface ConditionalOutcome {
   readonly written: number;
   /** Items left alone: the table holds a newer upload's value for their key. */
   readonly superseded: number;
-  /** Calls that were throttled or failed transiently and had to be repeated. */
+  /** Calls that were throttled, failed or unanswered and had to be repeated. */
   readonly retries: number;
 }
 
@@ -32,9 +22,8 @@ export interface ConditionalOutcome {
  * Writes each item of a batch with its own PutItem whose condition lets it replace
  * the stored item only when the stored (upload order, line) is not newer than the
  * writer's: the write path when another upload of the table is newer or overlaps.
- * The puts of one batch run at once; throttled, failed and unanswered calls are
- * repeated with backoff and full jitter, and end with the same errors as BatchWriteItem
- * (ChunkTimeBudgetExceededError, ServiceUnreachableError, ChunkWriteError).
+ * The puts of one batch run at once, each repeated as sendWithRetries says, and end
+ * with the same errors as BatchWriteItem.
  */
 export async function writeBatchConditionally(
   dynamo: DynamoDBDocumentClient,
@@ -46,22 +35,13 @@ export async function writeBatchConditionally(
 ): Promise<ConditionalOutcome> {
   const names = orderAttributeNames(PROVENANCE, PROVENANCE.line);
   const condition = notNewerThanWriter(true);
-  const budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
-  const seen = { server: 0 };
-  let written = 0;
-  let superseded = 0;
-  let retries = 0;
-  await Promise.all(
-    puts.map(async ({ item }) => {
+  const outcomes = await Promise.all(
+    puts.map(({ item }) => {
       const values = orderAttributeValues(stamp, Number(String(item[PROVENANCE.line])));
-      let unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
-      const giveUp = () =>
-        unreachable === undefined
-          ? budgetExceeded(target, 1, retries, seen, clock.remainingTimeMs(), 'PutItem')
-          : unreachableError(target, unreachable, clock.remainingTimeMs(), budgetMs, 'PutItem');
-      for (let attempt = 0; ; attempt++) {
-        if (clock.remainingTimeMs() < policy.safetyMarginMs) throw giveUp();
-        try {
+      return sendWithRetries(
+        target,
+        'PutItem',
+        async () => {
           await dynamo.send(
             new PutCommand({
               TableName: target.tableName,
@@ -71,38 +51,22 @@ export async function writeBatchConditionally(
               ExpressionAttributeValues: values,
             }),
           );
-          written++;
-          return;
-        } catch (error) {
-          if (error instanceof Error && error.name === 'ConditionalCheckFailedException') {
-            superseded++;
-            return;
-          }
-          const fault = classifyWriteFault(error);
-          if (fault === 'refused') {
-            throw new ChunkWriteError(
-              `${target.where}: conditional PutItem on table ${target.tableName} failed: ${describeError(error)}`,
-              { cause: error },
-            );
-          }
-          if (fault === 'unreachable') {
-            unreachable ??= { since: clock.remainingTimeMs(), attempts: 0, last: error };
-            unreachable.attempts++;
-            unreachable.last = error;
-          } else {
-            unreachable = undefined;
-            if (fault === 'server') seen.server++;
-          }
-        }
-        retries++;
-        if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= budgetMs) {
-          throw giveUp();
-        }
-        const delay = backoffDelay(attempt + 1, policy, clock.random);
-        if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw giveUp();
-        await clock.sleep(delay);
-      }
+          return 'written' as const;
+        },
+        policy,
+        clock,
+        (refusal) => (isConditionFailure(refusal) ? ('superseded' as const) : undefined),
+      );
     }),
   );
-  return { written, superseded, retries };
+  return {
+    written: outcomes.filter((outcome) => outcome.value === 'written').length,
+    superseded: outcomes.filter((outcome) => outcome.value === 'superseded').length,
+    retries: outcomes.reduce((sum, outcome) => sum + outcome.retries, 0),
+  };
+}
+
+/** DynamoDB's answer to a write whose condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

@@ -18,6 +18,7 @@ import {
   NamedError,
   ObjectAccessError,
   ObjectChangedError,
+  unreachableCode,
 } from '../shared/errors.js';
 import { PROVENANCE, provenanceBytes } from '../shared/provenance.js';
 import { type HeaderLayout, type Item, rowToItem, validateHeader } from '../shared/rows.js';
@@ -38,7 +39,7 @@ export interface LoadChunkConfig {
   readonly tableName: string;
   /** The table of write leases and each data table's newest upload (see write-lease.ts). */
   readonly controlTableName: string;
-  readonly lease: Omit<LeasePolicy, 'safetyMarginMs'>;
+  readonly lease: Omit<LeasePolicy, 'retry'>;
   /** BatchWriteItem calls in flight at once for one chunk. */
   readonly writeConcurrency: number;
   /** Largest CSV record accepted, in bytes (the planner's limit). */
@@ -110,12 +111,9 @@ export async function loadChunk(
     config.tableName,
     input.upload,
     (deps.leaseId ?? randomUUID)(),
-    { ...config.lease, safetyMarginMs: config.retry.safetyMarginMs },
-    {
-      now: deps.wallClock ?? Date.now,
-      sleep: deps.clock.sleep,
-      remainingTimeMs: deps.clock.remainingTimeMs,
-    },
+    { ...config.lease, retry: config.retry },
+    { ...deps.clock, now: deps.wallClock ?? Date.now },
+    where,
   );
   let summary: Awaited<ReturnType<typeof writeChunk>>;
   try {
@@ -353,6 +351,14 @@ function readFailure(error: unknown, where: string): unknown {
   if (isClientFault(error)) {
     return new ObjectAccessError(
       `${where}: S3 refused the Range GET (HTTP ${httpStatusOf(error) ?? '4xx'}, ${describeError(error)}); check that the loader's role may s3:GetObject it (and decrypt it, if it is KMS-encrypted)`,
+      { cause: error },
+    );
+  }
+  const unreachable = unreachableCode(error);
+  if (unreachable !== undefined) {
+    // No answer at all is not an S3 fault: say so, so the remedy is the network path.
+    return new ChunkReadError(
+      `${where}: S3 did not answer the Range GET (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
       { cause: error },
     );
   }

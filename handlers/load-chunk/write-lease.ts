@@ -13,6 +13,9 @@ import {
   PROVENANCE,
 } from '../shared/provenance.js';
 import { compareUploads, type UploadOrder, type UploadStamp } from '../shared/upload-order.js';
+import type { BatchWriterTarget, Clock, RetryPolicy, WriteOperation } from './batch-writer.js';
+import { sendWithRetries } from './call-retry.js';
+import { isConditionFailure } from './conditional-writer.js';
 
 /**
  * Write permits: how a chunk may write without ever letting an older upload's value
@@ -46,17 +49,14 @@ export interface LeasePolicy {
   readonly pollMs: number;
   /** Time a lease is still counted after its deadline (clock skew between Lambdas). */
   readonly clockSkewMs: number;
-  /** Stop waiting when less than this much Lambda time would remain after the next wait. */
-  readonly safetyMarginMs: number;
+  /** How control-table calls are repeated; its safety margin also ends the wait. */
+  readonly retry: RetryPolicy;
 }
 
 /** Time, injectable so tests control it. */
-export interface LeaseClock {
+export interface LeaseClock extends Clock {
   /** Wall-clock milliseconds since the epoch (lease deadlines are absolute). */
   readonly now: () => number;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** Milliseconds the invocation has left. */
-  readonly remainingTimeMs: () => number;
 }
 
 /** What a chunk may do, and the lease it must give back. */
@@ -93,11 +93,13 @@ export async function acquireWritePermit(
   leaseId: string,
   policy: LeasePolicy,
   clock: LeaseClock,
+  where: string,
 ): Promise<WritePermit> {
+  const call = controlCalls(control, policy.retry, clock, `${where}, its write lease`);
   const leaseKey = { pk: dataTable, sk: `${LEASE_PREFIX}${leaseId}` };
   const until = clock.now() + clock.remainingTimeMs();
-  await control.client.send(
-    new PutCommand({
+  await call('PutItem', () => ({
+    command: new PutCommand({
       TableName: control.tableName,
       Item: {
         ...leaseKey,
@@ -109,14 +111,28 @@ export async function acquireWritePermit(
         expiresAt: Math.ceil(until / 1000) + 86_400,
       },
     }),
-  );
+  }));
   const withdraw = async () => {
-    await control.client.send(new DeleteCommand({ TableName: control.tableName, Key: leaseKey }));
+    await call('DeleteItem', () => ({
+      command: new DeleteCommand({ TableName: control.tableName, Key: leaseKey }),
+    }));
   };
 
   let mode: WritePermit['mode'];
   try {
-    mode = (await raiseNewest(control, dataTable, stamp)) ? 'batch' : 'conditional';
+    // Raised (or already this upload's): batch-write; a newer upload is there: conditional.
+    const raised = await call('UpdateItem', () => ({
+      command: new UpdateCommand({
+        TableName: control.tableName,
+        Key: { pk: dataTable, sk: NEWEST_SORT_KEY },
+        UpdateExpression: 'SET #pa = :pa, #pk = :pk, #ps = :ps',
+        ConditionExpression: notNewerThanWriter(false),
+        ExpressionAttributeNames: orderAttributeNames(PROVENANCE),
+        ExpressionAttributeValues: orderAttributeValues(stamp),
+      }),
+      conditionFailed: 'newer',
+    }));
+    mode = raised === 'newer' ? 'conditional' : 'batch';
     // A conditional writer never overwrites a newer value, so nobody need wait for it.
     if (mode === 'conditional') await withdraw();
   } catch (error) {
@@ -126,7 +142,7 @@ export async function acquireWritePermit(
 
   let waitedFor: number;
   try {
-    waitedFor = await waitForOlderLeases(control, dataTable, stamp, policy, clock);
+    waitedFor = await waitForOlderLeases(call, control, dataTable, stamp, policy, clock);
   } catch (error) {
     if (mode === 'batch') await withdraw().catch(() => undefined);
     throw error;
@@ -140,28 +156,42 @@ export async function acquireWritePermit(
   };
 }
 
-/** Raises the table's newest upload to `stamp` unless a newer one is there; true when raised (or equal). */
-async function raiseNewest(
+/** One control-table call: its command, and what a failed condition means (else an error). */
+interface ControlCall {
+  readonly command: { readonly input: object };
+  readonly conditionFailed?: string;
+}
+
+type CallControl = (
+  operation: WriteOperation,
+  make: () => ControlCall,
+) => Promise<string | Record<string, unknown>>;
+
+/**
+ * Sends control-table calls as the loader sends its writes (sendWithRetries): throttled,
+ * failed and unanswered calls are repeated, and end with the same named errors.
+ */
+function controlCalls(
   control: ControlTable,
-  dataTable: string,
-  stamp: UploadStamp,
-): Promise<boolean> {
-  try {
-    await control.client.send(
-      new UpdateCommand({
-        TableName: control.tableName,
-        Key: { pk: dataTable, sk: NEWEST_SORT_KEY },
-        UpdateExpression: 'SET #pa = :pa, #pk = :pk, #ps = :ps',
-        ConditionExpression: notNewerThanWriter(false),
-        ExpressionAttributeNames: orderAttributeNames(PROVENANCE),
-        ExpressionAttributeValues: orderAttributeValues(stamp),
-      }),
+  retry: RetryPolicy,
+  clock: Clock,
+  where: string,
+): CallControl {
+  const target: BatchWriterTarget = { tableName: control.tableName, keyName: 'pk', where };
+  return async (operation, make) => {
+    const { value } = await sendWithRetries<string | Record<string, unknown>>(
+      target,
+      operation,
+      async () => {
+        const { command } = make();
+        return (await control.client.send(command as never)) as Record<string, unknown>;
+      },
+      retry,
+      clock,
+      (refusal) => (isConditionFailure(refusal) ? make().conditionFailed : undefined),
     );
-    return true;
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+    return value;
+  };
 }
 
 /**
@@ -170,6 +200,7 @@ async function raiseNewest(
  * the way, so they do not pile up where TTL does not run (the local stack).
  */
 async function waitForOlderLeases(
+  call: CallControl,
   control: ControlTable,
   dataTable: string,
   stamp: UploadStamp,
@@ -178,20 +209,33 @@ async function waitForOlderLeases(
 ): Promise<number> {
   const seen = new Set<string>();
   for (let round = 0; ; round++) {
-    const leases = await readLeases(control, dataTable);
+    const leases = await readLeases(call, control, dataTable);
     const now = clock.now();
-    const expired = leases.filter((lease) => lease.until + policy.clockSkewMs <= now);
+    const cutoff = now - policy.clockSkewMs;
+    const expired = leases.filter((lease) => lease.until <= cutoff);
     const blocking = leases.filter(
-      (lease) => lease.until + policy.clockSkewMs > now && compareUploads(lease, stamp) < 0,
+      (lease) => lease.until > cutoff && compareUploads(lease, stamp) < 0,
     );
     await Promise.all(
-      expired.map((lease) => deleteIfExpired(control, dataTable, lease, now - policy.clockSkewMs)),
+      expired.map((lease) =>
+        // Another chunk may have deleted it first: a failed condition is fine.
+        call('DeleteItem', () => ({
+          command: new DeleteCommand({
+            TableName: control.tableName,
+            Key: { pk: dataTable, sk: lease.sk },
+            ConditionExpression: '#until < :cutoff',
+            ExpressionAttributeNames: { '#until': 'until' },
+            ExpressionAttributeValues: { ':cutoff': cutoff },
+          }),
+          conditionFailed: 'gone',
+        })),
+      ),
     );
     if (blocking.length === 0) return seen.size;
     for (const lease of blocking) seen.add(lease.sk);
 
     const delay = policy.pollMs * 2 ** Math.min(round, 3);
-    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) {
+    if (clock.remainingTimeMs() - delay < policy.retry.safetyMarginMs) {
       const oldest = blocking.reduce((a, b) => (compareUploads(a, b) <= 0 ? a : b));
       throw new OlderLoadStillWritingError(
         `${blocking.length} chunk(s) of older uploads of table ${dataTable} (the oldest: s3 key ${oldest.key}, uploaded ${oldest.uploadedAt}) are still writing with BatchWriteItem, and this chunk must write after them; it stopped waiting with ${clock.remainingTimeMs()} ms of Lambda time left, before writing anything. The workflow retries it.`,
@@ -201,19 +245,23 @@ async function waitForOlderLeases(
   }
 }
 
-async function readLeases(control: ControlTable, dataTable: string): Promise<LeaseItem[]> {
+async function readLeases(
+  call: CallControl,
+  control: ControlTable,
+  dataTable: string,
+): Promise<LeaseItem[]> {
   const leases: LeaseItem[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await control.client.send(
-      new QueryCommand({
+    const page = (await call('Query', () => ({
+      command: new QueryCommand({
         TableName: control.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': dataTable, ':prefix': LEASE_PREFIX },
         ConsistentRead: true,
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
-    );
+    }))) as { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
     for (const item of page.Items ?? []) {
       leases.push({
         sk: String(item.sk),
@@ -227,27 +275,4 @@ async function readLeases(control: ControlTable, dataTable: string): Promise<Lea
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return leases;
-}
-
-async function deleteIfExpired(
-  control: ControlTable,
-  dataTable: string,
-  lease: LeaseItem,
-  cutoff: number,
-): Promise<void> {
-  try {
-    await control.client.send(
-      new DeleteCommand({
-        TableName: control.tableName,
-        Key: { pk: dataTable, sk: lease.sk },
-        ConditionExpression: '#until < :cutoff',
-        ExpressionAttributeNames: { '#until': 'until' },
-        ExpressionAttributeValues: { ':cutoff': cutoff },
-      }),
-    );
-  } catch (error) {
-    // Another chunk deleted it first, or it was renewed: either way, nothing to do.
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return;
-    throw error;
-  }
 }

@@ -451,6 +451,19 @@ describe('loadChunk', () => {
       });
     });
 
+    it('names a Range GET that S3 never answered (connection refused) as such, still the retried ChunkReadError', async () => {
+      const [input] = await upload(csv([row(1)]), 10);
+      s3.on(GetObjectCommand).rejects(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }),
+      );
+      await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
+        name: 'ChunkReadError',
+        message: expect.stringMatching(
+          /S3 did not answer the Range GET \(ECONNREFUSED: Error: connect ECONNREFUSED 127\.0\.0\.1:4566\); the workflow retries the chunk, and if this persists check the network path to S3/,
+        ),
+      });
+    });
+
     it('throws ChunkReadError when the body stream breaks mid-chunk', async () => {
       const [input] = await upload(csv([row(1), row(2)]), 10);
       s3.on(GetObjectCommand).resolves({

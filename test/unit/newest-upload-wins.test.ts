@@ -173,7 +173,7 @@ describe('loadChunk write mode', () => {
 
     throttles = Number.POSITIVE_INFINITY;
     await expect(loadChunk(older, config, deps(new VirtualClock(6_000)))).rejects.toThrow(
-      /item\(s\) still unwritten after \d+ throttled or failed PutItem call\(s\) on table books/,
+      /item\(s\) still unwritten after \d+ throttled PutItem call\(s\) on table books/,
     );
   });
 
@@ -257,6 +257,39 @@ describe('loadChunk write leases', () => {
     );
     expect(table.calls).toHaveLength(0);
     expect([...control.leases.keys()]).toEqual(['books|lease#older.csv']);
+  });
+
+  it('repeats a throttled look at the leases, and names a control table that never answers', async () => {
+    let failures = 1;
+    const fault = (name: string, message: string) => {
+      control.onQuery = () => {
+        if (failures-- > 0) throw Object.assign(new Error(message), { name });
+      };
+    };
+    fault('ProvisionedThroughputExceededException', 'slow down');
+    const clock = new VirtualClock(60_000);
+    await loadChunk(await fileOf('newer.csv', ['new 1'], NEWER), config, deps(clock));
+    expect(clock.sleeps).toEqual([50]);
+    expect(titles()).toEqual(['new 1']);
+
+    control.onQuery = () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), {
+        code: 'ECONNREFUSED',
+        $metadata: {},
+      });
+    };
+    await expect(
+      loadChunk(
+        await fileOf('newer.csv', ['new 1'], NEWER),
+        config,
+        deps(new VirtualClock(600_000)),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ServiceUnreachableError',
+      message: expect.stringContaining(
+        'of s3://uploads/newer.csv, its write lease: DynamoDB did not answer Query on table control',
+      ),
+    });
   });
 
   it('registers its lease before it raises the newest upload, and ends it when done', async () => {
