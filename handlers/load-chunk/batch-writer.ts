@@ -133,16 +133,10 @@ export async function writeBatch(
   }
   let pending = puts;
   let retries = 0;
-  const seen = { server: 0 };
-  // While DynamoDB does not answer: the Lambda time left when that began, and the last error.
-  let unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
-  const budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
-  const giveUp = () =>
-    unreachable === undefined
-      ? budgetExceeded(target, pending.length, retries, seen, clock.remainingTimeMs())
-      : unreachableError(target, unreachable, clock.remainingTimeMs(), budgetMs);
+  const attempts = new FailedAttempts(target, 'BatchWriteItem', policy, clock);
   while (pending.length > 0) {
-    if (clock.remainingTimeMs() < policy.safetyMarginMs) throw giveUp();
+    if (clock.remainingTimeMs() < policy.safetyMarginMs)
+      throw attempts.giveUp(pending.length, retries);
     let unprocessed: readonly PendingPut[];
     try {
       const output = await dynamo.send(
@@ -152,42 +146,94 @@ export async function writeBatch(
           },
         }),
       );
-      unreachable = undefined;
+      attempts.answered();
       unprocessed = matchUnprocessed(
         pending,
         output.UnprocessedItems?.[target.tableName] ?? [],
         target,
       );
     } catch (error) {
-      const fault = classifyWriteFault(error);
-      if (fault === 'refused') {
-        throw new ChunkWriteError(
-          `${target.where}: BatchWriteItem on table ${target.tableName} failed: ${describeError(error)}`,
-          { cause: error },
-        );
-      }
-      if (fault === 'unreachable') {
-        unreachable ??= { since: clock.remainingTimeMs(), attempts: 0, last: error };
-        unreachable.attempts++;
-        unreachable.last = error;
-      } else {
-        unreachable = undefined;
-        if (fault === 'server') seen.server++;
-      }
+      attempts.record(error);
       unprocessed = pending;
     }
     pending = unprocessed;
     if (pending.length === 0) break;
 
     retries++;
-    if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= budgetMs) {
-      throw giveUp();
-    }
-    const delay = backoffDelay(retries, policy, clock.random);
-    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw giveUp();
-    await clock.sleep(delay);
+    await attempts.backOff(retries, pending.length);
   }
   return { written: puts.length, retries };
+}
+
+/**
+ * The failed attempts of one call (a BatchWriteItem, a PutItem, a control-table
+ * update), and how they end: a refusal at once as ChunkWriteError; no answer for the
+ * unreachable budget as ServiceUnreachableError; throttling or server errors until the
+ * Lambda's time runs short as ChunkTimeBudgetExceededError. One bookkeeping for every
+ * call the loader repeats, so each fault gets the same name wherever it happens.
+ */
+export class FailedAttempts {
+  private server = 0;
+  /** While DynamoDB does not answer: the Lambda time left when that began, and the last error. */
+  private unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
+  private readonly budgetMs: number;
+
+  constructor(
+    private readonly target: BatchWriterTarget,
+    private readonly operation: WriteOperation,
+    private readonly policy: RetryPolicy,
+    private readonly clock: Clock,
+  ) {
+    this.budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
+  }
+
+  /** DynamoDB answered (even with UnprocessedItems): an unanswered stretch is over. */
+  answered(): void {
+    this.unreachable = undefined;
+  }
+
+  /** Records a failed attempt; throws ChunkWriteError when retrying cannot help. */
+  record(error: unknown): void {
+    const fault = classifyWriteFault(error);
+    if (fault === 'refused') {
+      throw new ChunkWriteError(
+        `${this.target.where}: ${this.operation} on table ${this.target.tableName} failed: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+    if (fault === 'unreachable') {
+      this.unreachable ??= { since: this.clock.remainingTimeMs(), attempts: 0, last: error };
+      this.unreachable.attempts++;
+      this.unreachable.last = error;
+      return;
+    }
+    this.unreachable = undefined;
+    if (fault === 'server') this.server++;
+  }
+
+  /**
+   * Waits before retry number `retry` (backoff with full jitter), or throws the error
+   * that ends the call when the unreachable budget is spent or the wait would eat into
+   * the Lambda's safety margin.
+   */
+  async backOff(retry: number, left: number): Promise<void> {
+    const { clock, policy, unreachable } = this;
+    if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= this.budgetMs) {
+      throw this.giveUp(left, retry);
+    }
+    const delay = backoffDelay(retry, policy, clock.random);
+    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw this.giveUp(left, retry);
+    await clock.sleep(delay);
+  }
+
+  /** The error that ends the call now, with `left` items unwritten after `retries` retries. */
+  giveUp(left: number, retries: number): Error {
+    const remaining = this.clock.remainingTimeMs();
+    const seen = { server: this.server };
+    return this.unreachable === undefined
+      ? budgetExceeded(this.target, left, retries, seen, remaining, this.operation)
+      : unreachableError(this.target, this.unreachable, remaining, this.budgetMs, this.operation);
+  }
 }
 
 /**

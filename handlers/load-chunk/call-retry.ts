@@ -1,13 +1,8 @@
-import { ChunkWriteError, describeError } from '../shared/errors.js';
 import {
   type BatchWriterTarget,
-  backoffDelay,
-  budgetExceeded,
   type Clock,
-  classifyWriteFault,
-  DEFAULT_UNREACHABLE_BUDGET_MS,
+  FailedAttempts,
   type RetryPolicy,
-  unreachableError,
   type WriteOperation,
 } from './batch-writer.js';
 
@@ -35,41 +30,16 @@ export async function sendWithRetries<T>(
   clock: Clock,
   accept: (refusal: unknown) => T | undefined = () => undefined,
 ): Promise<CallOutcome<T>> {
-  const budgetMs = policy.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS;
-  const seen = { server: 0 };
-  let unreachable: { readonly since: number; attempts: number; last: unknown } | undefined;
-  const giveUp = (retries: number) =>
-    unreachable === undefined
-      ? budgetExceeded(target, 1, retries, seen, clock.remainingTimeMs(), operation)
-      : unreachableError(target, unreachable, clock.remainingTimeMs(), budgetMs, operation);
+  const attempts = new FailedAttempts(target, operation, policy, clock);
   for (let retries = 0; ; retries++) {
-    if (clock.remainingTimeMs() < policy.safetyMarginMs) throw giveUp(retries);
+    if (clock.remainingTimeMs() < policy.safetyMarginMs) throw attempts.giveUp(1, retries);
     try {
       return { value: await send(), retries };
     } catch (error) {
-      const fault = classifyWriteFault(error);
-      if (fault === 'refused') {
-        const accepted = accept(error);
-        if (accepted !== undefined) return { value: accepted, retries };
-        throw new ChunkWriteError(
-          `${target.where}: ${operation} on table ${target.tableName} failed: ${describeError(error)}`,
-          { cause: error },
-        );
-      }
-      if (fault === 'unreachable') {
-        unreachable ??= { since: clock.remainingTimeMs(), attempts: 0, last: error };
-        unreachable.attempts++;
-        unreachable.last = error;
-      } else {
-        unreachable = undefined;
-        if (fault === 'server') seen.server++;
-      }
+      const accepted = accept(error);
+      if (accepted !== undefined) return { value: accepted, retries };
+      attempts.record(error);
     }
-    if (unreachable !== undefined && unreachable.since - clock.remainingTimeMs() >= budgetMs) {
-      throw giveUp(retries + 1);
-    }
-    const delay = backoffDelay(retries + 1, policy, clock.random);
-    if (clock.remainingTimeMs() - delay < policy.safetyMarginMs) throw giveUp(retries + 1);
-    await clock.sleep(delay);
+    await attempts.backOff(retries + 1, 1);
   }
 }
