@@ -82,11 +82,15 @@ export interface ChunkView {
 
 /** A failure record as the workflow built it for the DLQ, and whether it was sent. */
 export interface FailureView {
-  /** The record's `failure` object (error, cause, state, time, ...). */
+  /**
+   * The record's `failure` object (error, cause, state, time, ...): as BuildFailureRecord
+   * made it to send (plain cause, `cut` when it was shortened), else as the `*Failed`
+   * state built it.
+   */
   readonly failure: Readonly<Record<string, unknown>>;
   /** The cause in readable form (a Lambda error payload's message, else the cause). */
   readonly readableCause: string;
-  /** Whether SendToDeadLetterQueue delivered it. */
+  /** Whether the DLQ send (SendToDeadLetterQueue) delivered it: false when the record was lost. */
   readonly sentToDlq: boolean;
 }
 

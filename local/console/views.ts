@@ -170,7 +170,8 @@ function walkHistory(execution: ExecutionLike, states: Map<string, StateInfo>): 
   const iterations = new Map<number, 'RUNNING' | 'SUCCEEDED' | 'FAILED'>();
   const summaries = new Map<number, Json>();
   let failureRecord: Json | undefined;
-  let sent = false;
+  // The DLQ send (an SQS sendMessage task) once it exited: sent unless its Catch took over.
+  let sendExited: string | undefined;
 
   for (const event of execution.events) {
     const enteredName = nameIn(event.stateEnteredEventDetails);
@@ -202,13 +203,16 @@ function walkHistory(execution: ExecutionLike, states: Map<string, StateInfo>): 
         const index = numberOr(output.index);
         if (index !== undefined) summaries.set(index, output);
       }
-      if (output && isObject(output.failure) && Array.isArray(output.Records)) {
+      // The record a *Failed state built ({ Records, failure }), then the one
+      // BuildFailureRecord made of it to send ({ messageBody, failure }, plain cause).
+      if (
+        output &&
+        isObject(output.failure) &&
+        (Array.isArray(output.Records) || typeof output.messageBody === 'string')
+      ) {
         failureRecord = output.failure;
       }
-      // The DLQ send (an SQS sendMessage task): its Catch puts the send's error in the output.
-      if (info?.resource?.endsWith(':sqs:sendMessage') && failureRecord) {
-        sent = output?.deadLetterError === undefined;
-      }
+      if (info?.resource?.endsWith(':sqs:sendMessage') && failureRecord) sendExited = exitedName;
     }
     switch (event.type) {
       case 'TaskFailed': {
@@ -316,7 +320,7 @@ function walkHistory(execution: ExecutionLike, states: Map<string, StateInfo>): 
         readableCause: readableCause(
           typeof failureRecord.cause === 'string' ? failureRecord.cause : undefined,
         ),
-        sentToDlq: sent,
+        sentToDlq: sendExited !== undefined && !caught.has(sendExited),
       }
     : undefined;
   return {

@@ -30,6 +30,11 @@ let stack: LocalStack;
 let stop: () => Promise<void>;
 let browser: Chromium;
 
+/** Executions of `key` started at or after `since` (epoch ms). */
+function executionsSince(key: string, since: number): Execution[] {
+  return executionsOf(stack, key).filter((execution) => execution.startDate.getTime() >= since);
+}
+
 beforeAll(async () => {
   // Chromium first: when it is missing, the message says how to install it.
   browser = await launchChromium();
@@ -139,8 +144,11 @@ describe('console: one execution', () => {
         Succeeded: 'SUCCEEDED',
         PlanFileFailed: 'NOT_STARTED',
         LoadChunksFailed: 'NOT_STARTED',
+        BuildFailureRecord: 'NOT_STARTED',
         SendToDeadLetterQueue: 'NOT_STARTED',
         Failed: 'NOT_STARTED',
+        FailureRecordLost: 'NOT_STARTED',
+        FailedWithoutRecord: 'NOT_STARTED',
       },
     ],
     [
@@ -155,8 +163,11 @@ describe('console: one execution', () => {
         Succeeded: 'NOT_STARTED',
         PlanFileFailed: 'SUCCEEDED',
         LoadChunksFailed: 'NOT_STARTED',
+        BuildFailureRecord: 'SUCCEEDED',
         SendToDeadLetterQueue: 'SUCCEEDED',
         Failed: 'FAILED',
+        FailureRecordLost: 'NOT_STARTED',
+        FailedWithoutRecord: 'NOT_STARTED',
       },
     ],
   ])(
@@ -216,6 +227,15 @@ describe('console: one execution', () => {
         await page.waitForSelector('[data-testid="lines"] [data-line="1"].highlight', WAIT);
         expect(await page.textContent('[data-line="1"] .text')).toMatch(/^ISBN,titel,/);
       } else {
+        // The upload stamp of the input, and the chunk summaries' own columns.
+        const upload = (JSON.parse(execution.input) as { upload: { uploadedAt: string } }).upload;
+        const inputFile = (await page.textContent('dl[aria-label="Input file"]')) ?? '';
+        expect(inputFile).toContain('upload.uploadedAt');
+        expect(inputFile).toContain(upload.uploadedAt);
+        const columns = await page.$$eval('table[aria-label="Chunks"] th', (cells) =>
+          cells.map((cell) => cell.textContent),
+        );
+        expect(columns).toEqual(expect.arrayContaining(['written', 'superseded']));
         await page.click('[data-link="chunk-lines"]');
         const line = await page.waitForSelector('[data-testid="lines"] [data-line="7"]', WAIT);
         expect(await line.textContent()).toContain('9781400395958,"Crime and Punishment');
@@ -324,13 +344,13 @@ describe('console: dead-letter queue', () => {
     const redriven = await waitFor(
       'the redrive execution of dlq/a.csv to close',
       () =>
-        executionsOf(stack, 'dlq/a.csv', since).find(
+        executionsSince('dlq/a.csv', since).find(
           (execution) => execution.name.startsWith('redrive-') && execution.status !== 'RUNNING',
         ),
       60_000,
     );
     expect(redriven.status).toBe('FAILED');
-    expect(executionsOf(stack, 'dlq/b.csv', since)).toEqual([]);
+    expect(executionsSince('dlq/b.csv', since)).toEqual([]);
     await page.waitForSelector('tr[data-file="dlq/b.csv"]', WAIT);
 
     const list = await open(`#/executions?q=dlq/a.csv`);

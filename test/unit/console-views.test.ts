@@ -1,13 +1,18 @@
 import { fileURLToPath } from 'node:url';
+import { buildFailureRecord } from '../../handlers/failure-record/record.js';
+import type { ChunkSummary } from '../../handlers/shared/contracts.js';
+import { executionInputFor } from '../../handlers/start-ingestion/start.js';
 import type { StateStatus } from '../../local/console/model.js';
 import { detail, type ExecutionLike, statesOf, summarize } from '../../local/console/views.js';
 import { prepareDefinition } from '../../local/stepfunctions/definition.js';
 import { type Execution, ExecutionService } from '../../local/stepfunctions/executions.js';
 import { TaskError, type TaskHandler } from '../../local/stepfunctions/tasks.js';
 import { ASL_PATH, SAMPLE_SUBSTITUTIONS } from '../support/workflow-definition.js';
+import { s3Record } from '../support/workflow-fakes.js';
 
 // The console's views of an execution, from real histories: the ASL file runs in
-// ExecutionService (as in the local stack) with in-process task handlers.
+// ExecutionService (as in the local stack) with in-process task handlers, and
+// BuildFailureRecord with the real record builder.
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -31,10 +36,8 @@ function plan(chunks: number, duplicateRows = 0): Json {
   };
 }
 
-const INPUT = JSON.stringify({
-  file: { bucket: 'uploads', key: 'books.csv', eTag: 'abc', size: 3000, sequencer: '01' },
-  Records: [{ s3: { bucket: { name: 'uploads' }, object: { key: 'books.csv' } } }],
-});
+// The input the starter sends for an upload of uploads/books.csv (file, upload stamp, Records).
+const INPUT = JSON.stringify(executionInputFor(s3Record({ key: 'books.csv', size: 3000 })));
 
 async function service(tasks: Record<string, TaskHandler>): Promise<ExecutionService> {
   const prepared = await prepareDefinition(fileURLToPath(ASL_PATH), SAMPLE_SUBSTITUTIONS);
@@ -70,9 +73,29 @@ async function run(
 
 const loadChunk: TaskHandler = async (input) => {
   const chunk = (input as { chunk: { index: number; rows: number } }).chunk;
-  return { index: chunk.index, rows: chunk.rows, written: chunk.rows, skipped: 0, durationMs: 1 };
+  const summary: ChunkSummary = {
+    index: chunk.index,
+    rows: chunk.rows,
+    written: chunk.rows,
+    superseded: 0,
+    skipped: 0,
+    mode: 'batch',
+    durationMs: 1,
+  };
+  return { ...summary };
 };
-const sentToDlq: TaskHandler = async () => ({ MessageId: 'm-1' });
+/** BuildFailureRecord: the real record builder (what handlers/failure-record runs). */
+const buildRecord: TaskHandler = async (input) =>
+  JSON.parse(JSON.stringify(buildFailureRecord(input))) as Json;
+/** Message bodies the sqs:sendMessage task was given, in order. */
+let sentBodies: string[] = [];
+beforeEach(() => {
+  sentBodies = [];
+});
+const sentToDlq: TaskHandler = async (input) => {
+  sentBodies.push((input as { MessageBody: string }).MessageBody);
+  return { MessageId: `m-${sentBodies.length}` };
+};
 
 /** A deferred result, to look at an execution while a task is still running. */
 function deferred<T>() {
@@ -91,6 +114,7 @@ describe('console views: state statuses', () => {
     const { execution } = await run({
       PlanFile: async () => plan(2),
       LoadChunk: loadChunk,
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     expect(execution.status).toBe('SUCCEEDED');
@@ -105,17 +129,17 @@ describe('console views: state statuses', () => {
     });
   });
 
-  it('returns CAUGHT for a state whose Catch took over, FAILED for the Fail state, and the failure record', async () => {
-    const cause = JSON.stringify({
-      errorType: 'InvalidFileError',
-      errorMessage:
-        's3://uploads/books.csv is invalid, nothing was written: 1 error\n  line 3: bad',
-    });
+  it('returns CAUGHT for a state whose Catch took over, FAILED for the Fail state, and the failure record as sent', async () => {
+    const message =
+      's3://uploads/books.csv is invalid, nothing was written: 1 error\n  line 3: bad';
+    // A Lambda error reaches Step Functions as its error payload.
+    const cause = JSON.stringify({ errorType: 'InvalidFileError', errorMessage: message });
     const { execution } = await run({
       PlanFile: async () => {
         throw new TaskError('InvalidFileError', cause);
       },
       LoadChunk: loadChunk,
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     const view = detail(execution, definition);
@@ -124,22 +148,59 @@ describe('console views: state statuses', () => {
       Configure: 'SUCCEEDED',
       PlanFile: 'CAUGHT',
       PlanFileFailed: 'SUCCEEDED',
+      BuildFailureRecord: 'SUCCEEDED',
       SendToDeadLetterQueue: 'SUCCEEDED',
       Failed: 'FAILED',
     });
+    // The record BuildFailureRecord made (plain cause) is the one the DLQ got.
+    expect(sentBodies).toHaveLength(1);
+    const sent = JSON.parse(sentBodies[0] ?? '') as { failure: unknown; upload: unknown };
     expect(view.failure).toEqual({
-      failure: expect.objectContaining({
-        error: 'InvalidFileError',
-        cause,
-        state: 'PlanFile',
-        executionArn: execution.executionArn,
-      }),
-      readableCause:
-        's3://uploads/books.csv is invalid, nothing was written: 1 error\n  line 3: bad',
+      failure: sent.failure,
+      readableCause: message,
       sentToDlq: true,
     });
+    expect(view.failure?.failure).toMatchObject({
+      error: 'InvalidFileError',
+      cause: message,
+      state: 'PlanFile',
+      executionArn: execution.executionArn,
+    });
+    expect(sent.upload).toEqual((JSON.parse(INPUT) as { upload: unknown }).upload);
     expect(view.error).toBe('InvalidFileError');
+    expect(view.cause).toBe(message);
     expect(view.errorMessage).toBe('line 3: bad');
+  });
+
+  it('returns CAUGHT for BuildFailureRecord, FAILED for FailedWithoutRecord and the record not sent when it cannot be built', async () => {
+    const { execution } = await run({
+      PlanFile: async () => {
+        throw new TaskError('InvalidFileError', 'line 3: bad');
+      },
+      LoadChunk: loadChunk,
+      BuildFailureRecord: async () => {
+        throw new TaskError('InvalidTaskInputError', 'The failure record would be too large');
+      },
+      SendToDeadLetterQueue: sentToDlq,
+    });
+    const view = detail(execution, definition);
+    expect(view.states).toEqual({
+      ...ALL_NOT_STARTED(),
+      Configure: 'SUCCEEDED',
+      PlanFile: 'CAUGHT',
+      PlanFileFailed: 'SUCCEEDED',
+      BuildFailureRecord: 'CAUGHT',
+      FailureRecordLost: 'SUCCEEDED',
+      FailedWithoutRecord: 'FAILED',
+    });
+    expect(sentBodies).toEqual([]);
+    expect(view.failure).toEqual({
+      failure: expect.objectContaining({ error: 'InvalidFileError', state: 'PlanFile' }),
+      readableCause: 'line 3: bad',
+      sentToDlq: false,
+    });
+    expect(view.error).toBe('FailureRecordLostError');
+    expect(view.cause).toContain('did not reach the dead-letter queue');
   });
 
   it('returns IN_PROGRESS for the running state and SUCCEEDED for the ones before it', async () => {
@@ -147,6 +208,7 @@ describe('console views: state statuses', () => {
     const machine = await service({
       PlanFile: () => planned.promise,
       LoadChunk: loadChunk,
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     const entered = deferred<void>();
@@ -172,6 +234,7 @@ describe('console views: state statuses', () => {
     const machine = await service({
       PlanFile: () => hold.promise,
       LoadChunk: loadChunk,
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     const entered = deferred<void>();
@@ -199,6 +262,7 @@ describe('console views: the Map', () => {
         await releases[index]?.promise;
         return loadChunk(input);
       },
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     const firstDone = deferred<void>();
@@ -229,7 +293,8 @@ describe('console views: the Map', () => {
       index: 1,
       status: 'SUCCEEDED',
       item: { index: 1, start: 1100, end: 2100, firstLine: 12, rows: 10, skip: [] },
-      summary: { index: 1, written: 10 },
+      // The chunk summary as the LoadChunk state's ResultSelector keeps it.
+      summary: { index: 1, written: 10, superseded: 0 },
     });
     expect(summarize(execution)).toMatchObject({
       status: 'RUNNING',
@@ -262,20 +327,28 @@ describe('console views: the Map', () => {
         if (index === 1) throw new TaskError('RowRejectedError', 'chunk 1, line 12: rejected');
         return loadChunk(input);
       },
+      BuildFailureRecord: buildRecord,
       SendToDeadLetterQueue: sentToDlq,
     });
     const view = detail(execution, definition);
-    expect(view.states).toMatchObject({
+    expect(view.states).toEqual({
+      ...ALL_NOT_STARTED(),
+      Configure: 'SUCCEEDED',
       PlanFile: 'SUCCEEDED',
       LoadChunks: 'CAUGHT',
       LoadChunk: 'FAILED',
       LoadChunksFailed: 'SUCCEEDED',
-      Summarize: 'NOT_STARTED',
+      BuildFailureRecord: 'SUCCEEDED',
+      SendToDeadLetterQueue: 'SUCCEEDED',
       Failed: 'FAILED',
     });
     expect(view.map).toMatchObject({ total: 2, failed: 1, running: 0 });
     expect(view.chunks[1]?.status).toBe('FAILED');
-    expect(view.failure?.failure.state).toBe('LoadChunk');
+    expect(view.failure).toMatchObject({
+      failure: { error: 'RowRejectedError', state: 'LoadChunk' },
+      readableCause: 'chunk 1, line 12: rejected',
+      sentToDlq: true,
+    });
   });
 });
 
@@ -372,11 +445,18 @@ describe('console views: summaries and history details', () => {
     expect(view.events[0]?.timestamp).toBe('2026-01-01T00:00:00.100Z');
   });
 
-  it('returns sentToDlq false when the DLQ send failed (its Catch put deadLetterError in the output)', () => {
+  it('returns the record BuildFailureRecord built, and sentToDlq false when the DLQ send was caught', () => {
     const record = {
       Records: [],
-      failure: { error: 'InvalidFileError', cause: 'bad', state: 'PlanFile' },
+      failure: {
+        error: 'InvalidFileError',
+        cause: JSON.stringify({ errorType: 'InvalidFileError', errorMessage: 'bad' }),
+        executionArn: base.executionArn,
+        state: 'PlanFile',
+        time: '2026-01-01T00:00:00.100Z',
+      },
     };
+    const built = buildFailureRecord(record);
     const view = detail(
       {
         ...base,
@@ -386,29 +466,36 @@ describe('console views: summaries and history details', () => {
             stateExitedEventDetails: { name: 'PlanFileFailed', output: JSON.stringify(record) },
           }),
           event(2, 'TaskStateEntered', {
+            stateEnteredEventDetails: { name: 'BuildFailureRecord', input: JSON.stringify(record) },
+          }),
+          event(3, 'TaskStateExited', {
+            stateExitedEventDetails: { name: 'BuildFailureRecord', output: JSON.stringify(built) },
+          }),
+          event(4, 'TaskStateEntered', {
             stateEnteredEventDetails: {
               name: 'SendToDeadLetterQueue',
-              input: JSON.stringify(record),
+              input: JSON.stringify(built),
             },
           }),
-          event(3, 'TaskFailed', { taskFailedEventDetails: { error: 'SQS.QueueDoesNotExist' } }),
-          event(4, 'TaskStateExited', {
+          event(5, 'TaskFailed', { taskFailedEventDetails: { error: 'SQS.QueueDoesNotExist' } }),
+          event(6, 'TaskStateExited', {
             stateExitedEventDetails: {
               name: 'SendToDeadLetterQueue',
-              output: JSON.stringify({
-                ...record,
-                deadLetterError: { Error: 'SQS.QueueDoesNotExist' },
-              }),
+              output: JSON.stringify({ ...built, lostBecause: { Error: 'SQS.QueueDoesNotExist' } }),
             },
+          }),
+          event(7, 'PassStateEntered', {
+            stateEnteredEventDetails: { name: 'FailureRecordLost', input: '{}' },
           }),
         ],
       },
       definition,
     );
     expect(view.failure).toEqual({
-      failure: record.failure,
+      failure: { ...record.failure, cause: 'bad' },
       readableCause: 'bad',
       sentToDlq: false,
     });
+    expect(view.states.SendToDeadLetterQueue).toBe('CAUGHT');
   });
 });

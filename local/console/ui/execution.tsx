@@ -382,6 +382,9 @@ function FailureCard({ execution }: { execution: ExecutionDetail }) {
                 <dd class="mono">
                   {key === 'executionArn' && typeof value === 'string' ? (
                     <a href={href(['executions', nameOfArn(value)])}>{nameOfArn(value)}</a>
+                  ) : Array.isArray(value) ? (
+                    // `cut`: what BuildFailureRecord shortened to fit the message.
+                    value.map(String).join('; ')
                   ) : (
                     String(value)
                   )}
