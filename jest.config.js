@@ -41,4 +41,9 @@ if (only && !tiers.some((tier) => tier.displayName === only)) {
 /** @type {import('jest').Config} */
 export default {
   projects: only ? tiers.filter((tier) => tier.displayName === only) : tiers,
+  // aws-local-stepfunctions 3.0.0 keeps a Task's TimeoutSeconds timer (up to 900 s) alive
+  // after its execution is aborted (StopExecution), so a test file that stops an
+  // execution would hold the run open for minutes after its last test. Every stack a
+  // test starts is stopped in its afterAll; nothing else is left behind.
+  forceExit: true,
 };

@@ -367,6 +367,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         options.interceptInvoke,
       ),
     );
+    // Stopped after the executions and before the emulators (stops run in reverse).
+    stops.push(() => runtime.drain());
     const executions = new ExecutionService(
       {
         name: names.stateMachine,

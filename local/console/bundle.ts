@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { PROJECT_ROOT } from '../config.js';
 
 /** Where the page's sources live. */
@@ -18,6 +18,8 @@ export interface UiBundle {
  * starts, so nobody runs a build step and nothing built is committed.
  */
 export async function bundleUi(): Promise<UiBundle> {
+  // The page is bundled once per start: then end esbuild's service process, which would
+  // otherwise keep this process alive (a test runner waiting for it to exit, for one).
   const result = await build({
     entryPoints: [join(UI_DIR, 'main.tsx')],
     bundle: true,
@@ -33,7 +35,7 @@ export async function bundleUi(): Promise<UiBundle> {
     legalComments: 'none',
     logLevel: 'silent',
     charset: 'utf8',
-  });
+  }).finally(stop);
   const text = (extension: string) =>
     result.outputFiles.find((file) => file.path.endsWith(extension))?.text ?? '';
   return {

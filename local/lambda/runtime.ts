@@ -44,6 +44,8 @@ export type InvokeInterceptor = (
  */
 export class LambdaRuntime {
   private readonly handlers = new Map<string, Promise<Handler>>();
+  /** Handler runs not finished yet (a timed-out one runs on, as a real sandbox does until killed). */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly functions: readonly LocalFunction[],
@@ -59,6 +61,15 @@ export class LambdaRuntime {
   /** Imports every handler module now, so configuration errors surface at boot. */
   async warmUp(): Promise<void> {
     await Promise.all(this.functions.map((fn) => this.load(fn)));
+  }
+
+  /**
+   * Waits until every handler run has finished, the ones whose execution was stopped or
+   * whose invocation timed out included: the stack calls it before it stops the
+   * emulators, so no handler is left writing to (or retrying against) a stopped one.
+   */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /** Invokes a function synchronously (RequestResponse). */
@@ -99,6 +110,8 @@ export class LambdaRuntime {
           }),
         fn.timeoutSeconds * 1000,
       );
+      // The deadline alone never keeps the process alive: the handler's own work does.
+      timer.unref();
     });
     const execution = (async (): Promise<InvokeOutcome> => {
       try {
@@ -113,6 +126,8 @@ export class LambdaRuntime {
         return { ok: false, error: toFunctionError(error) };
       }
     })();
+    this.running.add(execution);
+    void execution.finally(() => this.running.delete(execution));
     try {
       return await Promise.race([execution, timeout]);
     } finally {
