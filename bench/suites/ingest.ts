@@ -2,12 +2,14 @@ import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import type { DatasetSchema } from '../../handlers/shared/dataset.js';
+import { stampItem } from '../../handlers/shared/provenance.js';
 import {
   type HeaderLayout,
   type Item,
   rowToItem,
   validateHeader,
 } from '../../handlers/shared/rows.js';
+import { SEQUENCER_WIDTH, type UploadStamp } from '../../handlers/shared/upload-order.js';
 import { benchFileName, generateFile } from '../lib/data.js';
 import { appConfig } from '../lib/handler-env.js';
 import type { BenchContext } from '../lib/options.js';
@@ -137,7 +139,15 @@ async function writeOnce(file: URL, schema: DatasetSchema, concurrency: number) 
   return { ms, rowsPerSec: (items.length / ms) * 1000 };
 }
 
-/** The file's rows as the loader converts them (not timed: the raw side starts from items). */
+/** The provenance the raw side stamps: the same sizes as the pipeline's upload of the file. */
+const RAW_UPLOAD: UploadStamp = {
+  uploadedAt: '2026-12-02T00:00:00.000Z',
+  key: 'bench/books-200000-seed7.csv',
+  sequencer: '0018ED4C198969C680'.padEnd(SEQUENCER_WIDTH, '0'),
+  version: '36070c73f94d95aaec192e851a1dcea8',
+};
+
+/** The file's rows as the loader converts and stamps them (not timed: the raw side starts from items). */
 async function convert(
   file: URL,
   schema: DatasetSchema,
@@ -159,7 +169,8 @@ async function convert(
     }
     const row = rowToItem(layout, record.fields, record.line);
     if (!row.ok) throw new Error(`generated row rejected: ${JSON.stringify(row.problems)}`);
-    items.push(row.row.item);
+    // The items exactly as the pipeline stores them: provenance attributes included.
+    items.push(stampItem(row.row.item, RAW_UPLOAD, record.line));
     itemBytes.push(row.row.size);
   }
   return { items, itemBytes };

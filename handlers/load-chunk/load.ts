@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
@@ -20,9 +20,8 @@ import {
   ObjectChangedError,
   unreachableCode,
 } from '../shared/errors.js';
-import { PROVENANCE, provenanceBytes } from '../shared/provenance.js';
-import { type HeaderLayout, type Item, rowToItem, validateHeader } from '../shared/rows.js';
-import type { UploadStamp } from '../shared/upload-order.js';
+import { provenanceBytes, stampItem } from '../shared/provenance.js';
+import { type HeaderLayout, rowToItem, validateHeader } from '../shared/rows.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
@@ -138,7 +137,6 @@ async function writeChunk(
   const { chunk, upload } = input;
   const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
-  const stamp = provenanceStamp(upload);
   const stampBytes = provenanceBytes(upload);
   const body = await readRange(deps.s3, input, where);
   const limit = pLimit(config.writeConcurrency);
@@ -221,7 +219,7 @@ async function writeChunk(
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        batch.push({ item: stamp(row.row.item, record.line), key: row.row.key });
+        batch.push({ item: stampItem(row.row.item, upload, record.line), key: row.row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];
@@ -263,18 +261,6 @@ async function writeChunk(
 /** `chunk 3 (line 4001, bytes …) of s3://bucket/key`: how errors name a chunk. */
 function chunkPlace({ object, chunk }: LoadChunkInput): string {
   return `chunk ${chunk.index} (line ${chunk.firstLine}, bytes ${chunk.start}–${chunk.end - 1}) of s3://${object.bucket}/${object.key}`;
-}
-
-/** Adds the provenance attributes of `upload` and a line to an item (in place). */
-function provenanceStamp(upload: UploadStamp): (item: Item, line: number) => Item {
-  return (item, line) => {
-    item[PROVENANCE.uploadedAt] = upload.uploadedAt;
-    item[PROVENANCE.key] = upload.key;
-    item[PROVENANCE.sequencer] = upload.sequencer;
-    item[PROVENANCE.version] = upload.version;
-    item[PROVENANCE.line] = NumberValue.from(String(line));
-    return item;
-  };
 }
 
 /**

@@ -50,7 +50,7 @@ export type HeaderResult =
   | { readonly ok: false; readonly problems: readonly FileProblem[] };
 
 /** An item ready for lib-dynamodb: numbers are NumberValue, so their exact text is stored. */
-export type Item = Record<string, string | boolean | NumberValue>;
+export type Item = Record<string, string | boolean | number | NumberValue>;
 
 /** A converted row. */
 export interface ConvertedRow {
