@@ -43,3 +43,8 @@ export async function sendWithRetries<T>(
     await attempts.backOff(retries + 1, 1);
   }
 }
+
+/** DynamoDB's answer to a write whose condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

@@ -7,7 +7,7 @@ import {
 } from '../shared/provenance.js';
 import type { UploadStamp } from '../shared/upload-order.js';
 import type { BatchWriterTarget, Clock, PendingPut, RetryPolicy } from './batch-writer.js';
-import { sendWithRetries } from './call-retry.js';
+import { isConditionFailure, sendWithRetries } from './call-retry.js';
 
 /** What writing one batch conditionally took. */
 export interface ConditionalOutcome {
@@ -64,9 +64,4 @@ export async function writeBatchConditionally(
     superseded: outcomes.filter((outcome) => outcome.value === 'superseded').length,
     retries: outcomes.reduce((sum, outcome) => sum + outcome.retries, 0),
   };
-}
-
-/** DynamoDB's answer to a write whose condition did not hold. */
-export function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

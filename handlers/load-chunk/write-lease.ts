@@ -14,8 +14,7 @@ import {
 } from '../shared/provenance.js';
 import { compareUploads, type UploadOrder, type UploadStamp } from '../shared/upload-order.js';
 import type { BatchWriterTarget, Clock, RetryPolicy, WriteOperation } from './batch-writer.js';
-import { sendWithRetries } from './call-retry.js';
-import { isConditionFailure } from './conditional-writer.js';
+import { isConditionFailure, sendWithRetries } from './call-retry.js';
 
 /**
  * Write permits: how a chunk may write without ever letting an older upload's value
