@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BatchWriteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -69,12 +69,13 @@ export function acceptingDynamo(counter: WriteCounter): DynamoDBDocumentClient {
     if (
       command instanceof PutCommand ||
       command instanceof UpdateCommand ||
-      command instanceof DeleteCommand
+      command instanceof DeleteCommand ||
+      command instanceof PutItemCommand
     ) {
       return {};
     }
     if (command instanceof QueryCommand) return { Items: [] };
-    if (!(command instanceof BatchWriteCommand)) {
+    if (!(command instanceof BatchWriteItemCommand)) {
       throw new Error(`the bench DynamoDB double does not answer ${describe(command)}`);
     }
     await nextTurn();

@@ -1,12 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { createDocumentClient } from '../../handlers/load-chunk/client.js';
+import { createDocumentClient, inWireForm } from '../../handlers/load-chunk/client.js';
+import type { Item } from '../../handlers/shared/rows.js';
 import { startDynamoDbProcess } from '../../local/emulators/dynamodb.js';
-
-/** A DynamoDB item as the DocumentClient takes it. */
-export type Item = Record<string, unknown>;
 
 /** DynamoDB's BatchWriteItem limit. */
 const BATCH_SIZE = 25;
@@ -93,11 +96,12 @@ async function writeBatch(
   for (let attempt = 0; requests.length > 0; attempt += 1) {
     if (attempt > 8) throw new Error(`${requests.length} items still unprocessed after 8 retries`);
     if (attempt > 0) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
+    // As the loader sends them: wire-form items, the body one JSON.stringify (client.ts).
     const output = await client.send(
-      new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+      new BatchWriteItemCommand(inWireForm({ RequestItems: { [table]: requests } })),
     );
     requests = (output.UnprocessedItems?.[table] ?? []).flatMap((request) =>
-      request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : [],
+      request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item as Item } }] : [],
     );
   }
 }

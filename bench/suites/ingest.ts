@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import type { DatasetSchema } from '../../handlers/shared/dataset.js';
-import { stampItem } from '../../handlers/shared/provenance.js';
+import { stampItem, uploadAttributes } from '../../handlers/shared/provenance.js';
 import {
   type HeaderLayout,
   type Item,
@@ -155,6 +155,7 @@ async function convert(
   const items: Item[] = [];
   const itemBytes: number[] = [];
   let layout: HeaderLayout | undefined;
+  const stamp = uploadAttributes(RAW_UPLOAD);
   const records = readCsvRecords(createReadStream(fileURLToPath(file)), {
     delimiter: schema.delimiter,
     maxRecordBytes: 400 * 1024,
@@ -170,7 +171,7 @@ async function convert(
     const row = rowToItem(layout, record.fields, record.line);
     if (!row.ok) throw new Error(`generated row rejected: ${JSON.stringify(row.problems)}`);
     // The items exactly as the pipeline stores them: provenance attributes included.
-    items.push(stampItem(row.row.item, RAW_UPLOAD, record.line));
+    items.push(stampItem(row.row.item, stamp, record.line));
     itemBytes.push(row.row.size);
   }
   return { items, itemBytes };

@@ -1,12 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NumberValue, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
 import type { ExecutionInput } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import { canonicalNumber, type DatasetSchema } from '../../handlers/shared/dataset.js';
 import { splitProvenance } from '../../handlers/shared/provenance.js';
-import { type HeaderLayout, rowToItem, validateHeader } from '../../handlers/shared/rows.js';
+import {
+  type HeaderLayout,
+  type Item,
+  rowToItem,
+  validateHeader,
+} from '../../handlers/shared/rows.js';
 import { compareUploads } from '../../handlers/shared/upload-order.js';
 import type { LocalStack } from '../../local/stack.js';
 import { BENCH_SEED, generateFile } from '../lib/data.js';
@@ -121,7 +127,7 @@ async function expectedRecords(
       }
       const row = rowToItem(layout, record.fields, record.line);
       if (!row.ok) throw new Error(`overlap: generated row rejected at line ${record.line}`);
-      expected.set(String(row.row.key), canonical(row.row.item));
+      expected.set(String(row.row.key), canonical(readBack(row.row.item)));
     }
   }
   return expected;
@@ -160,6 +166,11 @@ async function countStale(stack: LocalStack, schema: DatasetSchema, expected: Ma
   const missing = [...expected.keys()].filter((key) => !seen.has(key));
   examples.push(...missing.slice(0, 3).map((key) => `${key}: missing`));
   return { stale: stale + missing.length, examples };
+}
+
+/** A wire-form item as the document client reads it back (numbers as NumberValue). */
+function readBack(item: Item): Record<string, unknown> {
+  return unmarshall(item, { wrapNumbers: true });
 }
 
 /** A record body as text, attribute names sorted, numbers by value (DynamoDB stores 45.70 as 45.7). */

@@ -1,4 +1,4 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   ChunkTimeBudgetExceededError,
   ChunkWriteError,
@@ -10,6 +10,7 @@ import {
   unreachableCode,
 } from '../shared/errors.js';
 import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
+import { type ItemWriter, inWireForm } from './wire-form.js';
 
 /** DynamoDB's limit on the number of requests in one BatchWriteItem call. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -122,7 +123,7 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
  * retrying cannot fix.
  */
 export async function writeBatch(
-  dynamo: DynamoDBDocumentClient,
+  dynamo: ItemWriter,
   target: BatchWriterTarget,
   puts: readonly PendingPut[],
   policy: RetryPolicy,
@@ -139,12 +140,16 @@ export async function writeBatch(
       throw attempts.giveUp(pending.length, retries);
     let unprocessed: readonly PendingPut[];
     try {
+      // The items are in DynamoDB's wire form already: the low-level command, its body
+      // one JSON.stringify (client.ts), with no marshalling or serializing per value.
       const output = await dynamo.send(
-        new BatchWriteCommand({
-          RequestItems: {
-            [target.tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })),
-          },
-        }),
+        new BatchWriteItemCommand(
+          inWireForm({
+            RequestItems: {
+              [target.tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })),
+            },
+          }),
+        ),
       );
       attempts.answered();
       unprocessed = matchUnprocessed(
@@ -237,13 +242,12 @@ export class FailedAttempts {
 }
 
 /**
- * Maps the returned UnprocessedItems back to the items we sent, by key, and resends
- * our own objects: the returned copies went through unmarshalling, where a client
- * without `wrapNumbers` would have turned exact numbers into floats.
+ * Maps the returned UnprocessedItems (AttributeValue maps: the low-level command
+ * unmarshals nothing) back to the items we sent, by key, and resends our own objects.
  */
 function matchUnprocessed(
   sent: readonly PendingPut[],
-  returned: readonly { PutRequest?: { Item?: Record<string, unknown> } }[],
+  returned: readonly { PutRequest?: { Item?: Record<string, unknown> } | undefined }[],
   target: BatchWriterTarget,
 ): PendingPut[] {
   if (returned.length === 0) return [];
@@ -253,8 +257,8 @@ function matchUnprocessed(
     const identity = identityOfReturned(value);
     const put = identity === undefined ? undefined : byKey.get(identity);
     if (put === undefined) {
-      throw new ConfigurationError('DynamoDB document client', [
-        `an unprocessed item's key ${String(value)} matches no item sent; create the client with unmarshallOptions.wrapNumbers = true (see createDocumentClient)`,
+      throw new ConfigurationError('DynamoDB BatchWriteItem answer', [
+        `an unprocessed item's key ${JSON.stringify(value)} matches no item sent`,
       ]);
     }
     return put;
@@ -262,11 +266,10 @@ function matchUnprocessed(
 }
 
 function identityOfReturned(value: unknown): KeyIdentity | undefined {
-  if (value instanceof NumberValue) return keyIdentity({ number: value.value });
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    return keyIdentity({ number: String(value) });
-  }
-  if (typeof value === 'string') return keyIdentity(value);
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { N, S } = value as { N?: unknown; S?: unknown };
+  if (typeof N === 'string') return keyIdentity({ number: N });
+  if (typeof S === 'string') return keyIdentity(S);
   return undefined;
 }
 

@@ -1,13 +1,14 @@
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   notNewerThanWriter,
   orderAttributeNames,
-  orderAttributeValues,
   PROVENANCE,
+  stampedLine,
 } from '../shared/provenance.js';
 import type { UploadStamp } from '../shared/upload-order.js';
 import type { BatchWriterTarget, Clock, PendingPut, RetryPolicy } from './batch-writer.js';
 import { isConditionFailure, sendWithRetries } from './call-retry.js';
+import { type ItemWriter, inWireForm } from './wire-form.js';
 
 /** What writing one batch conditionally took. */
 export interface ConditionalOutcome {
@@ -26,7 +27,7 @@ export interface ConditionalOutcome {
  * with the same errors as BatchWriteItem.
  */
 export async function writeBatchConditionally(
-  dynamo: DynamoDBDocumentClient,
+  dynamo: ItemWriter,
   target: BatchWriterTarget,
   puts: readonly PendingPut[],
   stamp: UploadStamp,
@@ -35,21 +36,29 @@ export async function writeBatchConditionally(
 ): Promise<ConditionalOutcome> {
   const names = orderAttributeNames(PROVENANCE, PROVENANCE.line);
   const condition = notNewerThanWriter(true);
+  // The writer's order in wire form, as notNewerThanWriter names it; the line per item.
+  const order = {
+    ':pa': { S: stamp.uploadedAt },
+    ':pk': { S: stamp.key },
+    ':ps': { S: stamp.sequencer },
+  };
   const outcomes = await Promise.all(
     puts.map(({ item }) => {
-      const values = orderAttributeValues(stamp, Number(String(item[PROVENANCE.line])));
+      const values = { ...order, ':pl': { N: String(stampedLine(item)) } };
       return sendWithRetries(
         target,
         'PutItem',
         async () => {
           await dynamo.send(
-            new PutCommand({
-              TableName: target.tableName,
-              Item: item,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            }),
+            new PutItemCommand(
+              inWireForm({
+                TableName: target.tableName,
+                Item: item,
+                ConditionExpression: condition,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              }),
+            ),
           );
           return 'written' as const;
         },

@@ -8,11 +8,13 @@ import { createDocumentClient } from './client.js';
 import { readLoadChunkConfig } from './config.js';
 import { parseLoadChunkEvent } from './event.js';
 import { loadChunk } from './load.js';
+import { createWriterClient } from './wire-form.js';
 
 const config = readLoadChunkConfig(process.env);
 
 const s3 = new S3Client({ forcePathStyle: config.forcePathStyle });
 const dynamo = createDocumentClient(new DynamoDBClient({}));
+const writer = createWriterClient();
 
 /** Step Functions LoadChunk task: LoadChunkInput → ChunkSummary. */
 export async function handler(event: unknown, context: Context): Promise<ChunkSummary> {
@@ -26,6 +28,7 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
     const { stats, ...summary } = await loadChunk(input, config, {
       s3,
       dynamo,
+      writer,
       clock: {
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         sleep: (ms) => sleep(ms),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
@@ -20,7 +21,7 @@ import {
   ObjectChangedError,
   unreachableCode,
 } from '../shared/errors.js';
-import { provenanceBytes, stampItem } from '../shared/provenance.js';
+import { provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
 import { type HeaderLayout, rowToItem, validateHeader } from '../shared/rows.js';
 import {
   BATCH_WRITE_LIMIT,
@@ -30,6 +31,7 @@ import {
   writeBatch,
 } from './batch-writer.js';
 import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { asItemWriter } from './wire-form.js';
 import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
 /** Configuration of the loader (read once at cold start by the handler). */
@@ -49,7 +51,13 @@ export interface LoadChunkConfig {
 /** The clients and the clock of one invocation. */
 export interface LoadChunkDeps {
   readonly s3: S3Client;
+  /** The control-table calls (write leases), and the item writes unless `writer` is given. */
   readonly dynamo: DynamoDBDocumentClient;
+  /**
+   * The client the items are written with (low-level commands in wire form, see
+   * createWriterClient). @default dynamo
+   */
+  readonly writer?: DynamoDBClient | DynamoDBDocumentClient;
   readonly clock: Clock;
   /** Milliseconds since an arbitrary origin, for the duration. @default performance.now */
   readonly now?: () => number;
@@ -138,6 +146,8 @@ async function writeChunk(
   const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
   const stampBytes = provenanceBytes(upload);
+  const stamp = uploadAttributes(upload);
+  const writer = asItemWriter(deps.writer ?? deps.dynamo);
   const body = await readRange(deps.s3, input, where);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
@@ -165,10 +175,10 @@ async function writeChunk(
     const write = async (): Promise<ConditionalOutcome> =>
       permit.mode === 'batch'
         ? {
-            ...(await writeBatch(deps.dynamo, batchTarget, puts, config.retry, deps.clock)),
+            ...(await writeBatch(writer, batchTarget, puts, config.retry, deps.clock)),
             superseded: 0,
           }
-        : writeBatchConditionally(deps.dynamo, batchTarget, puts, upload, config.retry, deps.clock);
+        : writeBatchConditionally(writer, batchTarget, puts, upload, config.retry, deps.clock);
     const task: Promise<void> = limit(write).then(
       (outcome) => {
         written += outcome.written;
@@ -219,7 +229,7 @@ async function writeChunk(
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        batch.push({ item: stampItem(row.row.item, upload, record.line), key: row.row.key });
+        batch.push({ item: stampItem(row.row.item, stamp, record.line), key: row.row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];

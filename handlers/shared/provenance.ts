@@ -1,7 +1,7 @@
 import type { UploadStamp } from './upload-order.js';
 
-/** An item as the loader writes it (lib-dynamodb values). */
-type StampableItem = Record<string, unknown>;
+/** An item as the loader writes it (DynamoDB's wire form: `{ S: … }`, `{ N: … }`). */
+type StampableItem = Record<string, { readonly S: string } | { readonly N: string } | object>;
 
 /**
  * Provenance: the reserved attributes every loaded item carries, saying which file
@@ -36,18 +36,47 @@ export interface RecordSource {
   readonly sequencer: string;
 }
 
+/** The provenance values one upload gives every item, in DynamoDB's wire form. */
+export interface UploadAttributes {
+  readonly uploadedAt: { readonly S: string };
+  readonly key: { readonly S: string };
+  readonly sequencer: { readonly S: string };
+  readonly version: { readonly S: string };
+}
+
+/** The stored provenance values of an upload: made once per chunk, shared by all its items. */
+export function uploadAttributes(upload: UploadStamp): UploadAttributes {
+  return {
+    uploadedAt: { S: upload.uploadedAt },
+    key: { S: upload.key },
+    sequencer: { S: upload.sequencer },
+    version: { S: upload.version },
+  };
+}
+
 /**
- * Adds the provenance attributes of `upload` and the record's line to an item, in
- * place (the line as a plain number: exact below 2^53, and no allocation per row).
+ * Adds the provenance attributes of an upload (uploadAttributes, shared by every item
+ * of the chunk) and the record's line to an item, in place: the line is the only
+ * value made per row.
  */
-export function stampItem<I extends StampableItem>(item: I, upload: UploadStamp, line: number): I {
+export function stampItem<I extends StampableItem>(
+  item: I,
+  upload: UploadAttributes,
+  line: number,
+): I {
   const stamped = item as StampableItem;
   stamped[PROVENANCE.uploadedAt] = upload.uploadedAt;
   stamped[PROVENANCE.key] = upload.key;
   stamped[PROVENANCE.sequencer] = upload.sequencer;
   stamped[PROVENANCE.version] = upload.version;
-  stamped[PROVENANCE.line] = line;
+  stamped[PROVENANCE.line] = { N: String(line) };
   return item;
+}
+
+/** The line a stamped item came from. */
+export function stampedLine(item: Readonly<Record<string, unknown>>): number {
+  const value = item[PROVENANCE.line] as { readonly N?: string } | undefined;
+  return Number(value?.N);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import {
   CellRefusal,
   type CellValue,
   type ColumnSpec,
+  type ColumnType,
   canonicalNumber,
   convertCell,
   type DatasetSchema,
@@ -21,7 +21,7 @@ import { excerpt, type FileProblem } from './errors.js';
  * const header = validateHeader(record.fields, schema);   // once per file or chunk
  * if (!header.ok) ... header.problems                      // FileProblem[] with columns
  * const row = rowToItem(header.layout, record.fields, record.line);
- * if (row.ok) row.item  // Record<string, string | boolean | NumberValue>, for lib-dynamodb
+ * if (row.ok) row.item  // Record<string, AttributeValue>: DynamoDB's wire form ({ N: "12.50" }, { S: … }, { BOOL: … })
  *             row.key   // identity of the key: equal exactly when DynamoDB sees the same key
  * else row.problems     // FileProblem[]: line, column, field, value excerpt, reason
  *
@@ -49,8 +49,29 @@ export type HeaderResult =
   | { readonly ok: true; readonly layout: HeaderLayout }
   | { readonly ok: false; readonly problems: readonly FileProblem[] };
 
-/** An item ready for lib-dynamodb: numbers are NumberValue, so their exact text is stored. */
-export type Item = Record<string, string | boolean | number | NumberValue>;
+/**
+ * A stored value in DynamoDB's own wire form, as the low-level client sends it: a
+ * number is its exact decimal text (`N`), so 19-digit integers and 0.1 are stored as
+ * written. The loader writes these as they are, with no marshalling per row.
+ */
+export type StoredValue =
+  | { readonly S: string; readonly N?: never; readonly BOOL?: never }
+  | { readonly N: string; readonly S?: never; readonly BOOL?: never }
+  | { readonly BOOL: boolean; readonly S?: never; readonly N?: never };
+
+/** An item in DynamoDB's wire form (attribute name → StoredValue). */
+export type Item = Record<string, StoredValue>;
+
+/**
+ * The stored value of one converted cell of a column of type `type` (convertCell's
+ * result: numbers as their exact decimal text, booleans as booleans, strings and
+ * dates as text). The one conversion of every cell type to what DynamoDB stores;
+ * a value from another file format is stored the same way through it.
+ */
+export function storedValue(type: ColumnType, value: string | boolean): StoredValue {
+  if (typeof value === 'boolean') return { BOOL: value };
+  return type === 'number' || type === 'integer' ? { N: value } : { S: value };
+}
 
 /** A converted row. */
 export interface ConvertedRow {
@@ -234,7 +255,7 @@ function convertRow(
       }
       key = numeric ? numberKeyIdentity(value) : String(value);
     }
-    if (item !== undefined) item[spec.name] = numeric ? NumberValue.from(value) : value;
+    if (item !== undefined) item[spec.name] = storedValue(spec.type, value);
     size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
   }
   size += extraBytes;

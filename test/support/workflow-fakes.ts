@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandInput,
+  type BatchWriteItemCommandOutput,
+  PutItemCommand,
+  type PutItemCommandInput,
+  type PutItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import {
   GetObjectCommand,
   type GetObjectCommandInput,
   HeadObjectCommand,
@@ -9,9 +18,7 @@ import {
   type ServiceOutputTypes as S3Output,
 } from '@aws-sdk/client-s3';
 import {
-  BatchWriteCommand,
   type BatchWriteCommandInput,
-  type BatchWriteCommandOutput,
   DeleteCommand,
   type DeleteCommandInput,
   type DynamoDBDocumentClientResolvedConfig,
@@ -24,6 +31,8 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { MetadataBearer } from '@smithy/types';
 import type { S3EventRecord } from 'aws-lambda';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { Clock } from '../../handlers/load-chunk/batch-writer.js';
@@ -180,7 +189,12 @@ export function piecewise(bytes: Buffer, pieceBytes: number): Readable {
 
 type PutRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
 
-/** A DynamoDB table behind a mocked document client, recording every BatchWriteItem call. */
+/**
+ * A DynamoDB table behind a mocked document client, recording every BatchWriteItem
+ * call. The loader writes items in DynamoDB's wire form (low-level commands); the
+ * table stores and records them as the document client reads them back (numbers as
+ * NumberValue), and answers UnprocessedItems in wire form, as DynamoDB does.
+ */
 export class FakeTable {
   /** Stored items by their key's exact text. */
   readonly items = new Map<string, Record<string, unknown>>();
@@ -210,14 +224,30 @@ export class FakeTable {
    * DynamoDBDocumentClient to this table, and the write-lease calls to `control`
    * (an empty control table by default: no other upload, so the loader batch-writes).
    */
-  attach(dynamo: DocumentClientStub, control = new FakeControlTable('control')): void {
-    dynamo
-      .on(BatchWriteCommand)
-      .callsFake((input: BatchWriteCommandInput) => this.batchWrite(input));
-    dynamo.on(PutCommand).callsFake((input: PutCommandInput) => {
-      if (input.TableName === control.tableName) return control.put(input);
-      return this.conditionalPut(input);
-    });
+  attach(
+    dynamo: DocumentClientStub,
+    control = new FakeControlTable('control'),
+    /** The stub of the loader's own writer client (handlers/load-chunk/index.ts), if it has one. */
+    writer?: AwsStub<object, MetadataBearer, object>,
+  ): void {
+    // The low-level commands pass through the document client's stub (the loader sends
+    // them through it when it has no writer client of its own).
+    const items = writer ?? dynamo;
+    const batches = items as unknown as AwsStub<
+      BatchWriteItemCommandInput,
+      BatchWriteItemCommandOutput,
+      DynamoDBDocumentClientResolvedConfig
+    >;
+    batches
+      .on(BatchWriteItemCommand)
+      .callsFake((input: BatchWriteItemCommandInput) => this.batchWrite(input));
+    const puts = items as unknown as AwsStub<
+      PutItemCommandInput,
+      PutItemCommandOutput,
+      DynamoDBDocumentClientResolvedConfig
+    >;
+    puts.on(PutItemCommand).callsFake((input: PutItemCommandInput) => this.conditionalPut(input));
+    dynamo.on(PutCommand).callsFake((input: PutCommandInput) => control.put(input));
     dynamo.on(UpdateCommand).callsFake((input: UpdateCommandInput) => control.update(input));
     dynamo.on(DeleteCommand).callsFake((input: DeleteCommandInput) => control.delete(input));
     dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => control.query(input));
@@ -228,10 +258,10 @@ export class FakeTable {
    * modelled in JS with compareUploads (the expression itself is checked against
    * dynalite in test/integration/local-parts.test.ts).
    */
-  private async conditionalPut(input: PutCommandInput) {
+  private async conditionalPut(input: PutItemCommandInput) {
     if (input.TableName !== this.tableName) throw new Error(`no fake table ${input.TableName}`);
     await this.latency();
-    const item = input.Item ?? {};
+    const item = readBack(input.Item ?? {});
     const key = String(item[this.keyName]);
     const stored = this.items.get(key);
     const written = stored === undefined || !isNewerItem(stored, item);
@@ -241,9 +271,14 @@ export class FakeTable {
     return { $metadata: {} };
   }
 
-  private async batchWrite(input: BatchWriteCommandInput): Promise<BatchWriteCommandOutput> {
-    const requests = input.RequestItems?.[this.tableName];
-    if (!requests) throw new Error(`fake table ${this.tableName} got no requests for itself`);
+  private async batchWrite(
+    input: BatchWriteItemCommandInput,
+  ): Promise<BatchWriteItemCommandOutput> {
+    const sent = input.RequestItems?.[this.tableName];
+    if (!sent) throw new Error(`fake table ${this.tableName} got no requests for itself`);
+    const requests: PutRequests = sent.map((request) => ({
+      PutRequest: { Item: readBack(request.PutRequest?.Item ?? {}) },
+    }));
     const call = this.calls.push(requests) - 1;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -255,8 +290,11 @@ export class FakeTable {
         const item = request.PutRequest?.Item ?? {};
         this.items.set(String(item[this.keyName]), item);
       }
+      const answered = unprocessed.map((request) => ({
+        PutRequest: { Item: marshall(request.PutRequest?.Item ?? {}) },
+      }));
       return {
-        UnprocessedItems: unprocessed.length > 0 ? { [this.tableName]: unprocessed } : {},
+        UnprocessedItems: answered.length > 0 ? { [this.tableName]: answered } : {},
         $metadata: {},
       };
     } finally {
@@ -275,6 +313,11 @@ export class FakeTable {
       [...this.items].map(([key, item]) => [key, splitProvenance(item).source] as const),
     );
   }
+}
+
+/** A wire-form item as the document client reads it back (numbers as NumberValue). */
+function readBack(item: Record<string, AttributeValue>): Record<string, unknown> {
+  return unmarshall(item, { wrapNumbers: true });
 }
 
 function plain(item: Record<string, unknown>): Record<string, unknown> {

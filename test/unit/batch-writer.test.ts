@@ -34,7 +34,7 @@ const policy: RetryPolicy = {
 };
 const target = { tableName: 'books', keyName: 'isbn', where: 'chunk 3 of s3://uploads/b.csv' };
 const puts: PendingPut[] = ['a', 'b', 'c'].map((key) => ({
-  item: { isbn: key },
+  item: { isbn: { S: key } },
   key: keyIdentity(key),
 }));
 

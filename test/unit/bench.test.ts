@@ -1,5 +1,5 @@
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { generateBytes, headerEnd, STREAM_CHUNK_BYTES, streamOf } from '../../bench/lib/data.js';
 import {
   acceptingDynamo,
@@ -20,6 +20,7 @@ import {
 import { median, ratio, round } from '../../bench/lib/stats.js';
 import { escapeXml, formatValue, renderChart } from '../../bench/lib/svg.js';
 import { formatTable } from '../../bench/lib/table.js';
+import { asItemWriter } from '../../handlers/load-chunk/wire-form.js';
 
 const RESULTS: BenchResults = {
   ingest: { rows: 200_000, pipelineRowsPerSec: 9000, rawRowsPerSec: 10_000, ratio: 0.9 },
@@ -265,13 +266,16 @@ describe('bench client doubles', () => {
     ).rejects.toThrow(/does not answer DeleteObjectCommand/);
   });
 
-  it('accepts every BatchWriteItem and counts its items', async () => {
+  it('accepts every BatchWriteItem (in wire form, as the loader sends it) and counts its items', async () => {
     const counter: WriteCounter = { calls: 0, items: 0 };
-    const dynamo = acceptingDynamo(counter);
+    const dynamo = asItemWriter(acceptingDynamo(counter));
     const output = await dynamo.send(
-      new BatchWriteCommand({
+      new BatchWriteItemCommand({
         RequestItems: {
-          t: [{ PutRequest: { Item: { k: 1 } } }, { PutRequest: { Item: { k: 2 } } }],
+          t: [
+            { PutRequest: { Item: { k: { N: '1' } } } },
+            { PutRequest: { Item: { k: { N: '2' } } } },
+          ],
         },
       }),
     );

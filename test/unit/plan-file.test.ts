@@ -296,7 +296,7 @@ describe('planRecords', () => {
           const converted = rowToItem(layout.layout, record.fields, record.line);
           if (!converted.ok) throw new Error('row');
           expect(written.has(converted.row.key)).toBe(false);
-          written.set(converted.row.key, String(converted.row.item.title));
+          written.set(converted.row.key, String(converted.row.item.title?.S));
         }
       }
       expect(Object.fromEntries(written)).toEqual({

@@ -1,5 +1,4 @@
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.js';
 import { excerpt } from '../../handlers/shared/errors.js';
 import {
@@ -8,6 +7,7 @@ import {
   keyIdentity,
   MAX_ITEM_BYTES,
   rowToItem,
+  storedValue,
   validateHeader,
 } from '../../handlers/shared/rows.js';
 import { books, CDK_DATASET } from '../support/workflow-fakes.js';
@@ -99,6 +99,19 @@ describe('validateHeader', () => {
   });
 });
 
+describe('storedValue', () => {
+  it.each([
+    ['string', 'Title', { S: 'Title' }],
+    ['date', '1999-12-31', { S: '1999-12-31' }],
+    ['number', '12.50', { N: '12.50' }],
+    ['integer', '1234567890123456789', { N: '1234567890123456789' }],
+    ['boolean', true, { BOOL: true }],
+    ['boolean', false, { BOOL: false }],
+  ] as const)('stores a converted %s cell %j as %j', (type, value, stored) => {
+    expect(storedValue(type, value)).toEqual(stored);
+  });
+});
+
 describe('rowToItem', () => {
   const layout = layoutOf(HEADER);
   const good = [
@@ -113,21 +126,21 @@ describe('rowToItem', () => {
     '1999-12-31',
   ];
 
-  it('converts a row to an item with typed values', () => {
+  it('converts a row to an item in DynamoDB wire form with typed values', () => {
     const result = rowToItem(layout, good, 2);
     expect(result).toEqual({
       ok: true,
       row: {
         item: {
-          isbn: NumberValue.from('9780306406157'),
-          title: 'Title',
-          author: 'Author',
-          year: NumberValue.from('1999'),
-          language: 'en',
-          pages: NumberValue.from('320'),
-          price: NumberValue.from('12.50'),
-          in_print: true,
-          published: '1999-12-31',
+          isbn: { N: '9780306406157' },
+          title: { S: 'Title' },
+          author: { S: 'Author' },
+          year: { N: '1999' },
+          language: { S: 'en' },
+          pages: { N: '320' },
+          price: { N: '12.50' },
+          in_print: { BOOL: true },
+          published: { S: '1999-12-31' },
         },
         key: 9780306406157,
         size: expect.any(Number),
@@ -140,26 +153,25 @@ describe('rowToItem', () => {
     ['0.1', '0.1'],
     ['a 38-digit decimal', '1234567890.1234567890123456789012345678'],
     ['a negative exponent', '-1.5E-7'],
-  ])('keeps %s exact through DynamoDB marshalling', (_case, price) => {
+  ])('stores %s as its exact decimal text', (_case, price) => {
     const result = rowToItem(layout, [...good.slice(0, 6), price, '', ''], 2);
     if (!result.ok) throw new Error('expected a valid row');
-    const marshalled = marshall(result.row.item);
-    expect(marshalled.price).toEqual({ N: price });
-    expect(String(unmarshall(marshalled, { wrapNumbers: true }).price)).toBe(price);
+    expect(result.row.item.price).toEqual({ N: price });
+    expect(String(unmarshall(result.row.item, { wrapNumbers: true }).price)).toBe(price);
   });
 
   it('omits empty optional cells instead of storing empty strings', () => {
     const result = rowToItem(layout, ['1', 'T', 'A', '', ' ', '', '', '', ''], 2);
     expect(result.ok && result.row.item).toEqual({
-      isbn: NumberValue.from('1'),
-      title: 'T',
-      author: 'A',
+      isbn: { N: '1' },
+      title: { S: 'T' },
+      author: { S: 'A' },
     });
   });
 
   it('keeps string cells verbatim (surrounding spaces, quotes, newlines)', () => {
     const result = rowToItem(layout, ['1', '  "Quoted",\ntitle ', 'A', '', '', '', '', '', ''], 2);
-    expect(result.ok && result.row.item.title).toBe('  "Quoted",\ntitle ');
+    expect(result.ok && result.row.item.title).toEqual({ S: '  "Quoted",\ntitle ' });
   });
 
   it('returns every cell problem with line, column, field, value excerpt and reason', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -49,6 +50,8 @@ const failureRecord = await import('../../handlers/failure-record/index.js');
 
 const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
+// The loader writes items with its own low-level client (handlers/load-chunk/wire-form.ts).
+const writer = mockClient(DynamoDBClient);
 
 const BUCKET = 'uploads';
 const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:ingest-file:books-csv-0123';
@@ -69,10 +72,11 @@ let queueAccepts: (body: string) => void;
 beforeEach(() => {
   s3.reset();
   dynamo.reset();
+  writer.reset();
   objects = new Map();
   gets = serveBucket(s3, objects, { pieceBytes: 64 });
   table = new FakeTable('books', 'isbn');
-  table.attach(dynamo);
+  table.attach(dynamo, undefined, writer);
   deadLetters = [];
   queueAccepts = (body) => {
     if (!isSqsSafe(body)) {
