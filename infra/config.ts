@@ -741,6 +741,7 @@ export function planFileEnvironment(config: AppConfig): Record<string, string> {
     MAX_FILE_BYTES: String(config.maxFileBytes),
     CHUNK_TARGET_BYTES: String(config.chunkTargetBytes),
     MAX_CHUNKS: String(config.maxChunks),
+    MAP_MAX_CONCURRENCY: String(config.mapMaxConcurrency),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
   };
 }

@@ -8,6 +8,7 @@ export const PLAN_DEFAULTS = {
   maxFileBytes: 5 * 1024 ** 3,
   chunkTargetBytes: 4 * 1024 ** 2,
   maxChunks: 1000,
+  mapMaxConcurrency: 10,
   maxRecordBytes: DEFAULT_MAX_RECORD_BYTES,
   maxReportedErrors: 20,
   maxPlanBytes: 160 * 1024,
@@ -32,6 +33,12 @@ export function readPlanConfig(env: Readonly<Record<string, string | undefined>>
         default: PLAN_DEFAULTS.maxChunks,
         min: 1,
         max: 1000,
+      }),
+      // The workflow's Map concurrency (the same setting, infra/config.ts): chunks to fill it.
+      mapMaxConcurrency: read.integer('MAP_MAX_CONCURRENCY', {
+        default: PLAN_DEFAULTS.mapMaxConcurrency,
+        min: 1,
+        max: 40,
       }),
       maxRecordBytes: readMaxRecordBytes(read),
       maxReportedErrors: read.integer('MAX_REPORTED_ERRORS', {

@@ -27,6 +27,7 @@ import {
 import { provenanceBytes } from '../shared/provenance.js';
 import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
 import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
+import { ChunkCutter, chunkLayout } from './chunk-sizing.js';
 import { KeyIndex } from './key-index.js';
 
 /** Planner settings, read once from the environment by the handler. */
@@ -34,10 +35,12 @@ export interface PlanConfig {
   readonly schema: DatasetSchema;
   /** Largest object accepted. @default 5368709120 (5 GiB) */
   readonly maxFileBytes: number;
-  /** Chunk size the planner aims for; a chunk ends at the first record end at or past it. @default 4194304 (4 MiB) */
+  /** Largest chunk size the planner aims for (chunk-sizing.ts). @default 4194304 (4 MiB) */
   readonly chunkTargetBytes: number;
   /** Hard cap on chunks per file: the target grows to `ceil(size / maxChunks)` for huge files. @default 1000 */
   readonly maxChunks: number;
+  /** Chunks the workflow loads at once: a file big enough gets at least this many. @default 10 */
+  readonly mapMaxConcurrency: number;
   /** Largest record accepted (csv-parse `max_record_size`). @default 409600 */
   readonly maxRecordBytes: number;
   /** Problems listed in an InvalidFileError (all are counted). @default 20 */
@@ -283,7 +286,8 @@ export async function planRecords(
 ): Promise<FilePlan> {
   const label = fileLabel(object);
   const stampBytes = provenanceBytesBound(object);
-  const chunkBytes = Math.max(config.chunkTargetBytes, Math.ceil(object.size / config.maxChunks));
+  const { chunkBytes } = chunkLayout(object.size, config);
+  const cutter = new ChunkCutter(chunkBytes);
   const problems: FileProblem[] = [];
   let totalProblems = 0;
   const report = (found: readonly FileProblem[]) => {
@@ -339,7 +343,7 @@ export async function planRecords(
         };
         open.end = record.end;
         open.rows++;
-        if (open.end - open.start >= chunkBytes) {
+        if (cutter.end(record.end)) {
           chunks.push(open);
           open = undefined;
         }

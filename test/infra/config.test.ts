@@ -282,6 +282,7 @@ describe('environment builders', () => {
       MAX_FILE_BYTES: String(DEFAULTS.maxFileBytes),
       CHUNK_TARGET_BYTES: String(DEFAULTS.chunkTargetBytes),
       MAX_CHUNKS: String(DEFAULTS.maxChunks),
+      MAP_MAX_CONCURRENCY: String(DEFAULTS.mapMaxConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
     });
   });

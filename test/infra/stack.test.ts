@@ -287,7 +287,13 @@ describe('handler functions', () => {
       'PlanFile',
       1769,
       900,
-      ['MAX_FILE_BYTES', 'CHUNK_TARGET_BYTES', 'MAX_CHUNKS', 'MAX_RECORD_BYTES'],
+      [
+        'MAX_FILE_BYTES',
+        'CHUNK_TARGET_BYTES',
+        'MAX_CHUNKS',
+        'MAP_MAX_CONCURRENCY',
+        'MAX_RECORD_BYTES',
+      ],
     ],
     [
       'LoadChunk',

@@ -15,6 +15,7 @@ const CONFIG: PlanConfig = {
   maxFileBytes: 5 * 1024 ** 3,
   chunkTargetBytes: 64 * 1024,
   maxChunks: 1000,
+  mapMaxConcurrency: 10,
   maxRecordBytes: 400 * 1024,
   maxReportedErrors: 20,
   maxPlanBytes: 160 * 1024,

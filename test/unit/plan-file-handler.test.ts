@@ -13,6 +13,7 @@ describe('readPlanConfig', () => {
       maxFileBytes: 5368709120,
       chunkTargetBytes: 4194304,
       maxChunks: 1000,
+      mapMaxConcurrency: 10,
       maxRecordBytes: 409600,
       maxReportedErrors: 20,
       maxPlanBytes: 163840,
@@ -89,7 +90,7 @@ describe('plan-file handler', () => {
       chunks: [{ index: 0, start: 19, end: text.length, firstLine: 2, rows: 2, skip: [] }],
       totalRows: 2,
       duplicateRows: 0,
-      chunkBytes: PLAN_DEFAULTS.chunkTargetBytes,
+      chunkBytes: text.length,
     });
   });
 

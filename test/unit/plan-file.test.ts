@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
+import { chunkLayout, MIN_CHUNK_BYTES } from '../../handlers/plan-file/chunk-sizing.js';
 import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
 import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
 import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
@@ -123,6 +124,27 @@ async function failure(promise: Promise<unknown>): Promise<{ name: string; messa
   throw new Error('expected the promise to reject');
 }
 
+describe('chunkLayout', () => {
+  const MiB = 1024 * 1024;
+  const defaults = { chunkTargetBytes: 4 * MiB, maxChunks: 1000, mapMaxConcurrency: 10 };
+  it.each([
+    ['a 9.3 MB file fills the Map', 9_313_589, {}, 10],
+    ['a file of two minimum chunks gets two', 2 * MIN_CHUNK_BYTES, {}, 2],
+    ['a file under two minimum chunks stays whole', 2 * MIN_CHUNK_BYTES - 1, {}, 1],
+    ['an empty object plans one (empty) range', 0, {}, 1],
+    ['a 100 MB file gets chunks of at most the target', 100_000_000, {}, 24],
+    ['a 5 GiB file is capped at MAX_CHUNKS', 5 * 1024 * MiB, {}, 1000],
+    ['MAX_CHUNKS caps filling the Map too', 9_313_589, { maxChunks: 3 }, 3],
+    ['a Map of one needs no more than the target asks', 9_313_589, { mapMaxConcurrency: 1 }, 3],
+    ['a larger Map takes more chunks', 30 * MiB, { mapMaxConcurrency: 40 }, 40],
+  ])('%s (%i bytes → %j → %i chunks)', (_case, size, settings, chunks) => {
+    const layout = chunkLayout(size, { ...defaults, ...settings });
+    expect(layout.chunks).toBe(chunks);
+    expect(layout.chunkBytes).toBe(Math.ceil(Math.max(1, size) / chunks));
+    expect(layout.chunkBytes * layout.chunks).toBeGreaterThanOrEqual(size);
+  });
+});
+
 describe('planRecords', () => {
   describe('chunk boundaries', () => {
     it('returns one chunk from the first data record to the end of a small file', async () => {
@@ -135,7 +157,7 @@ describe('planRecords', () => {
         ],
         totalRows: 2,
         duplicateRows: 0,
-        chunkBytes: CONFIG.chunkTargetBytes,
+        chunkBytes: text.length,
       });
     });
 
@@ -185,32 +207,34 @@ describe('planRecords', () => {
       },
     );
 
-    it('ends a chunk at the first record end at or past the target', async () => {
-      // Rows of equal length; a target of 2.5 rows closes each chunk after its third row.
+    it('ends chunk k at the first record end at or past k × chunkBytes, so chunks are of similar size', async () => {
+      // Seven rows of 51 bytes after a 64-byte header (421 bytes): a target of three rows
+      // makes ceil(421 / 153) = 3 chunks of ceil(421 / 3) = 141 bytes; the boundaries at
+      // 141 and 282 close the chunks after the records ending at 166 and 319.
       const text = `${HEADER}\r\n${[1, 2, 3, 4, 5, 6, 7].map((n) => row(n)).join('\r\n')}\r\n`;
-      const target = Math.floor(2.5 * (row(1).length + 2));
-      const planned = await plan(text, { chunkTargetBytes: target });
-      expect(planned.chunks.map((chunk) => [chunk.rows, chunk.firstLine])).toEqual([
-        [3, 2],
-        [3, 5],
-        [1, 8],
+      const rowBytes = row(1).length + 2;
+      expect([text.length, rowBytes]).toEqual([421, 51]);
+      const planned = await plan(text, { chunkTargetBytes: 3 * rowBytes });
+      expect(planned.chunkBytes).toBe(141);
+      expect(planned.chunks.map((chunk) => [chunk.rows, chunk.firstLine, chunk.end])).toEqual([
+        [2, 2, 166],
+        [3, 4, 319],
+        [2, 7, 421],
       ]);
     });
 
-    it('keeps a record with a quoted newline whole when the target falls inside it', async () => {
-      const long = `"first line of the title,\r\nsecond line\nthird"`;
-      const text = `${HEADER}\r\n${row(1)}\r\n${row(2, long)}\r\n${row(3)}\r\n${row(4)}\r\n`;
-      const headerEnd = HEADER.length + 2;
-      // The target boundary lands in the middle of record 2's quoted field.
-      const target = Buffer.byteLength(`${row(1)}\r\n${row(2, '"first line')}`);
-      const planned = await plan(text, { chunkTargetBytes: target }, 7);
-      const first = planned.chunks[0];
-      expect(first).toMatchObject({ start: headerEnd, rows: 2, firstLine: 2 });
-      expect(planned.chunks[1]).toMatchObject({ start: first?.end, firstLine: 6, rows: 2 });
-      const loaded = await loadRanges(Buffer.from(text), planned);
-      expect(loaded[1]?.fields[1]).toBe('first line of the title,\r\nsecond line\nthird');
-      expect(loaded.map((r) => r.line)).toEqual([2, 3, 6, 7]);
-    });
+    it.each([20, 41, 60, 90, 120, 200])(
+      'keeps a record with a quoted newline whole wherever a boundary falls (target %i bytes)',
+      async (target) => {
+        const long = `"first line of the title,\r\nsecond line\nthird"`;
+        const text = `${HEADER}\r\n${row(1)}\r\n${row(2, long)}\r\n${row(3)}\r\n${row(4)}\r\n`;
+        const planned = await plan(text, { chunkTargetBytes: target }, 7);
+        expect(planned.chunks[0]).toMatchObject({ start: HEADER.length + 2, firstLine: 2 });
+        const loaded = await loadRanges(Buffer.from(text), planned);
+        expect(loaded[1]?.fields[1]).toBe('first line of the title,\r\nsecond line\nthird');
+        expect(loaded.map((r) => r.line)).toEqual([2, 3, 6, 7]);
+      },
+    );
 
     it('counts a BOM in the byte offsets and strips it from the header', async () => {
       const text = `\uFEFF${HEADER}\n${row(1)}\n`;
@@ -258,6 +282,19 @@ describe('planRecords', () => {
       const small = await plan(text, { chunkTargetBytes: 1000 });
       expect(small.chunks.reduce((sum, chunk) => sum + chunk.rows, 0)).toBe(rows);
       expect(await loadRanges(Buffer.from(text), small)).toHaveLength(rows);
+    });
+
+    it('fills the Map: a file big enough to split gets mapMaxConcurrency chunks of similar size', async () => {
+      const bytes = await generated(25_000, { seed: 5 });
+      expect(bytes.length).toBeGreaterThan(4 * MIN_CHUNK_BYTES);
+      const planned = await plan(bytes, { mapMaxConcurrency: 4 });
+      expect(planned.chunks).toHaveLength(4);
+      const even = bytes.length / 4;
+      for (const chunk of planned.chunks.slice(0, -1)) {
+        // Each ends within one record past its boundary (generated records are < 400 bytes).
+        expect(Math.abs(chunk.end - chunk.start - even)).toBeLessThan(1024);
+      }
+      expect(await loadRanges(bytes, planned)).toHaveLength(25_000);
     });
 
     it('grows the chunk size so a huge file never exceeds MAX_CHUNKS', async () => {
