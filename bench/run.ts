@@ -11,12 +11,12 @@ import { ROOT } from './lib/handler-env.js';
 import { contextFor, parseOptions } from './lib/options.js';
 import {
   type ApiFigures,
-  type BenchResults,
   type BundleFigures,
-  type IngestFigures,
+  type IngestSuiteFigures,
   type MemoryFigures,
   type OverlapFigures,
   type ParseFigures,
+  type PlannerFigures,
   SUITES,
   type SuiteName,
   type SuiteReport,
@@ -32,12 +32,14 @@ import { runIngest } from './suites/ingest.js';
 import { runMemory } from './suites/memory.js';
 import { runOverlap } from './suites/overlap.js';
 import { runParse } from './suites/parse.js';
+import { runPlanner } from './suites/planner.js';
 
 type Figures = {
   bundles: Record<string, BundleFigures>;
   parse: ParseFigures;
+  planner: PlannerFigures;
   memory: MemoryFigures;
-  ingest: IngestFigures;
+  ingest: IngestSuiteFigures;
   overlap: OverlapFigures;
   api: ApiFigures;
 };
@@ -56,6 +58,7 @@ async function main(): Promise<number> {
   const runners: { [S in SuiteName]: () => Promise<SuiteReport<Figures[S]>> } = {
     bundles: () => runBundles(context),
     parse: () => runParse(context),
+    planner: () => runPlanner(context),
     memory: () => runMemory(context),
     ingest: () => runIngest(context),
     overlap: () => runOverlap(context),
@@ -93,7 +96,7 @@ async function main(): Promise<number> {
     node: process.version,
     machine,
     quick: options.quick,
-    ingestRows: context.ingestRows,
+    ingestSizes: context.ingestSizes,
     baseRows: context.baseRows,
     seconds: Math.round(seconds),
   };
@@ -105,9 +108,10 @@ async function main(): Promise<number> {
     `${JSON.stringify({ meta, figures, details, failures }, null, 2)}\n`,
   );
   if (complete) {
-    const results = toLatestJson(figures as BenchResults);
+    const { ingest, ...others } = figures as Figures;
+    const results = toLatestJson({ ...others, ingest: ingest.sizes, cpu: ingest.cpu });
     await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(results, null, 2)}\n`);
-    const caption = `${command} · ${meta.date.slice(0, 10)} · ${machine} · Node.js ${process.version} · ${context.ingestRows.toLocaleString('en-US')}-row ingest`;
+    const caption = `${command} · ${meta.date.slice(0, 10)} · ${machine} · Node.js ${process.version} · ${context.ingestSizes.map((rows) => rows.toLocaleString('en-US')).join(' and ')}-row ingest`;
     const chart = new URL('bench.svg', resultsDir);
     await writeFile(chart, renderChart(results, caption));
     // Only a full run goes into the README's chart; a quick run stays in bench/results/.

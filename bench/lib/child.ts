@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The message a child sends back over IPC. */
@@ -16,6 +16,8 @@ export interface ChildOptions {
   readonly plain?: boolean;
   /** Extra Node.js flags, e.g. `--expose-gc`. */
   readonly nodeArgs?: readonly string[];
+  /** Messages other than the result (a child's progress, e.g. `{ ready: true }`), with the child. */
+  readonly onMessage?: (message: unknown, child: ChildProcess) => void;
 }
 
 /**
@@ -55,6 +57,10 @@ export function runChild<T>(
     }
 
     child.on('message', (message: ChildMessage<T>) => {
+      if (typeof message !== 'object' || message === null || !('ok' in message)) {
+        options.onMessage?.(message, child);
+        return;
+      }
       if (message.ok) finish(undefined, message.value);
       else finish(new Error(`${describe(module)} failed: ${message.error}`));
     });

@@ -4,8 +4,10 @@ import { SUITES, type SuiteName } from './results.js';
 /** What every suite gets: the run's sizes and where to put its files. */
 export interface BenchContext {
   readonly quick: boolean;
-  /** Rows of the ingest file (and the API's loaded data). */
-  readonly ingestRows: number;
+  /** Rows of each file the ingest suite loads, smallest first. */
+  readonly ingestSizes: readonly number[];
+  /** Rows of each of the overlap suite's two files. */
+  readonly overlapRowsPerFile: number;
   /** Rows of the base file for the parse and memory suites (the large file is 10×). */
   readonly baseRows: number;
   /** Fresh-process repetitions for import timings (the median is reported). */
@@ -28,7 +30,8 @@ export interface BenchOptions {
 const USAGE = `usage: npm run bench -- [--quick] [--only ${SUITES.join(',')}] [--rows N]
   --quick   smaller sizes, finishes in under a minute
   --only    run some suites (writes bench/results/partial.json instead of latest.json)
-  --rows    rows of the ingest file (default 200000; 20000 with --quick)`;
+  --rows    rows of the one ingest file (default two files: 100000 and 1000000 rows;
+            10000 and 40000 with --quick)`;
 
 /** Parses `argv` (without node and script), throwing a usage error on anything unknown. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -80,7 +83,8 @@ export function contextFor(
   return options.quick
     ? {
         quick: true,
-        ingestRows: options.rows ?? 20_000,
+        ingestSizes: options.rows === undefined ? [10_000, 40_000] : [options.rows],
+        overlapRowsPerFile: 5_000,
         baseRows: 20_000,
         importRuns: 3,
         apiSeconds: 3,
@@ -89,7 +93,8 @@ export function contextFor(
       }
     : {
         quick: false,
-        ingestRows: options.rows ?? 200_000,
+        ingestSizes: options.rows === undefined ? [100_000, 1_000_000] : [options.rows],
+        overlapRowsPerFile: 50_000,
         baseRows: 100_000,
         importRuns: 7,
         apiSeconds: 10,

@@ -1,31 +1,62 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
   DynamoDBClient,
+  type DynamoDBClientConfig,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
-import { createDocumentClient, inWireForm } from '../../handlers/load-chunk/client.js';
+import { createWriterClient, inWireForm } from '../../handlers/load-chunk/wire-form.js';
+import type { ChunkPlan } from '../../handlers/shared/contracts.js';
 import type { Item } from '../../handlers/shared/rows.js';
+import { SEQUENCER_WIDTH, type UploadStamp } from '../../handlers/shared/upload-order.js';
 import { startDynamoDbProcess } from '../../local/emulators/dynamodb.js';
+import type { RawWriterResult } from '../children/raw-writer.js';
+import { runChild } from './child.js';
+import { processCpuSeconds } from './cpu.js';
 
 /** DynamoDB's BatchWriteItem limit. */
 const BATCH_SIZE = 25;
-
-/** One point of the concurrency sweep. */
-export interface SweepPoint {
-  readonly concurrency: number;
-  readonly rows: number;
-  readonly rowsPerSec: number;
-}
 
 /** The table a raw measurement writes into. */
 export interface RawTable {
   readonly name: string;
   readonly key: string;
   readonly keyType: 'S' | 'N';
+}
+
+/** The provenance the raw side stamps: the same sizes as the pipeline's upload of the file. */
+export const RAW_UPLOAD: UploadStamp = {
+  uploadedAt: '2026-12-02T00:00:00.000Z',
+  key: 'bench/books-1000000-seed7.csv',
+  sequencer: '0018ED4C198969C680'.padEnd(SEQUENCER_WIDTH, '0'),
+  version: '36070c73f94d95aaec192e851a1dcea8',
+};
+
+/** What one raw writer process is given (bench/children/raw-writer.ts). */
+export interface RawWriterJob {
+  /** The generated CSV file. */
+  readonly file: string;
+  readonly header: readonly string[];
+  /** The planned chunks it writes (the pipeline's plan of the file, dealt out to the writers). */
+  readonly chunks: readonly ChunkPlan[];
+  readonly endpoint: number;
+  readonly table: string;
+  readonly concurrency: number;
+}
+
+/** One raw write of a file's rows into a fresh emulator. */
+export interface RawPass {
+  readonly writers: number;
+  /** BatchWriteItem calls in flight per writer. */
+  readonly concurrency: number;
+  readonly rows: number;
+  readonly rowsPerSec: number;
+  /** CPU seconds of all writer processes while writing, and of the emulator. */
+  readonly writerCpuSeconds: number;
+  readonly emulatorCpuSeconds: number;
 }
 
 /**
@@ -37,16 +68,12 @@ export interface RawTable {
  */
 export async function withFreshEmulator<T>(
   table: RawTable,
-  work: (client: DynamoDBDocumentClient) => Promise<T>,
+  work: (emulator: { readonly port: number; readonly pid: number }) => Promise<T>,
 ): Promise<T> {
   const emulator = await startDynamoDbProcess({
     port: { service: 'bench DynamoDB (dynalite)', port: 0, flag: '(bench)' },
   });
-  const client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${emulator.port}`,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const client = new DynamoDBClient(clientConfig(emulator.port));
   try {
     await client.send(
       new CreateTableCommand({
@@ -57,38 +84,124 @@ export async function withFreshEmulator<T>(
       }),
     );
     await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table.name });
-    // The loader's own document client settings (exact numbers, omitted empty cells).
-    return await work(createDocumentClient(client));
+    const { pid } = emulator;
+    if (pid === undefined) throw new Error('the bench dynalite has no process id');
+    return await work({ port: emulator.port, pid });
   } finally {
     client.destroy();
     await emulator.stop();
   }
 }
 
+/** Client settings for an emulator on this machine. */
+export function clientConfig(port: number): DynamoDBClientConfig {
+  return {
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+}
+
+/**
+ * Writes the file's planned rows into a fresh emulator with `writers` processes (the
+ * planned chunks dealt out to them in turn, as the Map hands chunks to its loaders),
+ * each with `concurrency` BatchWriteItem calls in flight, sent as the loader sends
+ * them; every writer converts its rows before the clock starts. The time runs from
+ * the common start to the last writer's last answer.
+ */
+export async function rawPass(
+  table: RawTable,
+  file: URL,
+  plan: { readonly header: readonly string[]; readonly chunks: readonly ChunkPlan[] },
+  writers: number,
+  concurrency: number,
+): Promise<RawPass> {
+  const count = Math.max(1, Math.min(writers, plan.chunks.length));
+  const shares = Array.from({ length: count }, (_, writer) =>
+    plan.chunks.filter((_chunk, index) => index % count === writer),
+  );
+  const rows = plan.chunks.reduce((sum, chunk) => sum + chunk.rows - chunk.skip.length, 0);
+  return withFreshEmulator(table, async (emulator) => {
+    let ready = 0;
+    let start = 0;
+    let emulatorBefore = 0;
+    const children = new Set<import('node:child_process').ChildProcess>();
+    let allReady: () => void = () => undefined;
+    const readyAll = new Promise<void>((resolve) => {
+      allReady = resolve;
+    });
+    const results = shares.map((chunks) =>
+      runChild<RawWriterResult>(
+        new URL('../children/raw-writer.ts', import.meta.url),
+        [
+          JSON.stringify({
+            file: fileURLToPath(file),
+            header: plan.header,
+            chunks,
+            endpoint: emulator.port,
+            table: table.name,
+            concurrency,
+          } satisfies RawWriterJob),
+        ],
+        {
+          timeoutMs: 1_800_000,
+          onMessage: (_message, child) => {
+            children.add(child);
+            ready++;
+            if (ready === count) allReady();
+          },
+        },
+      ),
+    );
+    await Promise.race([readyAll, Promise.all(results)]);
+    emulatorBefore = await processCpuSeconds(emulator.pid);
+    start = performance.now();
+    for (const child of children) child.send('go');
+    const done = await Promise.all(results);
+    const ms = performance.now() - start;
+    const emulatorCpuSeconds = (await processCpuSeconds(emulator.pid)) - emulatorBefore;
+    const written = done.reduce((sum, result) => sum + result.items, 0);
+    if (written !== rows) throw new Error(`the raw writers wrote ${written} of ${rows} rows`);
+    return {
+      writers: count,
+      concurrency,
+      rows,
+      rowsPerSec: (rows / ms) * 1000,
+      writerCpuSeconds: done.reduce((sum, result) => sum + result.cpuSeconds, 0),
+      emulatorCpuSeconds,
+    };
+  });
+}
+
 /**
  * Writes `items` with BatchWriteItem, 25 per call, `concurrency` calls in flight, the
  * way the loader does but with nothing else around it (no S3, no parsing, no workflow):
- * the floor the pipeline is compared with. Returns the elapsed milliseconds.
+ * wire-form items through the loader's own writer client. Returns the elapsed ms.
  */
 export async function writeAll(
-  client: DynamoDBDocumentClient,
+  port: number,
   table: string,
   items: readonly Item[],
   concurrency: number,
 ): Promise<number> {
-  const limit = pLimit(concurrency);
-  const start = performance.now();
-  const batches: Promise<void>[] = [];
-  for (let offset = 0; offset < items.length; offset += BATCH_SIZE) {
-    const batch = items.slice(offset, offset + BATCH_SIZE);
-    batches.push(limit(() => writeBatch(client, table, batch)));
+  const client = createWriterClient(clientConfig(port));
+  try {
+    const limit = pLimit(concurrency);
+    const start = performance.now();
+    const batches: Promise<void>[] = [];
+    for (let offset = 0; offset < items.length; offset += BATCH_SIZE) {
+      const batch = items.slice(offset, offset + BATCH_SIZE);
+      batches.push(limit(() => writeBatch(client, table, batch)));
+    }
+    await Promise.all(batches);
+    return performance.now() - start;
+  } finally {
+    client.destroy();
   }
-  await Promise.all(batches);
-  return performance.now() - start;
 }
 
 async function writeBatch(
-  client: DynamoDBDocumentClient,
+  client: DynamoDBClient,
   table: string,
   items: readonly Item[],
 ): Promise<void> {
@@ -96,7 +209,6 @@ async function writeBatch(
   for (let attempt = 0; requests.length > 0; attempt += 1) {
     if (attempt > 8) throw new Error(`${requests.length} items still unprocessed after 8 retries`);
     if (attempt > 0) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
-    // As the loader sends them: wire-form items, the body one JSON.stringify (client.ts).
     const output = await client.send(
       new BatchWriteItemCommand(inWireForm({ RequestItems: { [table]: requests } })),
     );
@@ -106,21 +218,23 @@ async function writeBatch(
   }
 }
 
+/** One point of the concurrency sweep. */
+export interface SweepPoint extends RawPass {}
+
 /**
- * Finds the concurrency at which raw BatchWriteItem is fastest: each candidate writes
- * the same `sample` into its own fresh emulator; the best is the highest rows/s.
+ * Finds the concurrency at which the raw writers are fastest: each candidate (calls
+ * in flight per writer) writes `plan`'s rows into its own fresh emulator.
  */
 export async function sweepConcurrency(
   table: RawTable,
-  sample: readonly Item[],
+  file: URL,
+  plan: { readonly header: readonly string[]; readonly chunks: readonly ChunkPlan[] },
+  writers: number,
   candidates: readonly number[],
 ): Promise<{ best: SweepPoint; points: SweepPoint[] }> {
   const points: SweepPoint[] = [];
   for (const concurrency of candidates) {
-    const ms = await withFreshEmulator(table, (client) =>
-      writeAll(client, table.name, sample, concurrency),
-    );
-    points.push({ concurrency, rows: sample.length, rowsPerSec: (sample.length / ms) * 1000 });
+    points.push(await rawPass(table, file, plan, writers, concurrency));
   }
   const best = points.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
   return { best, points };

@@ -4,12 +4,41 @@
  * measured side by side in the same run, so a noisy, shared machine moves both.
  */
 
-/** Upload → execution succeeded through the local stack, against raw BatchWriteItem. */
+/**
+ * Upload → execution succeeded through the local stack, against raw BatchWriteItem of
+ * the same rows (the best of the raw passes, with as many writer processes as the
+ * pipeline runs loaders), for one file size.
+ */
 export interface IngestFigures {
   readonly rows: number;
   readonly pipelineRowsPerSec: number;
   readonly rawRowsPerSec: number;
   readonly ratio: number;
+}
+
+/** What the ingest suite measures: each size, and the CPU over all of them. */
+export interface IngestSuiteFigures {
+  readonly sizes: readonly IngestFigures[];
+  readonly cpu: CpuFigures;
+}
+
+/** CPU per 100,000 rows during the ingest runs, of the stack's process and of the emulator's. */
+export interface CpuFigures {
+  /** The local stack's process: handlers (planner, loaders), SDK, S3/SQS and Step Functions emulators. */
+  readonly stackCpuSecondsPer100kRows: number;
+  /** dynalite's own process (/proc/<pid>/stat). */
+  readonly emulatorCpuSecondsPer100kRows: number;
+}
+
+/** The planner (validate every row, plan chunks) against csv-parse alone on the same file. */
+export interface PlannerFigures {
+  readonly mbPerSec: number;
+  readonly csvParseMbPerSec: number;
+  /** mbPerSec ÷ csvParseMbPerSec. */
+  readonly ratio: number;
+  /** Peak RSS of a fresh process planning the file, and of one parsing it with csv-parse alone. */
+  readonly rssMb: number;
+  readonly csvParseRssMb: number;
 }
 
 /** Two files sharing half their keys, uploaded together: both loaded, and keys left stale. */
@@ -54,7 +83,10 @@ export interface BundleFigures {
 
 /** `bench/results/latest.json`. */
 export interface BenchResults {
-  readonly ingest: IngestFigures;
+  /** One per ingested file size, smallest first. */
+  readonly ingest: readonly IngestFigures[];
+  readonly cpu: CpuFigures;
+  readonly planner: PlannerFigures;
   readonly overlap: OverlapFigures;
   readonly parse: ParseFigures;
   readonly memory: MemoryFigures;
@@ -63,7 +95,15 @@ export interface BenchResults {
 }
 
 /** The suites, in the order `npm run bench` runs them (cheap and CPU-bound first). */
-export const SUITES = ['bundles', 'parse', 'memory', 'ingest', 'overlap', 'api'] as const;
+export const SUITES = [
+  'bundles',
+  'parse',
+  'planner',
+  'memory',
+  'ingest',
+  'overlap',
+  'api',
+] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** One line of the printed table. */
@@ -101,11 +141,18 @@ export interface Goal {
  */
 export const GOAL = {
   ingestRatio: {
-    label: 'ingest: pipeline ÷ raw BatchWriteItem',
+    label: 'ingest: pipeline ÷ raw BatchWriteItem (worst size)',
     unit: '×',
     kind: 'atLeast',
     limit: 0.8,
-    pick: (r) => r.ingest.ratio,
+    pick: (r) => Math.min(...r.ingest.map((size) => size.ratio)),
+  },
+  stackCpu: {
+    label: 'cpu: stack process CPU per 100,000 rows ingested',
+    unit: 's',
+    kind: 'atMost',
+    limit: 4,
+    pick: (r) => r.cpu.stackCpuSecondsPer100kRows,
   },
   overlapStaleKeys: {
     label: "overlap: keys not holding the newest upload's value",
@@ -120,6 +167,20 @@ export const GOAL = {
     kind: 'atLeast',
     limit: 0.6,
     pick: (r) => r.parse.ratio,
+  },
+  plannerRatio: {
+    label: 'planner: MB/s ÷ csv-parse alone',
+    unit: '×',
+    kind: 'atLeast',
+    limit: 0.8,
+    pick: (r) => r.planner.ratio,
+  },
+  plannerMemory: {
+    label: "planner: peak RSS ÷ csv-parse alone's",
+    unit: '×',
+    kind: 'atMost',
+    limit: 1.5,
+    pick: (r) => r.planner.rssMb / r.planner.csvParseRssMb,
   },
   memoryRatio: {
     label: 'memory: peak RSS 10× file ÷ base file',
@@ -183,13 +244,24 @@ export function judge(goal: Goal, value: number): Pick<TableRow, 'goal' | 'met'>
  * grows an undocumented field when a suite returns more.
  */
 export function toLatestJson(results: BenchResults): BenchResults {
-  const { ingest, overlap, parse, memory, api } = results;
+  const { ingest, cpu, planner, overlap, parse, memory, api } = results;
   return {
-    ingest: {
-      rows: ingest.rows,
-      pipelineRowsPerSec: ingest.pipelineRowsPerSec,
-      rawRowsPerSec: ingest.rawRowsPerSec,
-      ratio: ingest.ratio,
+    ingest: ingest.map((size) => ({
+      rows: size.rows,
+      pipelineRowsPerSec: size.pipelineRowsPerSec,
+      rawRowsPerSec: size.rawRowsPerSec,
+      ratio: size.ratio,
+    })),
+    cpu: {
+      stackCpuSecondsPer100kRows: cpu.stackCpuSecondsPer100kRows,
+      emulatorCpuSecondsPer100kRows: cpu.emulatorCpuSecondsPer100kRows,
+    },
+    planner: {
+      mbPerSec: planner.mbPerSec,
+      csvParseMbPerSec: planner.csvParseMbPerSec,
+      ratio: planner.ratio,
+      rssMb: planner.rssMb,
+      csvParseRssMb: planner.csvParseRssMb,
     },
     overlap: { rows: overlap.rows, rowsPerSec: overlap.rowsPerSec, staleKeys: overlap.staleKeys },
     parse: { rowsPerSec: parse.rowsPerSec, rawRowsPerSec: parse.rawRowsPerSec, ratio: parse.ratio },

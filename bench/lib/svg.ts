@@ -26,11 +26,17 @@ const COLOURS = {
 /** The side-by-side pairs behind each ratio, in chart order. */
 function pairsOf(results: BenchResults): Pair[] {
   return [
-    {
-      label: 'ingest (rows/s)',
+    ...results.ingest.map((size) => ({
+      label: `ingest ${size.rows.toLocaleString('en-US')} rows (rows/s)`,
       unit: 'rows/s',
-      measured: { name: 'pipeline', value: results.ingest.pipelineRowsPerSec },
-      reference: { name: 'raw BatchWriteItem', value: results.ingest.rawRowsPerSec },
+      measured: { name: 'pipeline', value: size.pipelineRowsPerSec },
+      reference: { name: 'raw BatchWriteItem', value: size.rawRowsPerSec },
+    })),
+    {
+      label: 'planner (MB/s)',
+      unit: 'MB/s',
+      measured: { name: 'planner', value: results.planner.mbPerSec },
+      reference: { name: 'csv-parse alone', value: results.planner.csvParseMbPerSec },
     },
     {
       label: 'parse (rows/s)',

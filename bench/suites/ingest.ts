@@ -1,178 +1,194 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { readCsvRecords } from '../../handlers/shared/csv.js';
-import type { DatasetSchema } from '../../handlers/shared/dataset.js';
-import { stampItem, uploadAttributes } from '../../handlers/shared/provenance.js';
-import {
-  type HeaderLayout,
-  type Item,
-  rowToItem,
-  validateHeader,
-} from '../../handlers/shared/rows.js';
-import { SEQUENCER_WIDTH, type UploadStamp } from '../../handlers/shared/upload-order.js';
+import { readPlanConfig } from '../../handlers/plan-file/config.js';
+import { planRecords } from '../../handlers/plan-file/plan.js';
+import type { FilePlan } from '../../handlers/shared/contracts.js';
+import { readCsvBatches } from '../../handlers/shared/csv.js';
+import { planFileEnvironment } from '../../infra/config.js';
+import type { LocalStack } from '../../local/stack.js';
+import { processCpuSeconds } from '../lib/cpu.js';
 import { benchFileName, generateFile } from '../lib/data.js';
 import { appConfig } from '../lib/handler-env.js';
 import type { BenchContext } from '../lib/options.js';
-import { sweepConcurrency, withFreshEmulator, writeAll } from '../lib/raw-writes.js';
-import { GOAL, type IngestFigures, judge, type SuiteReport } from '../lib/results.js';
+import { type RawPass, type RawTable, rawPass, sweepConcurrency } from '../lib/raw-writes.js';
+import {
+  type CpuFigures,
+  GOAL,
+  type IngestFigures,
+  type IngestSuiteFigures,
+  judge,
+  type SuiteReport,
+  type TableRow,
+} from '../lib/results.js';
 import { benchStack, ingestThroughPipeline } from '../lib/stack.js';
 import { ratio, round } from '../lib/stats.js';
 import { formatNumber } from '../lib/table.js';
 
+/** Rows of the sample the concurrency sweep writes, at most (the whole file when smaller). */
+const SWEEP_ROWS = 100_000;
+
 /**
- * A generated file through the whole local pipeline (upload → execution succeeded)
- * against the raw limit: the same rows, already converted, written straight into the
- * same emulator (dynalite, started as the stack starts it) with BatchWriteItem at the
- * best concurrency a sweep finds, once before and once after the pipeline.
+ * Generated files through the whole local pipeline (upload → execution succeeded),
+ * each against the raw limit of the same rows: written straight into a fresh emulator
+ * (dynalite, started as the stack starts it) by as many writer processes as the
+ * pipeline runs loaders at once, each with the sweep's best number of calls in flight.
+ * The raw figure is the best of every raw pass over the same rows (the sweep's, when
+ * the sweep wrote the whole file, and one more after the pipeline), so the ratio
+ * cannot pass 1.0 unless the pipeline really is faster. The CPU of the stack's process
+ * and of its emulator's during the pipeline runs gives the CPU per 100,000 rows.
  */
-export async function runIngest(context: BenchContext): Promise<SuiteReport<IngestFigures>> {
+export async function runIngest(context: BenchContext): Promise<SuiteReport<IngestSuiteFigures>> {
+  const stack = await benchStack(context);
+  const sizes: IngestFigures[] = [];
+  const rows: TableRow[] = [];
+  const details: Record<string, unknown>[] = [];
+  let stackCpuSeconds = 0;
+  let emulatorCpuSeconds = 0;
+  let rowsIngested = 0;
+  for (const size of context.ingestSizes) {
+    const reading = await ingestOne(context, stack, size);
+    sizes.push(reading.figures);
+    rows.push(reading.row);
+    details.push(reading.details);
+    stackCpuSeconds += reading.stackCpuSeconds;
+    emulatorCpuSeconds += reading.emulatorCpuSeconds;
+    rowsIngested += size;
+  }
+  const per100k = (seconds: number) => round((seconds / rowsIngested) * 100_000, 2);
+  const cpu: CpuFigures = {
+    stackCpuSecondsPer100kRows: per100k(stackCpuSeconds),
+    emulatorCpuSecondsPer100kRows: per100k(emulatorCpuSeconds),
+  };
+  rows.push({
+    suite: 'ingest',
+    measure: `CPU of the stack's process per 100,000 rows (${context.ingestSizes.map(formatNumber).join(' + ')} rows)`,
+    value: `${cpu.stackCpuSecondsPer100kRows} s`,
+    versus: `dynalite's process ${cpu.emulatorCpuSecondsPer100kRows} s`,
+    result: '',
+    ...judge(GOAL.stackCpu, cpu.stackCpuSecondsPer100kRows),
+  });
+  return { figures: { sizes, cpu }, rows, details: { sizes: details } };
+}
+
+/** One file size: the raw passes, the pipeline, and the raw pass after it. */
+async function ingestOne(context: BenchContext, stack: LocalStack, rows: number) {
   const config = appConfig();
   const schema = config.dataset;
-  const rows = context.ingestRows;
-  const file = new URL(benchFileName(schema.name, rows), context.workDir);
+  const name = benchFileName(schema.name, rows);
+  const file = new URL(name, context.workDir);
   context.log(`ingest: generating ${formatNumber(rows)} rows`);
   const bytes = await generateFile(file, rows);
-
-  // The raw side first, each measurement in its own fresh emulator; then the pipeline
-  // in the stack's, which is just as fresh and empty when the upload starts.
-  const raw = await measureRaw(context, file, schema);
+  const table: RawTable = {
+    name: `${schema.name}-raw-bench`,
+    key: schema.key,
+    keyType: schema.keyType,
+  };
+  // The pipeline's own plan of the file: the raw writers take the loaders' chunks.
+  const plan = await planOf(file, config);
+  const writers = Math.min(plan.chunks.length, config.mapMaxConcurrency);
+  const sample = rows <= SWEEP_ROWS ? plan : await planOf(await sampleFile(context, file), config);
+  const candidates = context.quick ? [2, 4] : [1, 2, 4, 8];
+  const sweep = await sweepConcurrency(table, file, sample, writers, candidates);
   context.log(
-    `ingest: raw sweep ${raw.sweep.points.map((point) => `${point.concurrency}→${formatNumber(point.rowsPerSec)}`).join(', ')} rows/s; all rows ${formatNumber(raw.rowsPerSec)} rows/s at ${raw.sweep.best.concurrency}`,
+    `ingest ${formatNumber(rows)}: raw sweep (${writers} writers, ${formatNumber(sweep.best.rows)} rows) ${sweep.points.map((point) => `${point.concurrency}→${formatNumber(point.rowsPerSec)}`).join(', ')} rows/s`,
   );
 
-  const stack = await benchStack(context);
-  context.log('ingest: uploading and waiting for the execution');
+  context.log(`ingest ${formatNumber(rows)}: uploading and waiting for the execution`);
+  const emulatorPid = stack.emulators.dynamodb.pid;
+  if (emulatorPid === undefined) throw new Error('the stack runs dynalite in its own process');
+  const emulatorBefore = await processCpuSeconds(emulatorPid);
   const cpuBefore = process.cpuUsage();
   const ingestion = await ingestThroughPipeline(
     stack,
     file,
-    `bench/${benchFileName(schema.name, rows)}`,
-    context.quick ? 60_000 : 1_200_000,
+    `bench/${name}`,
+    context.quick ? 120_000 : 1_200_000,
   );
+  const cpuUsed = process.cpuUsage(cpuBefore);
+  const emulatorCpuSeconds = (await processCpuSeconds(emulatorPid)) - emulatorBefore;
+  const stackCpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
   if (ingestion.output.written !== rows) {
     throw new Error(`the pipeline wrote ${ingestion.output.written} of ${rows} rows`);
   }
-  const pipelineCpu = process.cpuUsage(cpuBefore);
   const pipelineRowsPerSec = (rows / ingestion.elapsedMs) * 1000;
   context.log(
-    `ingest: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s: ${ingestion.phases.uploadToStart} s to start, ${ingestion.phases.planFile} s planning, ${ingestion.phases.loadChunks} s loading ${ingestion.output.chunks} chunks)`,
+    `ingest ${formatNumber(rows)}: pipeline ${formatNumber(pipelineRowsPerSec)} rows/s (${(ingestion.elapsedMs / 1000).toFixed(1)} s: ${ingestion.phases.uploadToStart} s to start, ${ingestion.phases.planFile} s planning, ${ingestion.phases.loadChunks} s loading ${ingestion.output.chunks} chunks)`,
   );
-  // The raw side again, right after the pipeline: the limit is the mean of the two, so a
-  // change in the shared machine's load during the run weighs on both sides alike.
-  const rawAfter = await writeOnce(file, schema, raw.sweep.best.concurrency);
-  const rawRowsPerSec = (raw.rowsPerSec + rawAfter.rowsPerSec) / 2;
-  context.log(`ingest: raw again ${formatNumber(rawAfter.rowsPerSec)} rows/s`);
-  const sweep = raw.sweep;
+  // Once more after the pipeline, the whole file at the best concurrency.
+  const after = await rawPass(table, file, plan, writers, sweep.best.concurrency);
+  const passes: RawPass[] = [...sweep.points.filter((point) => point.rows === rows), after];
+  const best = passes.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
+  context.log(
+    `ingest ${formatNumber(rows)}: raw after ${formatNumber(after.rowsPerSec)} rows/s; best raw pass ${formatNumber(best.rowsPerSec)} rows/s`,
+  );
 
   const figures: IngestFigures = {
     rows,
     pipelineRowsPerSec: Math.round(pipelineRowsPerSec),
-    rawRowsPerSec: Math.round(rawRowsPerSec),
-    ratio: round(ratio(pipelineRowsPerSec, rawRowsPerSec), 2),
+    rawRowsPerSec: Math.round(best.rowsPerSec),
+    ratio: round(ratio(pipelineRowsPerSec, best.rowsPerSec), 2),
   };
+  const row: TableRow = {
+    suite: 'ingest',
+    measure: `upload → succeeded, ${formatNumber(rows)} rows (${(bytes / 1e6).toFixed(0)} MB)`,
+    value: `${formatNumber(figures.pipelineRowsPerSec)} rows/s`,
+    versus: `raw BatchWriteItem ${formatNumber(figures.rawRowsPerSec)} rows/s (${best.writers} writers × ${best.concurrency})`,
+    result: `${figures.ratio}×`,
+    ...judge(GOAL.ingestRatio, figures.ratio),
+  };
+  const pass = (point: RawPass) => ({
+    ...point,
+    rowsPerSec: Math.round(point.rowsPerSec),
+    writerCpuSeconds: round(point.writerCpuSeconds, 2),
+    emulatorCpuSeconds: round(point.emulatorCpuSeconds, 2),
+  });
   return {
     figures,
-    rows: [
-      {
-        suite: 'ingest',
-        measure: `upload → succeeded, ${formatNumber(rows)} rows (${(bytes / 1e6).toFixed(0)} MB)`,
-        value: `${formatNumber(figures.pipelineRowsPerSec)} rows/s`,
-        versus: `raw BatchWriteItem ${formatNumber(figures.rawRowsPerSec)} rows/s (×${sweep.best.concurrency})`,
-        result: `${figures.ratio}×`,
-        ...judge(GOAL.ingestRatio, figures.ratio),
-      },
-    ],
+    row,
+    stackCpuSeconds,
+    emulatorCpuSeconds,
     details: {
+      rows,
       bytes,
       executionArn: ingestion.executionArn,
       pipelineSeconds: round(ingestion.elapsedMs / 1000, 2),
       pipelinePhasesSeconds: ingestion.phases,
       chunks: ingestion.output.chunks,
+      plannedChunkRows: plan.chunks.map((chunk) => chunk.rows),
+      chunkBytes: plan.chunkBytes,
       mapMaxConcurrency: stack.config.mapMaxConcurrency,
       writeConcurrency: stack.config.writeConcurrency,
-      itemSize: raw.itemSize,
-      rawSecondsBefore: round(raw.ms / 1000, 2),
-      // CPU of this process (handlers, S3/SQS/Step Functions emulators; dynalite runs in
-      // its own process) per row: where a single-process local stack spends its core.
-      pipelineProcessCpuMicrosPerRow: round((pipelineCpu.user + pipelineCpu.system) / rows, 1),
-      rawProcessCpuMicrosPerRow: round(raw.cpuMicros / rows, 1),
-      rawBeforeRowsPerSec: Math.round(raw.rowsPerSec),
-      rawAfterRowsPerSec: Math.round(rawAfter.rowsPerSec),
-      rawConcurrency: sweep.best.concurrency,
-      sweep: sweep.points.map((point) => ({ ...point, rowsPerSec: Math.round(point.rowsPerSec) })),
+      // CPU during the pipeline run: this process runs the handlers and the S3/SQS and
+      // Step Functions emulators; dynalite runs in its own process.
+      stackCpuSeconds: round(stackCpuSeconds, 2),
+      emulatorCpuSeconds: round(emulatorCpuSeconds, 2),
+      rawWriters: writers,
+      sweep: sweep.points.map(pass),
+      rawAfter: pass(after),
+      rawBest: pass(best),
     },
   };
 }
 
-/**
- * The raw limit: the file's rows, converted beforehand (not timed), written at the
- * concurrency a sweep on a sample found fastest. The items never leave this function,
- * so the pipeline does not run with them on the heap.
- */
-async function measureRaw(context: BenchContext, file: URL, schema: DatasetSchema) {
-  const { items, itemBytes } = await convert(file, schema);
-  const table = { name: `${schema.name}-raw-bench`, key: schema.key, keyType: schema.keyType };
-  // Item sizes as DynamoDB counts them: what one write costs in write units (1 per KB).
-  const itemSize = {
-    averageBytes: Math.round(itemBytes.reduce((sum, size) => sum + size, 0) / itemBytes.length),
-    maxBytes: itemBytes.reduce((max, size) => Math.max(max, size), 0),
-  };
-  const sample = items.slice(0, Math.min(items.length, context.quick ? 5_000 : 20_000));
-  const candidates = context.quick ? [2, 8] : [1, 2, 4, 8, 16, 32];
-  const sweep = await sweepConcurrency(table, sample, candidates);
-  const cpuBefore = process.cpuUsage();
-  const ms = await withFreshEmulator(table, (client) =>
-    writeAll(client, table.name, items, sweep.best.concurrency),
+/** The plan the deployed planner makes of a file (the chunks the loaders get). */
+async function planOf(file: URL, config: ReturnType<typeof appConfig>): Promise<FilePlan> {
+  const planConfig = readPlanConfig(planFileEnvironment(config));
+  const { size } = await stat(file);
+  return planRecords(
+    readCsvBatches(createReadStream(fileURLToPath(file)), {
+      delimiter: planConfig.schema.delimiter,
+      maxRecordBytes: planConfig.maxRecordBytes,
+    }),
+    { bucket: 'bench', key: 'bench.csv', eTag: '"bench"', size },
+    planConfig,
   );
-  const cpu = process.cpuUsage(cpuBefore);
-  const rowsPerSec = (items.length / ms) * 1000;
-  return { sweep, ms, rowsPerSec, cpuMicros: cpu.user + cpu.system, itemSize };
 }
 
-/** Converts the file's rows (not timed) and writes them all once into a fresh emulator. */
-async function writeOnce(file: URL, schema: DatasetSchema, concurrency: number) {
-  const { items } = await convert(file, schema);
-  const table = { name: `${schema.name}-raw-bench`, key: schema.key, keyType: schema.keyType };
-  const ms = await withFreshEmulator(table, (client) =>
-    writeAll(client, table.name, items, concurrency),
-  );
-  return { ms, rowsPerSec: (items.length / ms) * 1000 };
-}
-
-/** The provenance the raw side stamps: the same sizes as the pipeline's upload of the file. */
-const RAW_UPLOAD: UploadStamp = {
-  uploadedAt: '2026-12-02T00:00:00.000Z',
-  key: 'bench/books-200000-seed7.csv',
-  sequencer: '0018ED4C198969C680'.padEnd(SEQUENCER_WIDTH, '0'),
-  version: '36070c73f94d95aaec192e851a1dcea8',
-};
-
-/** The file's rows as the loader converts and stamps them (not timed: the raw side starts from items). */
-async function convert(
-  file: URL,
-  schema: DatasetSchema,
-): Promise<{ items: Item[]; itemBytes: number[] }> {
-  const items: Item[] = [];
-  const itemBytes: number[] = [];
-  let layout: HeaderLayout | undefined;
-  const stamp = uploadAttributes(RAW_UPLOAD);
-  const records = readCsvRecords(createReadStream(fileURLToPath(file)), {
-    delimiter: schema.delimiter,
-    maxRecordBytes: 400 * 1024,
-  });
-  for await (const record of records) {
-    if (!layout) {
-      const header = validateHeader(record.fields, schema);
-      if (!header.ok)
-        throw new Error(`generated header rejected: ${JSON.stringify(header.problems)}`);
-      layout = header.layout;
-      continue;
-    }
-    const row = rowToItem(layout, record.fields, record.line);
-    if (!row.ok) throw new Error(`generated row rejected: ${JSON.stringify(row.problems)}`);
-    // The items exactly as the pipeline stores them: provenance attributes included.
-    items.push(stampItem(row.row.item, stamp, record.line));
-    itemBytes.push(row.row.size);
-  }
-  return { items, itemBytes };
+/** The first SWEEP_ROWS rows of the generated file (the same generator, fewer rows). */
+async function sampleFile(context: BenchContext, file: URL): Promise<URL> {
+  const sample = new URL(benchFileName(appConfig().dataset.name, SWEEP_ROWS), context.workDir);
+  await generateFile(sample, SWEEP_ROWS);
+  if (sample.href === file.href) throw new Error('the sweep sample is the file itself');
+  return sample;
 }

@@ -34,7 +34,7 @@ export async function runOverlap(context: BenchContext): Promise<SuiteReport<Ove
   const schema = appConfig().dataset;
   // Each file a quarter of the ingest file: the older one's shared half is written with
   // one conditional PutItem per item, at a tenth of BatchWriteItem's rate in dynalite.
-  const rowsPerFile = Math.max(2_000, Math.round(context.ingestRows / 4));
+  const rowsPerFile = context.overlapRowsPerFile;
   const base = 100_000_000;
   const files = [
     { name: 'a', variant: { seed: BENCH_SEED, keyOffset: base } },
