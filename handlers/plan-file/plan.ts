@@ -321,7 +321,9 @@ export async function planRecords(
           continue;
         }
         const index = totalRows++;
-        const row = checkRow(layout, record.fields, record.line, stampBytes);
+        // The record's length bounds its item's size: most rows need no byte counting.
+        const recordBytes = record.end - record.start;
+        const row = checkRow(layout, record.fields, record.line, stampBytes, recordBytes);
         if (!row.ok) {
           report(row.problems);
           continue;

@@ -199,17 +199,41 @@ export function checkRow(
   fields: readonly string[],
   line: number,
   extraBytes = 0,
+  /**
+   * The record's length in the file, in bytes. When given and the item surely fits
+   * (see itemSizeBound), the cells' sizes are not counted and `size` is that bound.
+   */
+  recordBytes?: number,
 ): RowCheck {
-  return convertRow(layout, fields, line, extraBytes, undefined);
+  const bound =
+    recordBytes === undefined ? undefined : itemSizeBound(layout, recordBytes, extraBytes);
+  return convertRow(layout, fields, line, extraBytes, undefined, bound);
 }
 
-/** Checks a row and, when `item` is given, fills it. */
+/**
+ * An upper bound of the size of the item a record of `recordBytes` bytes makes: each
+ * cell's UTF-8 bytes are at most its bytes in the record (quotes and `""` escapes only
+ * add bytes there), a number's size is at most its text's length plus one, a boolean
+ * takes 1 byte, plus every attribute name and the extra (provenance) bytes.
+ */
+export function itemSizeBound(layout: HeaderLayout, recordBytes: number, extraBytes = 0): number {
+  let names = 0;
+  for (const bytes of layout.nameBytes) names += bytes + 1;
+  return recordBytes + names + extraBytes;
+}
+
+/**
+ * Checks a row and, when `item` is given, fills it. With a `sizeBound` within the item
+ * limit (and no item to fill), the cells' sizes are not counted: the row cannot be too
+ * large, and the bound is its size.
+ */
 function convertRow(
   layout: HeaderLayout,
   fields: readonly string[],
   line: number,
   extraBytes: number,
   item: Item | undefined,
+  sizeBound?: number,
 ): RowCheck {
   if (fields.length !== layout.header.length) {
     const blank = fields.length === 1 && fields[0] === '';
@@ -229,6 +253,7 @@ function convertRow(
   }
   let problems: FileProblem[] | undefined;
   let size = 0;
+  const counting = item !== undefined || sizeBound === undefined || sizeBound > MAX_ITEM_BYTES;
   let key: KeyIdentity | undefined;
   const { columns } = layout;
   for (let position = 0; position < columns.length; position++) {
@@ -256,9 +281,11 @@ function convertRow(
       key = numeric ? numberKeyIdentity(value) : String(value);
     }
     if (item !== undefined) item[spec.name] = storedValue(spec.type, value);
-    size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
+    if (counting) {
+      size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
+    }
   }
-  size += extraBytes;
+  size = counting ? size + extraBytes : (sizeBound ?? 0);
   if (problems === undefined && size > MAX_ITEM_BYTES) {
     const extra = extraBytes > 0 ? ` (${extraBytes} of them for its provenance attributes)` : '';
     problems = [

@@ -4,6 +4,7 @@ import { excerpt } from '../../handlers/shared/errors.js';
 import {
   checkRow,
   type HeaderLayout,
+  itemSizeBound,
   keyIdentity,
   MAX_ITEM_BYTES,
   rowToItem,
@@ -277,6 +278,29 @@ describe('checkRow', () => {
     const checked = checkRow(layout, fields, 3);
     if (full.ok) expect(checked).toEqual({ ok: true, key: full.row.key, size: full.row.size });
     else expect(checked).toEqual(full);
+  });
+
+  it.each([
+    ['plain cells', ['9780306406157', 'T', 'A', '1999', 'en', '320', '12.50', 'yes', '1999-12-31']],
+    ['quoted, multi-byte', ['1', '"Война"', 'A é', '', '', '', '', '1', '']],
+  ])(
+    'with the record length, skips counting and reports a bound at least the exact size (%s)',
+    (_case, fields) => {
+      const recordBytes = Buffer.byteLength(fields.join(','));
+      const exact = checkRow(layout, fields, 3, 120);
+      const bounded = checkRow(layout, fields, 3, 120, recordBytes);
+      if (!exact.ok || !bounded.ok) throw new Error('expected valid rows');
+      expect(bounded.key).toBe(exact.key);
+      expect(bounded.size).toBe(itemSizeBound(layout, recordBytes, 120));
+      expect(bounded.size).toBeGreaterThanOrEqual(exact.size);
+    },
+  );
+
+  it('still counts exactly, and refuses, a record whose bound passes the item limit', () => {
+    const notes = layoutOf(['isbn', 'title', 'author']);
+    const title = 'x'.repeat(MAX_ITEM_BYTES);
+    const checked = checkRow(notes, ['1', title, 'A'], 3, 0, title.length + 4);
+    expect(checked.ok).toBe(false);
   });
 });
 
