@@ -22,7 +22,7 @@ import {
   unreachableCode,
 } from '../shared/errors.js';
 import { provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
-import { type HeaderLayout, rowToItem, validateHeader } from '../shared/rows.js';
+import { fillItem, type HeaderLayout, type Item, validateHeader } from '../shared/rows.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
@@ -214,7 +214,8 @@ async function writeChunk(
           skipped++;
           continue;
         }
-        const row = rowToItem(layout, record.fields, record.line, stampBytes);
+        const item: Item = {};
+        const row = fillItem(item, layout, record.fields, record.line, stampBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
@@ -222,14 +223,14 @@ async function writeChunk(
         }
         // The plan skips every earlier occurrence of a key, so a repeat here would
         // make the winner depend on write order: refuse rather than guess.
-        if (keys.set(row.row.key, index) !== undefined) {
+        if (keys.set(row.key, index) !== undefined) {
           throw new ChunkPlanMismatchError(
-            `${where}: key ${String(row.row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
+            `${where}: key ${String(row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
           );
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        batch.push({ item: stampItem(row.row.item, stamp, record.line), key: row.row.key });
+        batch.push({ item: stampItem(item, stamp, record.line), key: row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];

@@ -185,6 +185,21 @@ export function rowToItem(
   return { ok: true, row: { item, key: checked.key, size: checked.size } };
 }
 
+/**
+ * rowToItem for hot loops: converts the row into `item` (a fresh, empty object) and
+ * returns its key and size, or its problems, with one result object per row instead
+ * of two (the loader converts every row of a chunk this way).
+ */
+export function fillItem(
+  item: Item,
+  layout: HeaderLayout,
+  fields: readonly string[],
+  line: number,
+  extraBytes = 0,
+): RowCheck {
+  return convertRow(layout, fields, line, extraBytes, item);
+}
+
 /** The outcome of checking a row without building its item. */
 export type RowCheck =
   | { readonly ok: true; readonly key: KeyIdentity; readonly size: number }

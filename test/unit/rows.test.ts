@@ -3,6 +3,7 @@ import { type DatasetSchema, parseDataset } from '../../handlers/shared/dataset.
 import { excerpt } from '../../handlers/shared/errors.js';
 import {
   checkRow,
+  fillItem,
   type HeaderLayout,
   itemSizeBound,
   keyIdentity,
@@ -262,6 +263,22 @@ describe('rowToItem', () => {
         },
       ],
     });
+  });
+});
+
+describe('fillItem', () => {
+  it.each([
+    [['9780306406157', 'T', 'A', '1999', 'en', '320', '12.50', 'yes', '1999-12-31']],
+    [['x', '', 'A', 'MMI', '', '', '', '', '']],
+  ])('fills the item rowToItem returns and agrees on key, size and problems for %j', (fields) => {
+    const layout = layoutOf(HEADER);
+    const full = rowToItem(layout, fields, 3, 100);
+    const item = {};
+    const filled = fillItem(item, layout, fields, 3, 100);
+    if (full.ok) {
+      expect(filled).toEqual({ ok: true, key: full.row.key, size: full.row.size });
+      expect(item).toEqual(full.row.item);
+    } else expect(filled).toEqual(full);
   });
 });
 
