@@ -46,8 +46,9 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
   let stackCpuSeconds = 0;
   let emulatorCpuSeconds = 0;
   let rowsIngested = 0;
+  const sweeps: Sweeps = new Map();
   for (const size of context.ingestSizes) {
-    const reading = await ingestOne(context, stack, size);
+    const reading = await ingestOne(context, stack, size, sweeps);
     sizes.push(reading.figures);
     rows.push(reading.row);
     details.push(reading.details);
@@ -71,8 +72,11 @@ export async function runIngest(context: BenchContext): Promise<SuiteReport<Inge
   return { figures: { sizes, cpu }, rows, details: { sizes: details } };
 }
 
+/** Sweeps already run in this suite, by sample rows and writers (a larger file reuses the smaller one's). */
+type Sweeps = Map<string, Awaited<ReturnType<typeof sweepConcurrency>>>;
+
 /** One file size: the raw passes, the pipeline, and the raw pass after it. */
-async function ingestOne(context: BenchContext, stack: LocalStack, rows: number) {
+async function ingestOne(context: BenchContext, stack: LocalStack, rows: number, sweeps: Sweeps) {
   const config = appConfig();
   const schema = config.dataset;
   const name = benchFileName(schema.name, rows);
@@ -87,9 +91,16 @@ async function ingestOne(context: BenchContext, stack: LocalStack, rows: number)
   // The pipeline's own plan of the file: the raw writers take the loaders' chunks.
   const plan = await planOf(file, config);
   const writers = Math.min(plan.chunks.length, config.mapMaxConcurrency);
-  const sample = rows <= SWEEP_ROWS ? plan : await planOf(await sampleFile(context, file), config);
-  const candidates = context.quick ? [2, 4] : [1, 2, 4, 8];
-  const sweep = await sweepConcurrency(table, file, sample, writers, candidates);
+  const sampleRows = Math.min(rows, SWEEP_ROWS);
+  const sweepKey = `${sampleRows}×${writers}`;
+  let sweep = sweeps.get(sweepKey);
+  if (sweep === undefined) {
+    const sampled = rows <= SWEEP_ROWS ? file : await sampleFile(context, file);
+    const sample = rows <= SWEEP_ROWS ? plan : await planOf(sampled, config);
+    const candidates = context.quick ? [2, 4] : [1, 2, 4, 8];
+    sweep = await sweepConcurrency(table, sampled, sample, writers, candidates);
+    sweeps.set(sweepKey, sweep);
+  }
   context.log(
     `ingest ${formatNumber(rows)}: raw sweep (${writers} writers, ${formatNumber(sweep.best.rows)} rows) ${sweep.points.map((point) => `${point.concurrency}→${formatNumber(point.rowsPerSec)}`).join(', ')} rows/s`,
   );
