@@ -97,7 +97,7 @@ async function ingestOne(context: BenchContext, stack: LocalStack, rows: number,
   if (sweep === undefined) {
     const sampled = rows <= SWEEP_ROWS ? file : await sampleFile(context, file);
     const sample = rows <= SWEEP_ROWS ? plan : await planOf(sampled, config);
-    const candidates = context.quick ? [2, 4] : [1, 2, 4, 8];
+    const candidates = context.quick ? [2, 4] : [2, 4, 8];
     sweep = await sweepConcurrency(table, sampled, sample, writers, candidates);
     sweeps.set(sweepKey, sweep);
   }
