@@ -10,8 +10,19 @@ import { RESERVED_ATTRIBUTES } from './provenance.js';
  */
 
 /** Cell types a column can declare. */
-export const COLUMN_TYPES = ['string', 'number', 'integer', 'boolean', 'date'] as const;
+export const COLUMN_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'date',
+  'map',
+  'list',
+] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+/** Types the elements of a `list` column may be given (`items`). */
+export const LIST_ITEM_TYPES = ['string', 'number', 'integer', 'boolean', 'date'] as const;
 
 /** Types a key column may have (DynamoDB partition keys are S or N). */
 export const KEY_COLUMN_TYPES = ['string', 'number', 'integer'] as const;
@@ -25,7 +36,16 @@ export interface ColumnSpec {
   readonly required: boolean;
   /** Upper bound on the cell's length in characters (`string` columns only). */
   readonly maxLength?: number;
+  /** Type of every element (`list` columns only; any JSON value when absent). */
+  readonly items?: ColumnType;
 }
+
+/** File formats a dataset can accept (see handlers/shared/formats.ts). */
+export const FILE_FORMATS = ['csv', 'jsonl', 'json'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+/** Column types only JSON files can fill (a CSV cell holds no nested value). */
+export const NESTED_COLUMN_TYPES: readonly ColumnType[] = ['map', 'list'];
 
 /** What to do with a header column the schema does not declare. */
 export type UnknownColumnPolicy = 'reject' | 'ignore';
@@ -43,6 +63,8 @@ export interface DatasetSchema {
   readonly delimiter: string;
   /** @default 'reject' */
   readonly unknownColumns: UnknownColumnPolicy;
+  /** File formats the dataset accepts, in the order given. @default ['csv', 'jsonl', 'json'] */
+  readonly formats: readonly FileFormat[];
 }
 
 /** DynamoDB's limit on a partition key value, in bytes. */
@@ -62,7 +84,15 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
   if (!isRecord(raw)) {
     throw new ConfigurationError(source, ['must be an object with name, key and columns']);
   }
-  const known = new Set(['name', 'key', 'columns', 'delimiter', 'unknownColumns', 'description']);
+  const known = new Set([
+    'name',
+    'key',
+    'columns',
+    'delimiter',
+    'unknownColumns',
+    'formats',
+    'description',
+  ]);
   for (const field of Object.keys(raw)) {
     if (!known.has(field)) problems.push(`unknown field "${field}"`);
   }
@@ -119,6 +149,8 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
     problems.push('unknownColumns must be "reject" or "ignore"');
   }
 
+  const formats = parseFormats(raw.formats, columns, problems);
+
   if (problems.length > 0) throw new ConfigurationError(source, problems);
   return {
     name: name as string,
@@ -127,7 +159,36 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
     columns,
     delimiter: delimiter as string,
     unknownColumns: unknownColumns as UnknownColumnPolicy,
+    formats,
   };
+}
+
+/** The `formats` setting: a non-empty list of distinct formats (all of them by default). */
+function parseFormats(
+  raw: unknown,
+  columns: readonly ColumnSpec[],
+  problems: string[],
+): FileFormat[] {
+  if (raw === undefined) return [...FILE_FORMATS];
+  const valid = Array.isArray(raw) && raw.length > 0;
+  const formats = valid
+    ? raw.filter((format): format is FileFormat =>
+        (FILE_FORMATS as readonly unknown[]).includes(format),
+      )
+    : [];
+  if (!valid || formats.length !== raw.length || new Set(formats).size !== formats.length) {
+    problems.push(
+      `formats must be a non-empty list of distinct formats among ${FILE_FORMATS.join(', ')}`,
+    );
+    return [];
+  }
+  const nested = columns.find((column) => NESTED_COLUMN_TYPES.includes(column.type));
+  if (nested !== undefined && formats.length === 1 && formats[0] === 'csv') {
+    problems.push(
+      `column "${nested.name}" is of type ${nested.type}, which only JSON files can fill, but formats is [csv]`,
+    );
+  }
+  return formats;
 }
 
 function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpec | undefined {
@@ -135,10 +196,10 @@ function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpe
     problems.push(`${where}: must be an object with name and type`);
     return undefined;
   }
-  const { name, type, required = false, maxLength } = raw;
+  const { name, type, required = false, maxLength, items } = raw;
   const before = problems.length;
   for (const field of Object.keys(raw)) {
-    if (!['name', 'type', 'required', 'maxLength', 'description'].includes(field)) {
+    if (!['name', 'type', 'required', 'maxLength', 'items', 'description'].includes(field)) {
       problems.push(`${where}: unknown field "${field}"`);
     }
   }
@@ -155,12 +216,19 @@ function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpe
       problems.push(`${where}: maxLength must be a positive integer`);
     }
   }
+  if (items !== undefined) {
+    if (type !== 'list') problems.push(`${where}: items applies to list columns only`);
+    if (typeof items !== 'string' || !(LIST_ITEM_TYPES as readonly string[]).includes(items)) {
+      problems.push(`${where}: items must be one of ${LIST_ITEM_TYPES.join(', ')}`);
+    }
+  }
   if (problems.length > before) return undefined;
   return {
     name: name as string,
     type: type as ColumnType,
     required: required as boolean,
     ...(maxLength === undefined ? {} : { maxLength: maxLength as number }),
+    ...(items === undefined ? {} : { items: items as ColumnType }),
   };
 }
 
@@ -253,6 +321,9 @@ export function convertCell(
       if (!isIsoDate(trimmed)) return NOT_DATE;
       return trimmed;
     }
+    case 'map':
+    case 'list':
+      return NESTED_IN_CSV;
   }
 }
 
@@ -265,6 +336,9 @@ const OUT_OF_RANGE = new CellRefusal(
 );
 const NOT_BOOLEAN = new CellRefusal('not a boolean (true/false, yes/no, 1/0)');
 const NOT_DATE = new CellRefusal('not a date (YYYY-MM-DD)');
+const NESTED_IN_CSV = new CellRefusal(
+  'a map or list column is filled by JSON files only: a CSV cell cannot hold one (leave it empty, or load the file as JSON)',
+);
 
 /** True when the first or last character is one String.prototype.trim removes. */
 function hasEdgeWhitespace(text: string): boolean {

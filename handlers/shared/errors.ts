@@ -127,6 +127,18 @@ export class MalformedCsvError extends NamedError {
 }
 
 /**
+ * The JSON text of a JSON Lines or JSON array file is malformed at a place (a trailing
+ * comma, an unclosed string, two top-level values, a byte order mark in the middle,
+ * invalid UTF-8, a record over the size limit). In a JSON array parsing cannot go on
+ * past it; in JSON Lines it is one bad line among the others. Never retried.
+ */
+export class MalformedJsonError extends NamedError {
+  constructor(readonly problem: FileProblem) {
+    super(formatProblem(problem));
+  }
+}
+
+/**
  * Longest list of problems in an InvalidFileError message, in characters as they
  * stand JSON-escaped in the error cause. The Lambda runtime's error JSON holds the
  * message twice (`errorMessage`, and the first lines of `trace`), and Step Functions

@@ -9,6 +9,7 @@ import {
   MAX_KEY_BYTES,
 } from './dataset.js';
 import { excerpt, type FileProblem } from './errors.js';
+import type { StoredValue } from './json-rows.js';
 
 /**
  * Header validation and row → DynamoDB item conversion: pure functions shared by
@@ -50,7 +51,7 @@ export type HeaderResult =
   | { readonly ok: false; readonly problems: readonly FileProblem[] };
 
 /** An item ready for lib-dynamodb: numbers are NumberValue, so their exact text is stored. */
-export type Item = Record<string, string | boolean | number | NumberValue>;
+export type Item = Record<string, string | boolean | number | NumberValue | StoredValue>;
 
 /** A converted row. */
 export interface ConvertedRow {
@@ -316,7 +317,7 @@ function valueSize(value: string | boolean): number {
 }
 
 /** A number's size as DynamoDB counts it, from its decimal text. */
-function numberSize(text: string): number {
+export function numberSize(text: string): number {
   // DynamoDB: about one byte per two significant digits, plus one. Counting every
   // digit of the text (leading and trailing zeros too) errs on the large side.
   let digits = 0;
