@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
-import { readCsvBatches } from '../shared/csv.js';
+import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import {
   ChunkPlanMismatchError,
@@ -15,13 +15,16 @@ import {
   httpStatusOf,
   isClientFault,
   MalformedCsvError,
+  MalformedJsonError,
   NamedError,
   ObjectAccessError,
   ObjectChangedError,
   unreachableCode,
 } from '../shared/errors.js';
+import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
+import { jsonLayout, jsonRecordToItem } from '../shared/json-rows.js';
 import { provenanceBytes, stampItem } from '../shared/provenance.js';
-import { type HeaderLayout, rowToItem, validateHeader } from '../shared/rows.js';
+import { type RowResult, rowToItem, validateHeader } from '../shared/rows.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
@@ -41,7 +44,7 @@ export interface LoadChunkConfig {
   readonly lease: Omit<LeasePolicy, 'retry'>;
   /** BatchWriteItem calls in flight at once for one chunk. */
   readonly writeConcurrency: number;
-  /** Largest CSV record accepted, in bytes (the planner's limit). */
+  /** Largest record accepted, in bytes (the planner's limit). */
   readonly maxRecordBytes: number;
   readonly retry: RetryPolicy;
 }
@@ -86,12 +89,7 @@ export async function loadChunk(
   const { chunk } = input;
   const where = chunkPlace(input);
 
-  const header = validateHeader(input.header, config.schema);
-  if (!header.ok) {
-    throw new ChunkPlanMismatchError(
-      `${where}: the planned header no longer matches dataset "${config.schema.name}" (was the schema changed mid-flight?): ${header.problems.map(formatProblem).join('; ')}`,
-    );
-  }
+  const records = chunkRecords(input, config);
   if (chunk.rows === 0) {
     return {
       index: chunk.index,
@@ -116,7 +114,9 @@ export async function loadChunk(
   );
   let summary: Awaited<ReturnType<typeof writeChunk>>;
   try {
-    summary = await writeChunk(input, header.layout, config, deps, permit);
+    summary = await (records.format === 'csv'
+      ? writeChunk(input, records, config, deps, permit)
+      : writeChunk(input, records, config, deps, permit));
   } catch (error) {
     // The chunk's own error is the one to report; a lease left behind expires by itself.
     await permit.release().catch(() => undefined);
@@ -126,10 +126,54 @@ export async function loadChunk(
   return { ...summary, durationMs: Math.round(now() - started) };
 }
 
+/**
+ * The per-format seam of the loader: how one chunk's bytes become records (with
+ * their lines) and a record becomes an item. Every format's chunk goes through the
+ * same writeChunk.
+ */
+type ChunkRecords =
+  | ({ readonly format: 'csv' } & ChunkReader<CsvRecord>)
+  | ({ readonly format: 'jsonl' | 'json' } & ChunkReader<JsonRecord>);
+
+interface ChunkReader<R extends { readonly line: number }> {
+  /** The chunk's records, in batches, from its byte range. */
+  read(body: Readable, input: LoadChunkInput): AsyncIterable<readonly R[]>;
+  /** One record as an item stamped with `extraBytes` of provenance, or its problems. */
+  toItem(record: R, extraBytes: number): RowResult;
+}
+
+/** The chunk's format's reader; for CSV, after checking the planned header against the schema. */
+function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkRecords {
+  const format = input.format ?? 'csv';
+  const { maxRecordBytes } = config;
+  const range = { offset: input.chunk.start, firstLine: input.chunk.firstLine };
+  if (format !== 'csv') {
+    const layout = jsonLayout(config.schema);
+    return {
+      format,
+      read: (body) => readJsonBatches(body, format, { maxRecordBytes, ...range }),
+      toItem: (record, extraBytes) => jsonRecordToItem(layout, record, extraBytes),
+    };
+  }
+  const header = validateHeader(input.header, config.schema);
+  if (!header.ok) {
+    throw new ChunkPlanMismatchError(
+      `${chunkPlace(input)}: the planned header no longer matches dataset "${config.schema.name}" (was the schema changed mid-flight?): ${header.problems.map(formatProblem).join('; ')}`,
+    );
+  }
+  const { layout } = header;
+  return {
+    format,
+    read: (body) =>
+      readCsvBatches(body, { delimiter: config.schema.delimiter, maxRecordBytes, ...range }),
+    toItem: (record, extraBytes) => rowToItem(layout, record.fields, record.line, extraBytes),
+  };
+}
+
 /** Reads, converts and writes the chunk's rows under a write permit. */
-async function writeChunk(
+async function writeChunk<R extends { readonly line: number }>(
   input: LoadChunkInput,
-  layout: HeaderLayout,
+  reader: ChunkReader<R>,
   config: LoadChunkConfig,
   deps: LoadChunkDeps,
   permit: WritePermit,
@@ -184,12 +228,7 @@ async function writeChunk(
   };
 
   try {
-    const batches = readCsvBatches(body, {
-      delimiter: config.schema.delimiter,
-      maxRecordBytes: config.maxRecordBytes,
-      offset: chunk.start,
-      firstLine: chunk.firstLine,
-    });
+    const batches = reader.read(body, input);
     // One await per piece of the body, not per record: the rows in between are plain loops.
     reading: for await (const records of batches) {
       for (const record of records) {
@@ -204,7 +243,7 @@ async function writeChunk(
           skipped++;
           continue;
         }
-        const row = rowToItem(layout, record.fields, record.line, stampBytes);
+        const row = reader.toItem(record, stampBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
@@ -327,7 +366,7 @@ async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Pr
  * ObjectAccessError, anything else is a transient read error (retried).
  */
 function readFailure(error: unknown, where: string): unknown {
-  if (error instanceof MalformedCsvError) {
+  if (error instanceof MalformedCsvError || error instanceof MalformedJsonError) {
     return new ChunkPlanMismatchError(
       `${where}: the planned byte range does not parse as the planner parsed it: ${error.message}`,
       { cause: error },

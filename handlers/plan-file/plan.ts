@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
 import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
-import type { DatasetSchema } from '../shared/dataset.js';
+import type { DatasetSchema, FileFormat } from '../shared/dataset.js';
 import {
   describeError,
   EmptyFileError,
@@ -17,6 +17,7 @@ import {
   InvalidFileError,
   isClientFault,
   MalformedCsvError,
+  MalformedJsonError,
   NamedError,
   ObjectAccessError,
   ObjectChangedError,
@@ -24,8 +25,19 @@ import {
   PlanTooLargeError,
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
+import {
+  acceptedContentTypes,
+  FORMAT_NAMES,
+  type FormatChoice,
+  formatOf,
+  firstNonBlank,
+  SNIFF_BYTES,
+  sniffFormat,
+} from '../shared/formats.js';
+import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
+import { checkJsonRecord, jsonLayout } from '../shared/json-rows.js';
 import { provenanceBytes } from '../shared/provenance.js';
-import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
+import { checkRow, type HeaderLayout, type RowCheck, validateHeader } from '../shared/rows.js';
 import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
 import { KeyIndex } from './key-index.js';
 
@@ -45,20 +57,6 @@ export interface PlanConfig {
   /** Largest plan (JSON bytes) handed to the workflow, far below the 256 KiB state limit. @default 163840 */
   readonly maxPlanBytes: number;
 }
-
-/** Object names the planner accepts (case-insensitive). */
-export const CSV_EXTENSIONS = ['.csv'] as const;
-
-/** Content types the planner accepts; S3's defaults for unknown types are included. */
-export const CSV_CONTENT_TYPES = [
-  'text/csv',
-  'text/plain',
-  'application/csv',
-  'text/comma-separated-values',
-  'application/vnd.ms-excel',
-  'application/octet-stream',
-  'binary/octet-stream',
-] as const;
 
 /** Bytes a skip entry adds to the plan's JSON at most (index digits and a comma). */
 const SKIP_ENTRY_BYTES = 8;
@@ -87,21 +85,82 @@ export function isRejectedFile(error: unknown): error is NamedError {
 }
 
 /**
- * Plans one object version: HeadObject checks (exists, not empty, a CSV, within the
- * size limit), then one streamed GetObject (IfMatch the head's ETag) through
- * `planRecords`. Throws the named errors of handlers/shared/errors.ts.
+ * Plans one object version: HeadObject checks (exists, not empty, a format the
+ * dataset accepts, within the size limit), then one streamed GetObject (IfMatch the
+ * head's ETag) through the format's reader and `planRecords` or `planJsonRecords`.
+ * Throws the named errors of handlers/shared/errors.ts.
  */
 export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig): Promise<FilePlan> {
-  const object = await headObject(s3, file, config);
-  const body = await getObjectBody(s3, object);
-  return planRecords(
-    readCsvBatches(readErrorsAreRetryable(body, fileLabel(object)), {
+  const { object, choice } = await headObject(s3, file, config);
+  const label = fileLabel(object);
+  if (choice.format !== undefined) checkFormat(label, choice, config.schema);
+  let source: AsyncIterable<Uint8Array> = readErrorsAreRetryable(await getObjectBody(s3, object), label);
+  let format = choice.format;
+  if (format === undefined) {
+    const sniffed = await sniff(source);
+    source = sniffed.body;
+    format = sniffed.format;
+    checkFormat(label, { format, by: 'first byte', detail: choice.detail }, config.schema);
+  }
+  if (format === 'csv') {
+    const records = readCsvBatches(source, {
       delimiter: config.schema.delimiter,
       maxRecordBytes: config.maxRecordBytes,
-    }),
-    object,
-    config,
+    });
+    return planRecords(records, object, config);
+  }
+  const records = readJsonBatches(source, format, { maxRecordBytes: config.maxRecordBytes });
+  return planJsonRecords(records, object, config, format);
+}
+
+/** Refuses a format the dataset does not accept, saying how the format was chosen. */
+function checkFormat(label: string, choice: FormatChoice, schema: DatasetSchema): void {
+  const { format } = choice;
+  if (format === undefined || schema.formats.includes(format)) return;
+  const how =
+    choice.by === 'first byte'
+      ? `its first byte (${choice.detail} does not say)`
+      : `its ${choice.by} ${choice.detail}`;
+  throw new UnsupportedFileTypeError(
+    `${label} is ${FORMAT_NAMES[format]} (by ${how}), but dataset "${schema.name}" accepts ${schema.formats.map((accepted) => FORMAT_NAMES[accepted]).join(', ')} only`,
   );
+}
+
+/**
+ * Reads the body's first pieces until a non-blank byte (or SNIFF_BYTES) shows the
+ * format, and returns the format with the body whole again (the pieces read put back).
+ */
+async function sniff(
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ format: FileFormat; body: AsyncIterable<Uint8Array> }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let bytes = 0;
+  let done = false;
+  while (bytes < SNIFF_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    bytes += next.value.length;
+    if (firstNonBlank(Buffer.concat(head)) !== -1) break;
+  }
+  const format = sniffFormat(Buffer.concat(head));
+  async function* whole(): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* head;
+      if (done) return;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        yield next.value;
+      }
+    } finally {
+      // Planning that stops early closes the S3 stream, as a for-await over it would.
+      if (!done) await iterator.return?.();
+    }
+  }
+  return { format, body: whole() };
 }
 
 /**
@@ -134,7 +193,11 @@ async function* readErrorsAreRetryable(
   }
 }
 
-async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Promise<PlannedObject> {
+async function headObject(
+  s3: S3Client,
+  file: FileRef,
+  config: PlanConfig,
+): Promise<{ object: PlannedObject; choice: FormatChoice }> {
   const label = fileLabel(file);
   let head: HeadObjectCommandOutput;
   try {
@@ -155,20 +218,22 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
     throw transient(error, file);
   }
   const size = head.ContentLength ?? 0;
-  checkObject(label, { ...head, ContentLength: size }, config);
+  const choice = checkObject(label, { ...head, ContentLength: size }, config);
   if (!head.ETag) throw new FileReadError(`HeadObject returned no ETag for ${label}`);
-  return {
+  const object = {
     bucket: file.bucket,
     key: file.key,
     ...(file.versionId ? { versionId: file.versionId } : {}),
     eTag: head.ETag,
     size,
   };
+  return { object, choice };
 }
 
 /**
  * Rejects, before reading a byte, objects the planner cannot load: empty, too large,
- * not named `.csv`, a non-CSV content type, a charset other than UTF-8, or compressed.
+ * a content type of no supported format, a charset other than UTF-8, or compressed.
+ * Returns the format the name or content type decides (undefined: the first byte will).
  */
 export function checkObject(
   label: string,
@@ -178,25 +243,20 @@ export function checkObject(
     readonly ContentEncoding?: string | undefined;
   },
   config: Pick<PlanConfig, 'maxFileBytes'>,
-): void {
+): FormatChoice {
   if (head.ContentLength === 0) throw new EmptyFileError(`${label} is empty (0 bytes)`);
   if (head.ContentLength > config.maxFileBytes) {
     throw new FileTooLargeError(
       `${label} is ${head.ContentLength} bytes, over the ${config.maxFileBytes}-byte limit (MAX_FILE_BYTES); split it into smaller files`,
     );
   }
-  const lowerKey = label.toLowerCase();
-  if (!CSV_EXTENSIONS.some((extension) => lowerKey.endsWith(extension))) {
-    throw new UnsupportedFileTypeError(
-      `${label} is not a CSV file: only names ending in ${CSV_EXTENSIONS.join(', ')} are ingested`,
-    );
-  }
   const [mediaType = '', ...parameters] = (head.ContentType ?? '')
     .split(';')
     .map((part) => part.trim().toLowerCase());
-  if (mediaType !== '' && !(CSV_CONTENT_TYPES as readonly string[]).includes(mediaType)) {
+  const choice = formatOf(label, mediaType);
+  if ('unsupported' in choice) {
     throw new UnsupportedFileTypeError(
-      `${label} has content type "${head.ContentType}"; expected one of ${CSV_CONTENT_TYPES.join(', ')}`,
+      `${label} has content type "${head.ContentType}", which is none of the formats loaded (CSV, JSON Lines, JSON array); expected one of ${acceptedContentTypes().join(', ')}, or a name ending in .csv, .jsonl, .ndjson or .json`,
     );
   }
   const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice(8);
@@ -208,9 +268,10 @@ export function checkObject(
   const encoding = (head.ContentEncoding ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity' && encoding !== 'utf-8') {
     throw new UnsupportedFileTypeError(
-      `${label} is stored with Content-Encoding "${head.ContentEncoding}"; upload the plain, uncompressed CSV`,
+      `${label} is stored with Content-Encoding "${head.ContentEncoding}"; upload the plain, uncompressed file`,
     );
   }
+  return choice;
 }
 
 async function getObjectBody(
@@ -269,9 +330,9 @@ function transient(error: unknown, file: FileRef): unknown {
 }
 
 /**
- * Plans a file from its records (the header first): validates the header and every
- * row, finds chunk boundaries at record ends, and marks each row whose key occurs
- * again later in the file so the loaders skip it (the last occurrence wins).
+ * Plans a CSV file from its records (the header first): validates the header and
+ * every row, finds chunk boundaries at record ends, and marks each row whose key
+ * occurs again later in the file so the loaders skip it (the last occurrence wins).
  * Throws InvalidFileError listing the first problems, EmptyFileError, or
  * PlanTooLargeError; never returns a plan for an invalid file. `records` yields
  * records one by one or in batches (readCsvBatches: one await per source piece).
@@ -281,8 +342,73 @@ export async function planRecords(
   object: PlannedObject,
   config: PlanConfig,
 ): Promise<FilePlan> {
-  const label = fileLabel(object);
   const stampBytes = provenanceBytesBound(object);
+  let layout: HeaderLayout | undefined;
+  return planChecked(records, object, config, 'csv', {
+    check(record) {
+      if (layout === undefined) {
+        const checked = validateHeader(record.fields, config.schema, record.line);
+        if (!checked.ok) return { ok: false, problems: checked.problems, header: true };
+        ({ layout } = checked);
+        return HEADER;
+      }
+      return checkRow(layout, record.fields, record.line, stampBytes);
+    },
+    header: () => layout?.header,
+    malformed: (problem) => withFieldName(problem, layout),
+  });
+}
+
+/**
+ * Plans a JSON Lines or JSON array file from its records as planRecords plans a CSV
+ * file (the same checks, chunking and duplicate handling); the plan has no header.
+ */
+export async function planJsonRecords(
+  records: AsyncIterable<readonly JsonRecord[]>,
+  object: PlannedObject,
+  config: PlanConfig,
+  format: Exclude<FileFormat, 'csv'>,
+): Promise<FilePlan> {
+  const stampBytes = provenanceBytesBound(object);
+  const layout = jsonLayout(config.schema);
+  return planChecked(records, object, config, format, {
+    check: (record) => checkJsonRecord(layout, record, stampBytes),
+    header: () => [],
+    malformed: (problem) => problem,
+  });
+}
+
+/** The record was a header, and a good one. */
+const HEADER = { ok: 'header' } as const;
+
+/** How the planner checks one format's records. */
+interface RecordChecker<R> {
+  /** A data row's check; HEADER for a good header; a bad header's problems with `header`. */
+  check(
+    record: R,
+  ): RowCheck | typeof HEADER | { ok: false; problems: readonly FileProblem[]; header: true };
+  /** The header names for the plan; undefined when the file had no header row. */
+  header(): readonly string[] | undefined;
+  /** A malformed-text problem as listed. */
+  malformed(problem: FileProblem): FileProblem;
+}
+
+/** The records of a file, with their byte ranges and lines, as every format's reader yields them. */
+interface PlannedRecord {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The planner proper, for any format's records (see planRecords). */
+async function planChecked<R extends PlannedRecord>(
+  records: AsyncIterable<R | readonly R[]>,
+  object: PlannedObject,
+  config: PlanConfig,
+  format: FileFormat,
+  checker: RecordChecker<R>,
+): Promise<FilePlan> {
+  const label = fileLabel(object);
   const chunkBytes = Math.max(config.chunkTargetBytes, Math.ceil(object.size / config.maxChunks));
   const problems: FileProblem[] = [];
   let totalProblems = 0;
@@ -293,7 +419,6 @@ export async function planRecords(
     }
   };
 
-  let layout: HeaderLayout | undefined;
   const chunks: MutableChunk[] = [];
   let open: MutableChunk | undefined;
   const keys = new KeyIndex();
@@ -307,17 +432,13 @@ export async function planRecords(
     // for-await closes the records (and so the S3 stream) whenever planning stops early.
     for await (const batch of records) {
       for (const record of isBatch(batch) ? batch : [batch]) {
-        if (layout === undefined) {
-          const checked = validateHeader(record.fields, config.schema, record.line);
-          if (!checked.ok) {
-            report(checked.problems);
-            throw new InvalidFileError(label, problems, totalProblems, 'header');
-          }
-          ({ layout } = checked);
-          continue;
+        const row = checker.check(record);
+        if (row.ok === 'header') continue;
+        if (!row.ok && 'header' in row) {
+          report(row.problems);
+          throw new InvalidFileError(label, problems, totalProblems, 'header');
         }
         const index = totalRows++;
-        const row = checkRow(layout, record.fields, record.line, stampBytes);
         if (!row.ok) {
           report(row.problems);
           continue;
@@ -346,13 +467,14 @@ export async function planRecords(
       }
     }
   } catch (error) {
-    if (!(error instanceof MalformedCsvError)) throw error;
+    if (!(error instanceof MalformedCsvError || error instanceof MalformedJsonError)) throw error;
     // Parsing cannot go on past malformed text: list it even when the list is full.
     totalProblems++;
-    problems.push(withFieldName(error.problem, layout));
+    problems.push(checker.malformed(error.problem));
     throw new InvalidFileError(label, problems, totalProblems, 'malformed');
   }
-  if (layout === undefined) throw new EmptyFileError(`${label} has no header row`);
+  const header = checker.header();
+  if (header === undefined) throw new EmptyFileError(`${label} has no header row`);
   if (totalProblems > 0) throw new InvalidFileError(label, problems, totalProblems);
   if (open !== undefined) chunks.push(open);
 
@@ -363,7 +485,8 @@ export async function planRecords(
   }
   const plan: FilePlan = {
     object,
-    header: layout.header,
+    format,
+    header,
     chunks: assignSkips(chunks, superseded),
     totalRows,
     duplicateRows,
@@ -415,7 +538,7 @@ function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): Chu
   });
 }
 
-function isBatch(value: CsvRecord | readonly CsvRecord[]): value is readonly CsvRecord[] {
+function isBatch<R>(value: R | readonly R[]): value is readonly R[] {
   return Array.isArray(value);
 }
 

@@ -1,4 +1,5 @@
 import type { S3EventRecord } from 'aws-lambda';
+import type { FileFormat } from './dataset.js';
 import type { UploadStamp } from './upload-order.js';
 
 /**
@@ -64,7 +65,9 @@ export interface PlannedObject {
 /** Output of PlanFile. */
 export interface FilePlan {
   readonly object: PlannedObject;
-  /** Header names after BOM strip and trim, in file order. */
+  /** The file's format: `csv`, `jsonl` (JSON Lines) or `json` (a JSON array of objects). */
+  readonly format: FileFormat;
+  /** Header names after BOM strip and trim, in file order (CSV; empty for JSON formats). */
   readonly header: readonly string[];
   readonly chunks: readonly ChunkPlan[];
   readonly totalRows: number;
@@ -77,6 +80,8 @@ export interface FilePlan {
 /** Input of one LoadChunk task (built by the Map's ItemSelector). */
 export interface LoadChunkInput {
   readonly object: PlannedObject;
+  /** The plan's format. @default 'csv' (inputs from before formats were planned) */
+  readonly format?: FileFormat;
   readonly header: readonly string[];
   readonly chunk: ChunkPlan;
   /** The execution's upload stamp: every item written carries it, and only a newer one replaces it. */

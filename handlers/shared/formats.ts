@@ -85,11 +85,17 @@ export function acceptedContentTypes(): string[] {
  * means space, tab, CR and LF.
  */
 export function sniffFormat(head: Uint8Array): FileFormat {
-  let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  while (at < head.length && [0x20, 0x09, 0x0d, 0x0a].includes(head[at] ?? 0)) at++;
+  const at = firstNonBlank(head);
   if (head[at] === 0x5b) return 'json';
   if (head[at] === 0x7b) return 'jsonl';
   return 'csv';
+}
+
+/** Index of the first byte that is not blank (nor a leading UTF-8 BOM), or -1. */
+export function firstNonBlank(head: Uint8Array): number {
+  let at = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (at < head.length && [0x20, 0x09, 0x0d, 0x0a].includes(head[at] ?? 0)) at++;
+  return at < head.length ? at : -1;
 }
 
 /** Bytes read ahead for sniffing: the first piece of the body holding a non-blank byte, at most this far. */

@@ -230,6 +230,7 @@ describe('statemachines/ingest-file.asl.json', () => {
   it('keeps rows out of state: the Map passes byte ranges and the upload stamp, and discards chunk summaries', () => {
     expect(loadChunks.ItemSelector).toEqual({
       'object.$': '$.plan.object',
+      'format.$': '$.plan.format',
       'header.$': '$.plan.header',
       'chunk.$': '$$.Map.Item.Value',
       'upload.$': '$.upload',

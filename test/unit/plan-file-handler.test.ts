@@ -85,6 +85,7 @@ describe('plan-file handler', () => {
     const { handler } = await import('../../handlers/plan-file/index.js');
     await expect(handler({ file: { bucket: 'b', key: 'k.csv', eTag: 'e1' } })).resolves.toEqual({
       object: { bucket: 'b', key: 'k.csv', eTag: '"e1"', size: text.length },
+      format: 'csv',
       header: ['isbn', 'title', 'author'],
       chunks: [{ index: 0, start: 19, end: text.length, firstLine: 2, rows: 2, skip: [] }],
       totalRows: 2,

@@ -129,6 +129,7 @@ describe('planRecords', () => {
       const text = `${HEADER}\r\n${row(1)}\r\n${row(2)}\r\n`;
       expect(await plan(text)).toEqual({
         object: objectOf(Buffer.from(text)),
+        format: 'csv',
         header: HEADER.split(','),
         chunks: [
           { index: 0, start: HEADER.length + 2, end: text.length, firstLine: 2, rows: 2, skip: [] },
@@ -802,16 +803,10 @@ describe('checkObject', () => {
       `${label} is 101 bytes, over the 100-byte limit (MAX_FILE_BYTES); split it into smaller files`,
     ],
     [
-      ok,
+      { ...ok, ContentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
       's3://uploads/data/books.xlsx',
       'UnsupportedFileTypeError',
-      's3://uploads/data/books.xlsx is not a CSV file: only names ending in .csv are ingested',
-    ],
-    [
-      { ...ok, ContentType: 'application/json' },
-      label,
-      'UnsupportedFileTypeError',
-      `${label} has content type "application/json"; expected one of text/csv, text/plain, application/csv, text/comma-separated-values, application/vnd.ms-excel, application/octet-stream, binary/octet-stream`,
+      's3://uploads/data/books.xlsx has content type "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", which is none of the formats loaded (CSV, JSON Lines, JSON array); expected one of text/csv, application/csv, text/comma-separated-values, application/vnd.ms-excel, application/jsonl, application/x-jsonlines, application/x-ndjson, application/ndjson, application/json, text/json, text/plain, application/octet-stream, binary/octet-stream, or a name ending in .csv, .jsonl, .ndjson or .json',
     ],
     [
       { ...ok, ContentType: 'text/csv; charset=ISO-8859-1' },
@@ -823,7 +818,7 @@ describe('checkObject', () => {
       { ...ok, ContentEncoding: 'gzip' },
       label,
       'UnsupportedFileTypeError',
-      `${label} is stored with Content-Encoding "gzip"; upload the plain, uncompressed CSV`,
+      `${label} is stored with Content-Encoding "gzip"; upload the plain, uncompressed file`,
     ],
   ])('rejects %j at %s with %s', (head, where, name, message) => {
     expect(() => checkObject(where, head, { maxFileBytes: 100 })).toThrow(

@@ -177,6 +177,7 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
       bucket: BUCKET,
       key: 'incoming/books.csv',
       eTag: '"etag-incoming/books.csv"',
+      format: 'csv',
       rows: plan?.totalRows,
       duplicateRows: plan?.duplicateRows,
       written: (plan?.totalRows ?? 0) - (plan?.duplicateRows ?? 0),
