@@ -1,6 +1,6 @@
 import type { ChunkPlan, LoadChunkInput, PlannedObject } from '../shared/contracts.js';
-import { InvalidTaskInputError } from '../shared/errors.js';
 import { FILE_FORMATS, type FileFormat } from '../shared/dataset.js';
+import { InvalidTaskInputError } from '../shared/errors.js';
 import { isCount, isNonEmptyString, isRecord } from '../shared/guards.js';
 import type { UploadStamp } from '../shared/upload-order.js';
 

@@ -29,8 +29,8 @@ import {
   acceptedContentTypes,
   FORMAT_NAMES,
   type FormatChoice,
-  formatOf,
   firstNonBlank,
+  formatOf,
   SNIFF_BYTES,
   sniffFormat,
 } from '../shared/formats.js';
@@ -94,7 +94,10 @@ export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig):
   const { object, choice } = await headObject(s3, file, config);
   const label = fileLabel(object);
   if (choice.format !== undefined) checkFormat(label, choice, config.schema);
-  let source: AsyncIterable<Uint8Array> = readErrorsAreRetryable(await getObjectBody(s3, object), label);
+  let source: AsyncIterable<Uint8Array> = readErrorsAreRetryable(
+    await getObjectBody(s3, object),
+    label,
+  );
   let format = choice.format;
   if (format === undefined) {
     const sniffed = await sniff(source);

@@ -327,10 +327,10 @@ async function* readArray(
           at++;
           continue;
         }
-        if (byte === 0xef && state === At.Open && base + at === 0) {
-          // A BOM at the very start of the file: skip it.
+        if (state === At.Open && (base + at === 0 ? byte === 0xef : sawBom && base + at < 3)) {
+          // A BOM at the very start of the file (its three bytes may come in pieces): skip it.
           sawBom = true;
-          at += 3;
+          at++;
           columnAt = base + at;
           continue;
         }
