@@ -15,6 +15,7 @@ import {
   isJsonObject,
   JsonNumber,
   type JsonValue,
+  jsonValueEnd,
   parseJson,
   pathStep,
 } from './json-value.js';
@@ -351,16 +352,11 @@ function locate(record: JsonRecord, found: readonly Found[]): FileProblem[] {
 
 /** An excerpt of the value starting at `at`: a string's content, else its JSON text. */
 function valueText(text: string, at: number): string {
-  const first = text.charCodeAt(at);
-  if (first === 0x7b || first === 0x5b)
-    return excerpt(text.slice(at, at + 200).split('\n')[0] ?? '');
-  if (first === 0x22) {
-    try {
-      const parsed = parseJson(text.slice(at, text.indexOf('"', at + 1) + 1));
-      if (typeof parsed === 'string') return excerpt(parsed);
-    } catch {
-      // An escaped quote inside: show the source text instead.
-    }
+  const end = jsonValueEnd(text, at);
+  const source = text.slice(at, end);
+  if (source.charCodeAt(0) === 0x22) {
+    const parsed = parseJson(source);
+    if (typeof parsed === 'string') return excerpt(parsed);
   }
-  return excerpt(text.slice(at, at + 80).split(/[,}\]\n]/)[0] ?? '');
+  return excerpt(source);
 }

@@ -74,6 +74,14 @@ export function parseJson(text: string, starts?: Map<string, number>): JsonValue
   return value;
 }
 
+/** Offset just past the JSON value that starts at `at` in `text` (which must hold one there). */
+export function jsonValueEnd(text: string, at: number): number {
+  const parser = new Parser(text, undefined);
+  parser.seek(at);
+  parser.value(0, '$');
+  return parser.offset;
+}
+
 /** The text of a JSON path step: `.name`, or `["odd name"]` when the name is not an identifier. */
 export function pathStep(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
@@ -89,6 +97,16 @@ class Parser {
     private readonly text: string,
     private readonly starts: Map<string, number> | undefined,
   ) {}
+
+  /** Moves the cursor (to parse a value inside a text). */
+  seek(at: number): void {
+    this.at = at;
+  }
+
+  /** The cursor: where the next value would start. */
+  get offset(): number {
+    return this.at;
+  }
 
   /** Skips whitespace and returns the next character code (NaN at the end). */
   private skip(): number {

@@ -255,7 +255,7 @@ export function documentedBadFiles(): Array<[string, string[]]> {
   const rows: Array<[string, string[]]> = [];
   for (const line of readme.split('\n')) {
     const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
-    const file = /^`(bad-[^`]+\.csv)`$/.exec(cells[1] ?? '')?.[1];
+    const file = /^`(bad-[^`]+\.(?:csv|jsonl|json))`$/.exec(cells[1] ?? '')?.[1];
     if (!file) continue;
     const message = (cells[3] ?? '').split('<br>').map((part) => part.replace(/^`|`$/g, ''));
     rows.push([file, message]);

@@ -1,7 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { sdkStreamMixin } from '@smithy/core/serde';
+import { mockClient } from 'aws-sdk-client-mock';
 import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
-import { type PlanConfig, planJsonRecords } from '../../handlers/plan-file/plan.js';
+import { type PlanConfig, planFile, planJsonRecords } from '../../handlers/plan-file/plan.js';
 import type { FilePlan, PlannedObject } from '../../handlers/shared/contracts.js';
 import { parseDataset } from '../../handlers/shared/dataset.js';
 import {
@@ -446,13 +450,13 @@ describe('jsonRecordToItem', () => {
     [
       '{"id":1,"name":"a","price":{"eur":1}}',
       [
-        'line 1, column 28 ($.price), value "{\\"eur\\":1}}": expected a number, found an object (declare the column "type": "map" to store it)',
+        'line 1, column 28 ($.price), value "{\\"eur\\":1}": expected a number, found an object (declare the column "type": "map" to store it)',
       ],
     ],
     [
       '{"id":1,"name":"a","meta":[1]}',
       [
-        'line 1, column 27 ($.meta), value "[1]}": expected an object (a map column), found an array',
+        'line 1, column 27 ($.meta), value "[1]": expected an object (a map column), found an array',
       ],
     ],
     [
@@ -471,7 +475,7 @@ describe('jsonRecordToItem', () => {
     [
       '{"id":1,"name":"a","meta":{"":1}}',
       [
-        'line 1, column 27 ($.meta), value "{\\"\\":1}}": an empty member name: DynamoDB map keys need at least one character',
+        'line 1, column 27 ($.meta), value "{\\"\\":1}": an empty member name: DynamoDB map keys need at least one character',
       ],
     ],
     [
@@ -550,7 +554,7 @@ describe('planJsonRecords', () => {
         's3://uploads/books.jsonl is invalid, nothing was written: 3 errors',
         '  line 2, column 9 ($.isbn), value "97x": not a number: a string is accepted for a number column only when it spells a number, like "1999"',
         '  line 3, column 36 ($): a trailing comma before } (remove the comma after the last member)',
-        '  line 5, column 32 ($.author), value "{\\"first\\":\\"a\\"}}": expected a string, found an object (declare the column "type": "map" to store it)',
+        '  line 5, column 32 ($.author), value "{\\"first\\":\\"a\\"}": expected a string, found an object (declare the column "type": "map" to store it)',
       ].join('\n'),
     );
   });
@@ -565,4 +569,116 @@ describe('planJsonRecords', () => {
   it('plans an empty array as a file of no rows', async () => {
     expect(await plan('[ ]', 'json')).toMatchObject({ totalRows: 0, chunks: [] });
   });
+});
+
+describe('sample-files (JSON)', () => {
+  const SAMPLES = new URL('../../sample-files/', import.meta.url);
+  const s3 = mockClient(S3Client);
+  const client = new S3Client({ region: 'us-east-1' });
+
+  /** Plans a sample through planFile, as the PlanFile Lambda does: the format from its name, type or first byte. */
+  async function planSample(name: string, contentType?: string): Promise<FilePlan> {
+    const bytes = readFileSync(new URL(name, SAMPLES));
+    s3.reset();
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: bytes.length,
+      ETag: '"e"',
+      ...(contentType ? { ContentType: contentType } : {}),
+    });
+    s3.on(GetObjectCommand).resolves({ Body: sdkStreamMixin(Readable.from(pieces(bytes, 100))) });
+    return planFile(client, { bucket: 'uploads', key: name }, CONFIG);
+  }
+
+  it.each([
+    ['books.jsonl', undefined, 'jsonl', 10, 0],
+    ['books.json', 'application/json', 'json', 6, 1],
+    ['books-array.txt', 'text/plain', 'json', 4, 0],
+  ] as const)(
+    'plans %s (content type %s) as %s: %i rows, %i superseded',
+    async (name, type, format, rows, duplicates) => {
+      expect(await planSample(name, type)).toMatchObject({
+        format,
+        header: [],
+        totalRows: rows,
+        duplicateRows: duplicates,
+      });
+    },
+  );
+
+  it('stores the exact numbers and the string-spelled year of books.jsonl', async () => {
+    const { records } = await read(readFileSync(new URL('books.jsonl', SAMPLES)), 'jsonl');
+    const items = records.map((record) => {
+      const result = jsonRecordToItem(jsonLayout(books), record);
+      return result.ok ? result.row.item : result.problems;
+    });
+    expect(items[1]).toMatchObject({ price: NumberValue.from('1234567890123456789') });
+    expect(items[2]).toMatchObject({ price: NumberValue.from('0.1') });
+    expect(items[3]).toMatchObject({ year: NumberValue.from('1906') });
+    expect(items[4]).not.toHaveProperty('language');
+  });
+
+  it('refuses a format the dataset does not accept, saying how the format was chosen', async () => {
+    const csvOnly = { ...CONFIG, schema: { ...books, formats: ['csv'] as const } };
+    const bytes = readFileSync(new URL('books-array.txt', SAMPLES));
+    s3.reset();
+    s3.on(HeadObjectCommand).resolves({
+      ContentLength: bytes.length,
+      ETag: '"e"',
+      ContentType: 'text/plain',
+    });
+    s3.on(GetObjectCommand).resolves({ Body: sdkStreamMixin(Readable.from([bytes])) });
+    await expect(
+      planFile(client, { bucket: 'uploads', key: 'books-array.txt' }, csvOnly),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        name: 'UnsupportedFileTypeError',
+        message:
+          's3://uploads/books-array.txt is JSON array (by its first byte (text/plain does not say)), but dataset "books" accepts CSV only',
+      }),
+    );
+    await expect(
+      planFile(client, { bucket: 'uploads', key: 'books.jsonl' }, csvOnly),
+    ).rejects.toThrow(
+      's3://uploads/books.jsonl is JSON Lines (by its extension .jsonl), but dataset "books" accepts CSV only',
+    );
+    // Decided by the name: refused before the object is read.
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  const bad = readFileSync(new URL('README.md', SAMPLES), 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
+      const file = /^`(bad-[^`]+\.(?:jsonl|json))`$/.exec(cells[1] ?? '')?.[1];
+      return file
+        ? [
+            [
+              file,
+              (cells[3] ?? '').split('<br>').map((part) => part.replace(/^`|`$/g, '')),
+            ] as const,
+          ]
+        : [];
+    });
+
+  it('documents every bad JSON sample file, and at least three', () => {
+    const files = readdirSync(SAMPLES).filter(
+      (name) => name.startsWith('bad-') && /\.jsonl?$/.test(name),
+    );
+    expect(bad.map(([name]) => name).sort()).toEqual(files.sort());
+    expect(files.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(bad)(
+    'rejects %s with the error documented in sample-files/README.md',
+    async (name, documented) => {
+      const error = await planSample(name).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(error).toBeInstanceOf(InvalidFileError);
+      expect((error as Error).message.split('\n').map((line) => line.trim())).toEqual(
+        documented.map((line) => line.replace('<bucket>', 'uploads')),
+      );
+    },
+  );
 });
