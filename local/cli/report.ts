@@ -42,7 +42,37 @@ export function rowsOf(execution: ExecutionView): number {
   return progressFromHistory(execution.events).rowsWritten;
 }
 
-/** One live line: file, bar, chunks done of total, rows written, status, elapsed, why it failed. */
+/**
+ * The format the planner chose (`csv`, `jsonl`, `json`): from the execution output,
+ * else from PlanFile's output in the history; `-` before planning.
+ */
+export function formatOfExecution(execution: Pick<ExecutionView, 'output' | 'events'>): string {
+  const formatIn = (
+    text: string | undefined,
+    pick: (value: Record<string, unknown>) => unknown,
+  ) => {
+    try {
+      const value: unknown = pick(JSON.parse(text ?? '') as Record<string, unknown>);
+      return typeof value === 'string' ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const planned = execution.events.find(
+    (event) =>
+      event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'PlanFile',
+  );
+  return (
+    formatIn(execution.output, (output) => output.format) ??
+    formatIn(
+      planned?.stateExitedEventDetails?.output,
+      (state) => (state.plan as { format?: unknown } | undefined)?.format,
+    ) ??
+    '-'
+  );
+}
+
+/** One live line: file, format, bar, chunks done of total, rows written, status, elapsed, why it failed. */
 export function progressLine(
   execution: ExecutionView,
   fileWidth: number,
@@ -61,6 +91,7 @@ export function progressLine(
   return (
     [
       truncate(fileOf(execution), fileWidth).padEnd(fileWidth),
+      formatOfExecution(execution).padEnd(5),
       progressBar(progress.chunksDone, progress.chunks),
       chunksText(execution, progress).padEnd(16),
       `${count(rowsOf(execution))} rows`.padEnd(14),
@@ -79,11 +110,12 @@ function chunksText(execution: ExecutionView, progress: IngestProgress): string 
 export function executionsTable(executions: readonly ExecutionView[], now = Date.now()): string {
   if (executions.length === 0) return '(no executions yet)';
   return table(
-    ['file', 'progress', 'chunks', 'rows', 'status', 'duration', 'execution'],
+    ['file', 'format', 'progress', 'chunks', 'rows', 'status', 'duration', 'execution'],
     executions.map((execution) => {
       const progress = progressFromHistory(execution.events);
       return [
         truncate(fileOf(execution), 40),
+        formatOfExecution(execution),
         progressBar(progress.chunksDone, progress.chunks),
         chunksText(execution, progress),
         count(rowsOf(execution)),
@@ -98,9 +130,10 @@ export function executionsTable(executions: readonly ExecutionView[], now = Date
 /** The summary table printed once the sample files are done. */
 export function summaryTable(executions: readonly ExecutionView[]): string {
   return table(
-    ['file', 'status', 'rows', 'duration', 'error'],
+    ['file', 'format', 'status', 'rows', 'duration', 'error'],
     executions.map((execution) => [
       fileOf(execution),
+      formatOfExecution(execution),
       execution.status,
       execution.status === 'SUCCEEDED' ? count(rowsOf(execution)) : '0',
       duration(
