@@ -6,6 +6,7 @@ import {
   isJsonObject,
   type JsonObject,
   JsonSyntaxError,
+  type JsonValue,
   parseJson,
 } from './json-value.js';
 
@@ -63,6 +64,8 @@ export interface JsonRecord {
 }
 
 const LF = 0x0a;
+/** Bytes of a piece whose records are handed over at once. */
+const BATCH_BYTES = 8 * 1024;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -114,38 +117,28 @@ async function* readLines(
     const bom = start === 0 && fileStart && bytes.subarray(0, 3).equals(BOM) ? 3 : 0;
     let last = bytes.length;
     if (last > bom && bytes[last - 1] === CR) last--;
-    const content = bytes.subarray(bom, last);
-    const at = { line, column: 1, path: '$', start, end };
+    const content = bom === 0 && last === bytes.length ? bytes : bytes.subarray(bom, last);
     if (!isUtf8(content)) {
-      return {
-        ...at,
-        value: undefined,
-        text: '',
-        problem: invalidUtf8(content, line, start + bom),
-      };
+      return badLine('', line, start, end, invalidUtf8(content, line, start + bom));
     }
     const text = content.toString('utf8');
-    const problem = (offsetInText: number, reason: string): JsonRecord => ({
-      ...at,
-      value: undefined,
-      text,
-      problem: { ...placeIn({ text, line, column: 1 }, offsetInText), field: '$', reason },
-    });
-    if (text.trim() === '')
-      return { ...at, value: undefined, text, problem: { line, reason: 'blank line (remove it)' } };
-    try {
-      const value = parseJson(text);
-      if (!isJsonObject(value)) {
-        return problem(
-          text.length - text.trimStart().length,
-          `expected an object (one record per line), found ${describeJsonValue(value)}`,
-        );
-      }
-      return { ...at, value, text };
-    } catch (error) {
-      if (error instanceof JsonSyntaxError) return problem(error.offset, error.reason);
-      throw error;
+    // Most lines start with their `{`: only others can be blank.
+    if (text.charCodeAt(0) !== 0x7b && text.trim() === '') {
+      return badLine(text, line, start, end, { line, reason: 'blank line (remove it)' });
     }
+    let value: JsonValue;
+    try {
+      value = parseJson(text);
+    } catch (error) {
+      if (!(error instanceof JsonSyntaxError)) throw error;
+      return badLine(text, line, start, end, lineProblem(text, line, error.offset, error.reason));
+    }
+    if (!isJsonObject(value)) {
+      const reason = `expected an object (one record per line), found ${describeJsonValue(value)}`;
+      const offset = text.length - text.trimStart().length;
+      return badLine(text, line, start, end, lineProblem(text, line, offset, reason));
+    }
+    return { value, text, line, column: 1, path: '$', start, end };
   };
   const tooLong = (): MalformedJsonError =>
     new MalformedJsonError({
@@ -155,9 +148,17 @@ async function* readLines(
 
   for await (const piece of source) {
     const bytes = asBuffer(piece);
-    const batch: JsonRecord[] = [];
+    let batch: JsonRecord[] = [];
     let from = 0;
+    let sliceEnd = BATCH_BYTES;
     for (let lf = bytes.indexOf(LF, from); lf !== -1; lf = bytes.indexOf(LF, from)) {
+      if (lf >= sliceEnd) {
+        // A batch per slice of the piece, as readCsvBatches does: fewer live records
+        // each time the young generation is collected, so fewer are copied or promoted.
+        yield batch;
+        batch = [];
+        sliceEnd = lf + BATCH_BYTES;
+      }
       let lineBytes = bytes.subarray(from, lf);
       if (carried > 0) {
         carry.push(lineBytes);
@@ -453,6 +454,22 @@ async function* readArray(
     columnAt = base + at + 1;
     columnCount = 0;
   }
+}
+
+/** A JSON Lines record that is not one: its line with the problem. */
+function badLine(
+  text: string,
+  line: number,
+  start: number,
+  end: number,
+  problem: FileProblem,
+): JsonRecord {
+  return { value: undefined, problem, text, line, column: 1, path: '$', start, end };
+}
+
+/** A problem at `offset` of a JSON Lines record's text. */
+function lineProblem(text: string, line: number, offset: number, reason: string): FileProblem {
+  return { ...placeIn({ text, line, column: 1 }, offset), field: '$', reason };
 }
 
 /** Characters (UTF-8 sequences) in bytes[from, to). */

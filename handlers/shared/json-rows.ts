@@ -14,6 +14,7 @@ import {
   describeJsonValue,
   isJsonObject,
   JsonNumber,
+  type JsonObject,
   type JsonValue,
   jsonValueEnd,
   parseJson,
@@ -63,8 +64,14 @@ export const MAX_DOCUMENT_DEPTH = 32;
 export interface JsonLayout {
   readonly schema: DatasetSchema;
   readonly columns: ReadonlyMap<string, ColumnSpec>;
-  /** UTF-8 byte length of each column name. */
-  readonly nameBytes: ReadonlyMap<string, number>;
+  /** Per column of the schema, in order: its spec, JSON path step and name's UTF-8 bytes. */
+  readonly members: readonly {
+    readonly spec: ColumnSpec;
+    readonly path: string;
+    readonly nameBytes: number;
+    readonly key: boolean;
+    readonly numeric: boolean;
+  }[];
 }
 
 /** The layout of a schema for JSON records (once per file or chunk). */
@@ -72,9 +79,13 @@ export function jsonLayout(schema: DatasetSchema): JsonLayout {
   return {
     schema,
     columns: new Map(schema.columns.map((column) => [column.name, column])),
-    nameBytes: new Map(
-      schema.columns.map((column) => [column.name, Buffer.byteLength(column.name)]),
-    ),
+    members: schema.columns.map((spec) => ({
+      spec,
+      path: pathStep(spec.name),
+      nameBytes: Buffer.byteLength(spec.name),
+      key: spec.name === schema.key,
+      numeric: spec.type === 'number' || spec.type === 'integer',
+    })),
   };
 }
 
@@ -158,6 +169,16 @@ interface Found {
   readonly reason: string;
 }
 
+/**
+ * The problems of the record being converted (conversion is synchronous, so one list
+ * serves every call; no closure or array per record on the hot path).
+ */
+const found: Found[] = [];
+
+function refuse(path: string, reason: string): void {
+  found.push({ path, reason });
+}
+
 function convertRecord(
   layout: JsonLayout,
   record: JsonRecord,
@@ -166,33 +187,35 @@ function convertRecord(
 ): RowCheck {
   const object = record.value;
   if (object === undefined) return { ok: false, problems: record.problem ? [record.problem] : [] };
-  const { schema, columns, nameBytes } = layout;
-  let found: Found[] | undefined;
-  const refuse = (path: string, reason: string) => {
-    found ??= [];
-    found.push({ path, reason });
-  };
+  const { schema, columns, members } = layout;
+  found.length = 0;
   let key: KeyIdentity | undefined;
   let size = extraBytes;
   let known = 0;
-  for (const spec of schema.columns) {
+  for (const { spec, path, nameBytes, key: isKey, numeric } of members) {
     const name = spec.name;
-    const member = Object.hasOwn(object, name) ? object[name] : undefined;
+    let member = object[name];
+    // A member named like an Object.prototype property ("constructor") is found there too.
+    if (member !== undefined && !Object.hasOwn(object, name)) member = undefined;
     if (member !== undefined) known++;
-    const path = pathStep(name);
-    const value = convertMember(spec, member, path, refuse);
+    const value =
+      numeric && member instanceof JsonNumber
+        ? convertNumber(spec, member.text, path, refuse)
+        : convertMember(spec, member, path, refuse);
     if (value === undefined) continue;
-    if (name === schema.key) {
-      if (typeof value === 'string' && Buffer.byteLength(value) > MAX_KEY_BYTES) {
+    // A number column's value is its exact text until the item is built.
+    const text = numeric && typeof value === 'string';
+    if (isKey) {
+      if (!text && typeof value === 'string' && Buffer.byteLength(value) > MAX_KEY_BYTES) {
         refuse(path, `key is longer than ${MAX_KEY_BYTES} bytes`);
         continue;
       }
-      key = value instanceof NumberValue ? keyIdentity({ number: value.value }) : String(value);
+      key = text ? keyIdentity({ number: value }) : String(value);
     }
-    if (item !== undefined) item[name] = value;
-    size += (nameBytes.get(name) ?? 0) + storedSize(value);
+    if (item !== undefined) item[name] = text ? NumberValue.from(value) : value;
+    size += nameBytes + (text ? numberSize(value) : storedSize(value));
   }
-  if (schema.unknownColumns === 'reject' && Object.keys(object).length > known) {
+  if (schema.unknownColumns === 'reject' && memberCount(object) > known) {
     let listed = false;
     for (const name of Object.keys(object)) {
       if (columns.has(name)) continue;
@@ -209,7 +232,7 @@ function convertRecord(
       );
     }
   }
-  if (found === undefined && size > MAX_ITEM_BYTES) {
+  if (found.length === 0 && size > MAX_ITEM_BYTES) {
     const extra = extraBytes > 0 ? ` (${extraBytes} of them for its provenance attributes)` : '';
     return {
       ok: false,
@@ -221,7 +244,7 @@ function convertRecord(
       ],
     };
   }
-  if (found !== undefined) return { ok: false, problems: locate(record, found) };
+  if (found.length > 0) return { ok: false, problems: locate(record, found.splice(0)) };
   if (key === undefined) return { ok: false, problems: [] };
   return { ok: true, key, size };
 }
@@ -270,7 +293,29 @@ function convertMember(
   return converted;
 }
 
-/** A scalar column's value: the CSV cell rules applied to the JSON value's kind. */
+/** A JSON number in a number column: its text, checked by the CSV cell rules (the hot path). */
+function convertNumber(
+  spec: ColumnSpec,
+  text: string,
+  path: string,
+  refuse: (path: string, reason: string) => void,
+): string | undefined {
+  const value = convertCell(spec, text);
+  if (value instanceof CellRefusal) {
+    refuse(path, value.reason);
+    return undefined;
+  }
+  return value as string | undefined;
+}
+
+/** Own enumerable members of an object, counted without building a list. */
+function memberCount(object: JsonObject): number {
+  let count = 0;
+  for (const _name in object) count++;
+  return count;
+}
+
+/** A scalar column's value: the CSV cell rules applied to the JSON value's kind (numbers as text). */
 function convertScalar(spec: ColumnSpec, member: JsonValue): StoredValue | undefined | CellRefusal {
   const numeric = spec.type === 'number' || spec.type === 'integer';
   if (member === null)
@@ -298,7 +343,7 @@ function convertScalar(spec: ColumnSpec, member: JsonValue): StoredValue | undef
           )
         : value;
     }
-    return NumberValue.from(value as string);
+    return value;
   }
   if (spec.type === 'boolean') {
     return typeof member === 'boolean'
