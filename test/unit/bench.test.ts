@@ -24,7 +24,12 @@ import { formatTable } from '../../bench/lib/table.js';
 const RESULTS: BenchResults = {
   ingest: { rows: 200_000, pipelineRowsPerSec: 9000, rawRowsPerSec: 10_000, ratio: 0.9 },
   overlap: { rows: 100_000, rowsPerSec: 4000, staleKeys: 0 },
-  parse: { rowsPerSec: 300_000, rawRowsPerSec: 400_000, ratio: 0.75 },
+  parse: {
+    rowsPerSec: 300_000,
+    rawRowsPerSec: 400_000,
+    ratio: 0.75,
+    json: { rowsPerSec: 350_000, rawRowsPerSec: 500_000, ratio: 0.7 },
+  },
   memory: { baseMb: 80, largeMb: 88, ratio: 1.1 },
   api: { rps: 900, p50Ms: 9, p99Ms: 30, noAuthP99Ms: 28, authP99Ratio: 1.07, batchSpeedup: 25 },
   bundles: {
@@ -77,7 +82,7 @@ describe('latest.json shape', () => {
       'rawRowsPerSec',
       'ratio',
     ]);
-    expect(Object.keys(latest.parse)).toEqual(['rowsPerSec', 'rawRowsPerSec', 'ratio']);
+    expect(Object.keys(latest.parse)).toEqual(['rowsPerSec', 'rawRowsPerSec', 'ratio', 'json']);
     expect(Object.keys(latest.memory)).toEqual(['baseMb', 'largeMb', 'ratio']);
     expect(Object.keys(latest.api)).toEqual([
       'rps',
@@ -109,7 +114,9 @@ describe('goals', () => {
   });
 
   it('picks each figure from a result set', () => {
-    expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([0.9, 0, 0.75, 1.1, 1.07, 25, 300, 90]);
+    expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([
+      0.9, 0, 0.75, 0.7, 1.1, 1.07, 25, 300, 90,
+    ]);
   });
 
   it.each([

@@ -21,6 +21,7 @@ const PLAN_OBJECT = { bucket: 'uploads', key: 'books.csv', eTag: '"abc"', size: 
 function plan(chunks: number, duplicateRows = 0): Json {
   return {
     object: PLAN_OBJECT,
+    format: 'csv',
     header: ['isbn', 'title'],
     chunks: Array.from({ length: chunks }, (_, index) => ({
       index,
