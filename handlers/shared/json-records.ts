@@ -289,7 +289,8 @@ async function* readArray(
 
   for await (const piece of source) {
     const bytes = asBuffer(piece);
-    const batch: JsonRecord[] = [];
+    let batch: JsonRecord[] = [];
+    let batchStart = base;
     const length = bytes.length;
     let at = 0;
     try {
@@ -316,6 +317,12 @@ async function* readArray(
           inElement = false;
           state = At.After;
           batch.push(finish(bytes, base + at));
+          if (base + at - batchStart >= BATCH_BYTES) {
+            // As readLines: a batch per slice of the piece, fewer live records per GC.
+            yield batch;
+            batch = [];
+            batchStart = base + at;
+          }
           continue;
         }
         const byte = bytes[at] as number;
