@@ -2,7 +2,7 @@
  * Bench child: the loader's chunk logic on a JSON Lines file (readJsonBatches +
  * jsonRecordToItem + batching, via the real loadChunk with I/O-free client doubles)
  * against JSON.parse of the same lines, and the planner's JSON Lines throughput. Two
- * more contenders show why the project parses JSON itself: JSON.parse with a
+ * more contenders show why the project parses JSON itself (against our reader alone): JSON.parse with a
  * `context.source` reviver (the built-in way to keep number text) and the
  * @streamparser/json tokenizer alone (byte offsets, number text through parseNumber).
  * Rounds alternate between the contenders so noise on the shared machine hits all.
@@ -11,8 +11,9 @@ import { Tokenizer, TokenType } from '@streamparser/json';
 import { loadChunk } from '../../handlers/load-chunk/load.js';
 import { planFile } from '../../handlers/plan-file/plan.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
+import { readJsonBatches } from '../../handlers/shared/json-records.js';
 import { reportToParent } from '../lib/child.js';
-import { generateBytes, STREAM_CHUNK_BYTES } from '../lib/data.js';
+import { generateBytes, STREAM_CHUNK_BYTES, streamOf } from '../lib/data.js';
 import {
   acceptingDynamo,
   DOUBLE_ETAG,
@@ -30,6 +31,7 @@ export interface ParseJsonChildResult {
   readonly bytes: number;
   readonly chunkRowsPerSec: number[];
   readonly jsonParseRowsPerSec: number[];
+  readonly readerRowsPerSec: number[];
   readonly reviverRowsPerSec: number[];
   readonly tokenizerRowsPerSec: number[];
   readonly plannerMbPerSec: number[];
@@ -92,6 +94,16 @@ await reportToParent(async (): Promise<ParseJsonChildResult> => {
     },
     /** JSON.parse of every line of the same bytes (floats: not exact). */
     jsonParse: async () => eachLine((text) => JSON.parse(text)),
+    /** Our JSON Lines reader alone: records with byte offsets and lines, numbers as their text. */
+    reader: async () => {
+      let count = 0;
+      for await (const batch of readJsonBatches(streamOf(file), 'jsonl', {
+        maxRecordBytes: loadConfig.maxRecordBytes,
+      })) {
+        count += batch.length;
+      }
+      return count;
+    },
     /** JSON.parse keeping each number's text through the reviver's context.source. */
     reviver: async () =>
       eachLine((text) =>
@@ -127,6 +139,7 @@ await reportToParent(async (): Promise<ParseJsonChildResult> => {
     bytes: file.length,
     chunkRowsPerSec: [],
     jsonParseRowsPerSec: [],
+    readerRowsPerSec: [],
     reviverRowsPerSec: [],
     tokenizerRowsPerSec: [],
     plannerMbPerSec: [],
@@ -141,9 +154,9 @@ await reportToParent(async (): Promise<ParseJsonChildResult> => {
       if (round === 0) continue;
       if (name === 'planner') result.plannerMbPerSec.push(file.length / 1e6 / seconds);
       else
-        result[`${name as 'chunk' | 'jsonParse' | 'reviver' | 'tokenizer'}RowsPerSec`].push(
-          rows / seconds,
-        );
+        result[
+          `${name as 'chunk' | 'jsonParse' | 'reader' | 'reviver' | 'tokenizer'}RowsPerSec`
+        ].push(rows / seconds);
     }
   }
   return result;

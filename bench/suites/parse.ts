@@ -82,6 +82,7 @@ async function runParseJson(context: BenchContext, rounds: number) {
   const rowsPerSec = median(child.chunkRowsPerSec);
   const rawRowsPerSec = median(child.jsonParseRowsPerSec);
   const reviver = median(child.reviverRowsPerSec);
+  const reader = median(child.readerRowsPerSec);
   const tokenizer = median(child.tokenizerRowsPerSec);
   const planner = median(child.plannerMbPerSec);
   const figures = {
@@ -92,7 +93,7 @@ async function runParseJson(context: BenchContext, rounds: number) {
   const mb = (child.bytes / 1e6).toFixed(1);
   const versus = `JSON.parse of the same lines ${formatNumber(figures.rawRowsPerSec)} rows/s`;
   context.log(
-    `parse: JSON Lines chunk logic ${formatNumber(rowsPerSec)} rows/s, JSON.parse ${formatNumber(rawRowsPerSec)} rows/s, reviver ${formatNumber(reviver)} rows/s, @streamparser/json ${formatNumber(tokenizer)} rows/s, planner ${planner.toFixed(1)} MB/s`,
+    `parse: JSON Lines chunk logic ${formatNumber(rowsPerSec)} rows/s, JSON.parse ${formatNumber(rawRowsPerSec)} rows/s, reader ${formatNumber(reader)} rows/s, reviver ${formatNumber(reviver)} rows/s, @streamparser/json ${formatNumber(tokenizer)} rows/s, planner ${planner.toFixed(1)} MB/s`,
   );
   const row = (measure: string, value: number, goal?: boolean): TableRow => ({
     suite: 'parse',
@@ -106,6 +107,7 @@ async function runParseJson(context: BenchContext, rounds: number) {
     figures,
     rows: [
       row(`JSON Lines chunk logic, ${formatNumber(child.rows)} rows (${mb} MB)`, rowsPerSec, true),
+      row('JSON Lines reader alone (offsets, exact numbers)', reader),
       row('JSON.parse with a source reviver (exact numbers)', reviver),
       row('@streamparser/json tokenizer alone (exact numbers)', tokenizer),
       {
@@ -122,6 +124,7 @@ async function runParseJson(context: BenchContext, rounds: number) {
       bytes: child.bytes,
       chunkRowsPerSec: child.chunkRowsPerSec.map(Math.round),
       jsonParseRowsPerSec: child.jsonParseRowsPerSec.map(Math.round),
+      readerRowsPerSec: child.readerRowsPerSec.map(Math.round),
       reviverRowsPerSec: child.reviverRowsPerSec.map(Math.round),
       tokenizerRowsPerSec: child.tokenizerRowsPerSec.map(Math.round),
       plannerMbPerSec: child.plannerMbPerSec.map((value) => round(value, 1)),

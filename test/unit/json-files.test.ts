@@ -682,3 +682,82 @@ describe('sample-files (JSON)', () => {
     },
   );
 });
+
+describe('parseDataset: formats, map and list columns', () => {
+  const base = {
+    name: 'things',
+    key: 'id',
+    columns: [{ name: 'id', type: 'number', required: true }],
+  };
+
+  it('accepts every format by default and keeps a given list in its order', () => {
+    expect(parseDataset(base).formats).toEqual(['csv', 'jsonl', 'json']);
+    expect(parseDataset({ ...base, formats: ['json', 'csv'] }).formats).toEqual(['json', 'csv']);
+  });
+
+  it.each([
+    [
+      { formats: [] },
+      'formats must be a non-empty list of distinct formats among csv, jsonl, json',
+    ],
+    [
+      { formats: ['xml'] },
+      'formats must be a non-empty list of distinct formats among csv, jsonl, json',
+    ],
+    [
+      { formats: ['csv', 'csv'] },
+      'formats must be a non-empty list of distinct formats among csv, jsonl, json',
+    ],
+    [
+      { formats: ['csv'], columns: [...base.columns, { name: 'meta', type: 'map' }] },
+      'column "meta" is of type map, which only JSON files can fill, but formats is [csv]',
+    ],
+    [
+      { columns: [...base.columns, { name: 'tags', type: 'string', items: 'string' }] },
+      'columns[1]: items applies to list columns only',
+    ],
+    [
+      { columns: [...base.columns, { name: 'tags', type: 'list', items: 'map' }] },
+      'columns[1]: items must be one of string, number, integer, boolean, date',
+    ],
+  ])('refuses %j: %s', (change, problem) => {
+    expect(() => parseDataset({ ...base, ...change })).toThrow(
+      expect.objectContaining({ problems: [problem] }),
+    );
+  });
+
+  it('refuses a non-empty CSV cell in a map or list column', async () => {
+    const schema = parseDataset({
+      ...base,
+      columns: [...base.columns, { name: 'meta', type: 'map' }],
+    });
+    const { convertCell } = await import('../../handlers/shared/dataset.js');
+    const [, meta] = schema.columns;
+    expect(convertCell(meta as never, '{"a":1}')).toEqual({
+      reason:
+        'a map or list column is filled by JSON files only: a CSV cell cannot hold one (leave it empty, or load the file as JSON)',
+    });
+    expect(convertCell(meta as never, '')).toBeUndefined();
+  });
+});
+
+describe('formatOfExecution (CLI views)', () => {
+  it.each([
+    [{ output: '{"format":"jsonl","rows":3}', events: [] }, 'jsonl'],
+    [
+      {
+        events: [
+          {
+            type: 'TaskStateExited',
+            stateExitedEventDetails: { name: 'PlanFile', output: '{"plan":{"format":"json"}}' },
+          },
+        ],
+      },
+      'json',
+    ],
+    [{ events: [] }, '-'],
+  ])('shows the format of %j as %s', async (execution, format) => {
+    const { formatOfExecution } = await import('../../local/cli/report.js');
+    expect(formatOfExecution(execution)).toBe(format);
+  });
+});
