@@ -114,6 +114,7 @@ export async function loadChunk(
   );
   let summary: Awaited<ReturnType<typeof writeChunk>>;
   try {
+    // Two calls, one per format, so each gets its own record type (CsvRecord, JsonRecord).
     summary = await (records.format === 'csv'
       ? writeChunk(input, records, config, deps, permit)
       : writeChunk(input, records, config, deps, permit));

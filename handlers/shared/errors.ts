@@ -209,7 +209,10 @@ export class InvalidFileError extends NamedError {
 /** The object is empty (0 bytes, or no header row). Never retried. */
 export class EmptyFileError extends NamedError {}
 
-/** The object is not a CSV file this system loads (name, content type or encoding). Never retried. */
+/**
+ * The object is not a file this system loads: a content type of no supported format, a
+ * format the dataset's `formats` does not accept, another charset, or compressed. Never retried.
+ */
 export class UnsupportedFileTypeError extends NamedError {}
 
 /** The object is larger than the configured MAX_FILE_BYTES. Never retried. */
