@@ -72,7 +72,7 @@ export function formatOfExecution(execution: Pick<ExecutionView, 'output' | 'eve
   );
 }
 
-/** One live line: file, format, bar, chunks done of total, rows written, status, elapsed, why it failed. */
+/** One live line: file, bar, chunks done of total, rows written, status, elapsed, why it failed. */
 export function progressLine(
   execution: ExecutionView,
   fileWidth: number,
@@ -91,7 +91,6 @@ export function progressLine(
   return (
     [
       truncate(fileOf(execution), fileWidth).padEnd(fileWidth),
-      formatOfExecution(execution).padEnd(5),
       progressBar(progress.chunksDone, progress.chunks),
       chunksText(execution, progress).padEnd(16),
       `${count(rowsOf(execution))} rows`.padEnd(14),
