@@ -272,10 +272,16 @@ function convertMember(
     }
     try {
       if (spec.items !== undefined && Array.isArray(member)) {
+        // A typed list: every element by its column type's rules, stored as that type.
         const items = { name: spec.name, type: spec.items, required: true } satisfies ColumnSpec;
-        member.forEach((element, index) => {
+        const numeric = items.type === 'number' || items.type === 'integer';
+        return member.map((element, index): StoredValue => {
           const converted = convertScalar(items, element);
-          if (converted instanceof CellRefusal) refuse(`${path}[${index}]`, converted.reason);
+          if (converted instanceof CellRefusal || converted === undefined) {
+            refuse(`${path}[${index}]`, converted?.reason ?? 'required value is empty');
+            return null;
+          }
+          return numeric && typeof converted === 'string' ? NumberValue.from(converted) : converted;
         });
       }
       return toStoredValue(member, path);

@@ -489,6 +489,32 @@ describe('jsonRecordToItem', () => {
     expect(await problems(line)).toEqual(expected);
   });
 
+  it('stores the elements of a typed list by its items type: a number spelled as a string as a number', async () => {
+    const numbers = jsonLayout(
+      parseDataset({
+        name: 'things',
+        key: 'id',
+        columns: [
+          { name: 'id', type: 'number', required: true },
+          { name: 'sizes', type: 'list', items: 'number' },
+        ],
+      }),
+    );
+    const { records } = await read(
+      '{"id":1,"sizes":[1.50,"2",3]}\n{"id":2,"sizes":[""]}\n',
+      'jsonl',
+    );
+    const [first, second] = records.map((record) => jsonRecordToItem(numbers, record));
+    expect(first?.ok && first.row.item.sizes).toEqual([
+      NumberValue.from('1.50'),
+      NumberValue.from('2'),
+      NumberValue.from('3'),
+    ]);
+    expect(second?.ok === false && second.problems.map(formatProblem)).toEqual([
+      'line 2, column 18 ($.sizes[0]), value "": required value is empty',
+    ]);
+  });
+
   it('ignores unknown members when the dataset says unknownColumns: ignore', async () => {
     const lenient = jsonLayout({ ...schema, unknownColumns: 'ignore' });
     const { records } = await read('{"id":1,"name":"a","extra":[1]}\n', 'jsonl');
