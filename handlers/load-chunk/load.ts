@@ -22,9 +22,11 @@ import {
 } from '../shared/errors.js';
 import { provenanceBytes, stampItem } from '../shared/provenance.js';
 import { type HeaderLayout, rowToItem, validateHeader } from '../shared/rows.js';
+import { sendUntilS3Answers } from '../shared/s3-calls.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
+  DEFAULT_UNREACHABLE_BUDGET_MS,
   type PendingPut,
   type RetryPolicy,
   writeBatch,
@@ -138,7 +140,7 @@ async function writeChunk(
   const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
   const stampBytes = provenanceBytes(upload);
-  const body = await readRange(deps.s3, input, where);
+  const body = await readRange(deps.s3, input, where, config.retry, deps.clock);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
@@ -284,18 +286,37 @@ function returnKeyIndex(index: KeyIndex): void {
   if (idleKeyIndexes.length < MAX_IDLE_KEY_INDEXES) idleKeyIndexes.push(index);
 }
 
-/** GETs exactly the chunk's byte range of exactly the planned object version. */
-async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Promise<Readable> {
+/**
+ * GETs exactly the chunk's byte range of exactly the planned object version,
+ * repeating the GET while S3 does not answer at all, for the unreachable budget.
+ */
+async function readRange(
+  s3: S3Client,
+  input: LoadChunkInput,
+  where: string,
+  retry: RetryPolicy,
+  clock: Clock,
+): Promise<Readable> {
   const { object, chunk } = input;
+  const policy = {
+    ...retry,
+    unreachableBudgetMs: retry.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS,
+  };
   try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
-        Range: `bytes=${chunk.start}-${chunk.end - 1}`,
-        IfMatch: object.eTag,
-      }),
+    const response = await sendUntilS3Answers(
+      `${where}: the Range GET`,
+      () =>
+        s3.send(
+          new GetObjectCommand({
+            Bucket: object.bucket,
+            Key: object.key,
+            ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
+            Range: `bytes=${chunk.start}-${chunk.end - 1}`,
+            IfMatch: object.eTag,
+          }),
+        ),
+      policy,
+      clock,
     );
     if (response.Body === undefined) {
       throw new ChunkReadError(`${where}: S3 returned no body`);
@@ -342,9 +363,10 @@ function readFailure(error: unknown, where: string): unknown {
   }
   const unreachable = unreachableCode(error);
   if (unreachable !== undefined) {
-    // No answer at all is not an S3 fault: say so, so the remedy is the network path.
+    // The connection broke while the body streamed (the GET itself was answered):
+    // the workflow re-runs the chunk, which rewrites the same items.
     return new ChunkReadError(
-      `${where}: S3 did not answer the Range GET (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
+      `${where}: the connection to S3 broke while the byte range was read (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
       { cause: error },
     );
   }

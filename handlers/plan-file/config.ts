@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import { readConfig } from '../shared/env.js';
 import { readDataset, readMaxRecordBytes } from '../shared/settings.js';
-import type { PlanConfig } from './plan.js';
+import { DEFAULT_UNANSWERED_POLICY, type PlanConfig } from './plan.js';
 
 /** Defaults of the planner's settings (the same as infra/config.ts). */
 export const PLAN_DEFAULTS = {
@@ -45,6 +45,13 @@ export function readPlanConfig(env: Readonly<Record<string, string | undefined>>
         min: 4 * 1024,
         max: 200 * 1024,
       }),
+      unanswered: {
+        ...DEFAULT_UNANSWERED_POLICY,
+        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+          default: DEFAULT_UNANSWERED_POLICY.unreachableBudgetMs,
+          min: 1,
+        }),
+      },
     };
     if (config.maxRecordBytes > config.chunkTargetBytes) {
       read.problem(

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { invocationClock } from '../shared/backoff.js';
 import type { FilePlan } from '../shared/contracts.js';
 import { readConfig } from '../shared/env.js';
 import { logger } from '../shared/logger.js';
@@ -19,7 +20,7 @@ export async function handler(event: unknown, context?: Context): Promise<FilePl
   const file = parsePlanFileEvent(event);
   logger.appendKeys({ file: fileLabel(file), versionId: file.versionId });
   try {
-    const plan = await planFile(s3, file, config);
+    const plan = await planFile(s3, file, config, invocationClock(context));
     if (file.eTag !== undefined && plan.object.eTag.replaceAll('"', '') !== file.eTag) {
       // Unversioned bucket, overwritten since the notification: the newest content is
       // planned (its own notification plans it again; loads are idempotent).
