@@ -21,6 +21,8 @@ export interface Endpoints {
   readonly audience: string;
   readonly bucket: string;
   readonly table: string;
+  /** The ingestion control table: write leases and the rows loads report as they write. */
+  readonly controlTable: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly stateMachineArn: string;

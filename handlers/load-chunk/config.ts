@@ -22,6 +22,8 @@ export const DEFAULT_LOADER_SETTINGS = {
   leaseClockSkewMs: 5_000,
   /** UNREACHABLE_BUDGET_MS: how long DynamoDB may not answer at all before the chunk fails. */
   unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
+  /** PROGRESS_INTERVAL_MS: least time between two reports of the rows written (0: none). */
+  progressIntervalMs: 2_000,
 } as const;
 
 /** The loader's handler configuration: the core's settings plus how to reach S3. */
@@ -58,6 +60,11 @@ export function readLoadChunkConfig(
       max: 64,
     }),
     maxRecordBytes: readMaxRecordBytes(read),
+    progressIntervalMs: read.integer('PROGRESS_INTERVAL_MS', {
+      default: DEFAULT_LOADER_SETTINGS.progressIntervalMs,
+      min: 0,
+      max: 600_000,
+    }),
     retry: {
       baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
         default: DEFAULT_LOADER_SETTINGS.baseDelayMs,

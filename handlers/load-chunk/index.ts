@@ -28,7 +28,15 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
       dynamo,
       clock: invocationClock(context),
     });
-    logger.info('Loaded chunk', { ...summary, ...stats });
+    const { progressError, ...counts } = stats;
+    logger.info('Loaded chunk', { ...summary, ...counts });
+    if (progressError !== undefined) {
+      // Advisory only (the rows are written): worth a warning, not a failure.
+      logger.warn('Progress reports failed', {
+        failedReports: counts.progressReportsFailed,
+        error: progressError,
+      });
+    }
     return summary;
   } catch (error) {
     logger.error('Chunk failed', { error });

@@ -32,6 +32,7 @@ import {
   writeBatch,
 } from './batch-writer.js';
 import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { ChunkProgress } from './progress.js';
 import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
 /** Configuration of the loader (read once at cold start by the handler). */
@@ -46,6 +47,11 @@ export interface LoadChunkConfig {
   /** Largest CSV record accepted, in bytes (the planner's limit). */
   readonly maxRecordBytes: number;
   readonly retry: RetryPolicy;
+  /**
+   * Least time between two reports of the rows written so far to the control table
+   * (see handlers/shared/load-progress.ts), in ms; 0 turns them off. @default 0
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** The clients and the clock of one invocation. */
@@ -67,6 +73,9 @@ export interface LoadChunkStats {
   readonly retries: number;
   /** Older uploads' chunks this one waited for before writing. */
   readonly waitedFor: number;
+  /** Progress reports that failed (advisory: the load goes on), and the last error. */
+  readonly progressReportsFailed: number;
+  readonly progressError?: unknown;
 }
 
 /**
@@ -103,7 +112,7 @@ export async function loadChunk(
       skipped: 0,
       mode: 'batch',
       durationMs: Math.round(now() - started),
-      stats: { batches: 0, retries: 0, waitedFor: 0 },
+      stats: { batches: 0, retries: 0, waitedFor: 0, progressReportsFailed: 0 },
     };
   }
 
@@ -143,6 +152,16 @@ async function writeChunk(
   const body = await readRange(deps.s3, input, where, config.retry, deps.clock);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
+  const progress = new ChunkProgress(
+    {
+      client: deps.dynamo,
+      tableName: config.controlTableName,
+      intervalMs: config.progressIntervalMs ?? 0,
+    },
+    upload,
+    chunk.index,
+    deps.now ?? (() => performance.now()),
+  );
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
   // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
   const keys = takeKeyIndex(chunk.rows);
@@ -176,6 +195,7 @@ async function writeChunk(
         written += outcome.written;
         superseded += outcome.superseded;
         retries += outcome.retries;
+        progress.add(outcome.written);
       },
       (error: unknown) => {
         failure ??= { error };
@@ -239,6 +259,7 @@ async function writeChunk(
     await Promise.all(inFlight);
     returnKeyIndex(keys);
   }
+  const reported = await progress.close();
   if (failure) throw failure.error;
 
   if (rows !== chunk.rows) {
@@ -256,7 +277,13 @@ async function writeChunk(
     superseded,
     skipped,
     mode: permit.mode,
-    stats: { batches, retries, waitedFor: permit.waitedFor },
+    stats: {
+      batches,
+      retries,
+      waitedFor: permit.waitedFor,
+      progressReportsFailed: reported.failedReports,
+      ...(reported.lastError === undefined ? {} : { progressError: reported.lastError }),
+    },
   };
 }
 

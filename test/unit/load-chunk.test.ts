@@ -104,7 +104,7 @@ describe('loadChunk', () => {
       skipped: 0,
       mode: 'batch',
       durationMs: 0,
-      stats: { batches: 1, retries: 0, waitedFor: 0 },
+      stats: { batches: 1, retries: 0, waitedFor: 0, progressReportsFailed: 0 },
     });
     expect(table.plainItems()).toEqual([
       {
