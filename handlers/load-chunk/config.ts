@@ -1,6 +1,13 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
+import { type DatasetSchema, findDataset } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
-import { readDataset, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
+import { UnknownDatasetError } from '../shared/errors.js';
+import {
+  readDatasets,
+  readForcePathStyle,
+  readMaxRecordBytes,
+  readTableNames,
+} from '../shared/settings.js';
 import { DEFAULT_UNREACHABLE_BUDGET_MS } from './batch-writer.js';
 import type { LoadChunkConfig } from './load.js';
 
@@ -24,9 +31,37 @@ export const DEFAULT_LOADER_SETTINGS = {
   unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
 } as const;
 
-/** The loader's handler configuration: the core's settings plus how to reach S3. */
-export interface LoadChunkHandlerConfig extends LoadChunkConfig {
+/**
+ * The loader's handler configuration: the core's settings for every dataset (each
+ * chunk loads with the schema and into the table of its file's dataset), plus how to
+ * reach S3.
+ */
+export interface LoadChunkHandlerConfig extends Omit<LoadChunkConfig, 'schema' | 'tableName'> {
+  readonly datasets: readonly DatasetSchema[];
+  /** The table of each dataset, by dataset name. */
+  readonly tables: Readonly<Record<string, string>>;
   readonly forcePathStyle: boolean;
+}
+
+/**
+ * The LoadChunkConfig of one chunk: the handler's settings with the schema and table of
+ * the chunk's dataset (`undefined`: an input from before datasets, valid with one dataset).
+ * Throws UnknownDatasetError for a dataset this deployment does not have.
+ */
+export function loadConfigFor(
+  config: LoadChunkHandlerConfig,
+  dataset: string | undefined,
+): LoadChunkConfig {
+  const { datasets, tables, forcePathStyle: _forcePathStyle, ...settings } = config;
+  const only = datasets.length === 1 ? datasets[0] : undefined;
+  if (dataset === undefined && only === undefined) {
+    throw new UnknownDatasetError(
+      `The LoadChunk input names no dataset and this deployment has ${datasets.length} (${datasets.map((schema) => schema.name).join(', ')}); redrive the failure record so the file is planned again.`,
+    );
+  }
+  const schema =
+    dataset === undefined && only !== undefined ? only : findDataset(dataset ?? '', datasets);
+  return { ...settings, schema, tableName: tables[schema.name] ?? '' };
 }
 
 /**
@@ -36,46 +71,49 @@ export interface LoadChunkHandlerConfig extends LoadChunkConfig {
 export function readLoadChunkConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): LoadChunkHandlerConfig {
-  return readConfig(env, (read) => ({
-    schema: readDataset(read),
-    tableName: read.string('TABLE_NAME'),
-    controlTableName: read.string('CONTROL_TABLE_NAME'),
-    lease: {
-      pollMs: read.integer('LEASE_POLL_MS', {
-        default: DEFAULT_LOADER_SETTINGS.leasePollMs,
+  return readConfig(env, (read) => {
+    const datasets = readDatasets(read);
+    return {
+      datasets,
+      tables: readTableNames(read, datasets),
+      controlTableName: read.string('CONTROL_TABLE_NAME'),
+      lease: {
+        pollMs: read.integer('LEASE_POLL_MS', {
+          default: DEFAULT_LOADER_SETTINGS.leasePollMs,
+          min: 1,
+          max: 60_000,
+        }),
+        clockSkewMs: read.integer('LEASE_CLOCK_SKEW_MS', {
+          default: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
+          min: 0,
+          max: 300_000,
+        }),
+      },
+      writeConcurrency: read.integer('WRITE_CONCURRENCY', {
+        default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
         min: 1,
-        max: 60_000,
+        max: 64,
       }),
-      clockSkewMs: read.integer('LEASE_CLOCK_SKEW_MS', {
-        default: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
-        min: 0,
-        max: 300_000,
-      }),
-    },
-    writeConcurrency: read.integer('WRITE_CONCURRENCY', {
-      default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
-      min: 1,
-      max: 64,
-    }),
-    maxRecordBytes: readMaxRecordBytes(read),
-    retry: {
-      baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
-        default: DEFAULT_LOADER_SETTINGS.baseDelayMs,
-        min: 1,
-      }),
-      maxDelayMs: read.integer('WRITE_BACKOFF_MAX_MS', {
-        default: DEFAULT_LOADER_SETTINGS.maxDelayMs,
-        min: 1,
-      }),
-      safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
-        default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
-        min: 0,
-      }),
-      unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
-        default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
-        min: 1,
-      }),
-    },
-    forcePathStyle: readForcePathStyle(read),
-  }));
+      maxRecordBytes: readMaxRecordBytes(read),
+      retry: {
+        baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
+          default: DEFAULT_LOADER_SETTINGS.baseDelayMs,
+          min: 1,
+        }),
+        maxDelayMs: read.integer('WRITE_BACKOFF_MAX_MS', {
+          default: DEFAULT_LOADER_SETTINGS.maxDelayMs,
+          min: 1,
+        }),
+        safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
+          default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
+          min: 0,
+        }),
+        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+          default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
+          min: 1,
+        }),
+      },
+      forcePathStyle: readForcePathStyle(read),
+    };
+  });
 }
