@@ -746,16 +746,8 @@ class ContextReader {
 
   /** A JSON array (cdk.json), or a string holding one (`-c name=[...]`). */
   list(name: string): unknown[] | undefined {
-    let value = this.context[name];
+    const value = this.parsed(name, 'a JSON array');
     if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string') {
-      try {
-        value = JSON.parse(value);
-      } catch {
-        this.problems.push(`${name} must be a JSON array, got a string that is not JSON`);
-        return undefined;
-      }
-    }
     if (!Array.isArray(value)) {
       this.problems.push(`${name} must be a list, got ${describe(value)}`);
       return undefined;
@@ -763,17 +755,21 @@ class ContextReader {
     return value;
   }
 
-  object(name: string): Record<string, unknown> | undefined {
-    let value = this.context[name];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string') {
-      try {
-        value = JSON.parse(value);
-      } catch {
-        this.problems.push(`${name} must be a JSON object, got a string that is not JSON`);
-        return undefined;
-      }
+  /** The value as cdk.json holds it, or a `-c` string parsed as JSON (undefined, and a problem, if it is not JSON). */
+  private parsed(name: string, what: string): unknown {
+    const value = this.context[name];
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      this.problems.push(`${name} must be ${what}, got a string that is not JSON`);
+      return undefined;
     }
+  }
+
+  object(name: string): Record<string, unknown> | undefined {
+    const value = this.parsed(name, 'a JSON object');
+    if (value === undefined || value === null) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.problems.push(`${name} must be an object, got ${describe(value)}`);
       return undefined;
