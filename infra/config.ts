@@ -900,6 +900,7 @@ export function planFileEnvironment(config: AppConfig): Record<string, string> {
     CHUNK_TARGET_BYTES: String(config.chunkTargetBytes),
     MAX_CHUNKS: String(config.maxChunks),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
+    UNREACHABLE_BUDGET_MS: String(config.unreachableBudgetSeconds * 1000),
   };
 }
 

@@ -238,7 +238,8 @@ export class IngestionStack extends Stack {
     );
     loadChunk.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        // Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts).
+        // Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts),
+        // and the rows each chunk has written so far (handlers/load-chunk/progress.ts).
         actions: [
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',

@@ -11,6 +11,7 @@ import { parseArgs, UsageError } from './cli/args.js';
 import { datasetNamed, uploadPrefix } from './cli/datasets.js';
 import { count, duration, prettyJson, readableCause, table, truncate } from './cli/format.js';
 import { dlqDetails, dlqFile, historyDetails } from './cli/full-views.js';
+import { liveRowsReader } from './cli/live-rows.js';
 import { progressFromHistory } from './cli/progress.js';
 import {
   dlqTable,
@@ -131,11 +132,13 @@ const commands: Record<string, Command> = {
 
     out();
     const width = Math.min(40, Math.max(...uploads.map((upload) => upload.key.length)));
+    const live = liveRowsReader(e);
     const { watched, notStarted } = await watchUploads(sfn, e.stateMachineArn, uploads, {
       known,
       startTimeoutMs: waitSeconds * 1000,
       onUpdate: liveLines(width),
-    });
+      liveRows: live.read,
+    }).finally(live.close);
     for (const upload of notStarted) {
       process.stderr.write(
         `No execution started for s3://${e.bucket}/${upload.key} within ${waitSeconds}s: ` +
@@ -159,16 +162,19 @@ const commands: Record<string, Command> = {
     const args = parseArgs(argv, []);
     const e = await endpoints();
     const sfn = sfnClient(e);
+    const live = liveRowsReader(e);
     const render = async () => {
       const listed = await sfn.send(
         new ListExecutionsCommand({ stateMachineArn: e.stateMachineArn, maxResults: 50 }),
       );
       return executionsTable(
-        await Promise.all((listed.executions ?? []).map((item) => describeExecution(sfn, item))),
+        await Promise.all(
+          (listed.executions ?? []).map((item) => describeExecution(sfn, item, live.read)),
+        ),
       );
     };
     if (args.flags.get('watch') !== true) {
-      out(await render());
+      out(await render().finally(live.close));
       return;
     }
     let drawn = 0;

@@ -23,6 +23,8 @@ export interface Endpoints {
   readonly bucket: string;
   /** The first dataset's table. */
   readonly table: string;
+  /** The ingestion control table: write leases and the rows loads report as they write. */
+  readonly controlTable: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly stateMachineArn: string;

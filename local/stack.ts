@@ -485,6 +485,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience,
       bucket: names.bucket,
       table: names.table,
+      controlTable: names.controlTable,
       queueUrl,
       dlqUrl,
       stateMachineArn,

@@ -2,12 +2,7 @@ import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import { type DatasetSchema, findDataset } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
 import { UnknownDatasetError } from '../shared/errors.js';
-import {
-  readDatasets,
-  readForcePathStyle,
-  readMaxRecordBytes,
-  readTableNames,
-} from '../shared/settings.js';
+import { readDatasetTables, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
 import { DEFAULT_UNREACHABLE_BUDGET_MS } from './batch-writer.js';
 import type { LoadChunkConfig } from './load.js';
 
@@ -29,6 +24,8 @@ export const DEFAULT_LOADER_SETTINGS = {
   leaseClockSkewMs: 5_000,
   /** UNREACHABLE_BUDGET_MS: how long DynamoDB may not answer at all before the chunk fails. */
   unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
+  /** PROGRESS_INTERVAL_MS: least time between two reports of the rows written (0: none). */
+  progressIntervalMs: 2_000,
 } as const;
 
 /**
@@ -71,49 +68,50 @@ export function loadConfigFor(
 export function readLoadChunkConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): LoadChunkHandlerConfig {
-  return readConfig(env, (read) => {
-    const datasets = readDatasets(read);
-    return {
-      datasets,
-      tables: readTableNames(read, datasets),
-      controlTableName: read.string('CONTROL_TABLE_NAME'),
-      lease: {
-        pollMs: read.integer('LEASE_POLL_MS', {
-          default: DEFAULT_LOADER_SETTINGS.leasePollMs,
-          min: 1,
-          max: 60_000,
-        }),
-        clockSkewMs: read.integer('LEASE_CLOCK_SKEW_MS', {
-          default: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
-          min: 0,
-          max: 300_000,
-        }),
-      },
-      writeConcurrency: read.integer('WRITE_CONCURRENCY', {
-        default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
+  return readConfig(env, (read) => ({
+    ...readDatasetTables(read),
+    controlTableName: read.string('CONTROL_TABLE_NAME'),
+    lease: {
+      pollMs: read.integer('LEASE_POLL_MS', {
+        default: DEFAULT_LOADER_SETTINGS.leasePollMs,
         min: 1,
-        max: 64,
+        max: 60_000,
       }),
-      maxRecordBytes: readMaxRecordBytes(read),
-      retry: {
-        baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
-          default: DEFAULT_LOADER_SETTINGS.baseDelayMs,
-          min: 1,
-        }),
-        maxDelayMs: read.integer('WRITE_BACKOFF_MAX_MS', {
-          default: DEFAULT_LOADER_SETTINGS.maxDelayMs,
-          min: 1,
-        }),
-        safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
-          default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
-          min: 0,
-        }),
-        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
-          default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
-          min: 1,
-        }),
-      },
-      forcePathStyle: readForcePathStyle(read),
-    };
-  });
+      clockSkewMs: read.integer('LEASE_CLOCK_SKEW_MS', {
+        default: DEFAULT_LOADER_SETTINGS.leaseClockSkewMs,
+        min: 0,
+        max: 300_000,
+      }),
+    },
+    writeConcurrency: read.integer('WRITE_CONCURRENCY', {
+      default: DEFAULT_LOADER_SETTINGS.writeConcurrency,
+      min: 1,
+      max: 64,
+    }),
+    maxRecordBytes: readMaxRecordBytes(read),
+    progressIntervalMs: read.integer('PROGRESS_INTERVAL_MS', {
+      default: DEFAULT_LOADER_SETTINGS.progressIntervalMs,
+      min: 0,
+      max: 600_000,
+    }),
+    retry: {
+      baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
+        default: DEFAULT_LOADER_SETTINGS.baseDelayMs,
+        min: 1,
+      }),
+      maxDelayMs: read.integer('WRITE_BACKOFF_MAX_MS', {
+        default: DEFAULT_LOADER_SETTINGS.maxDelayMs,
+        min: 1,
+      }),
+      safetyMarginMs: read.integer('TIME_SAFETY_MARGIN_MS', {
+        default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
+        min: 0,
+      }),
+      unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+        default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
+        min: 1,
+      }),
+    },
+    forcePathStyle: readForcePathStyle(read),
+  }));
 }

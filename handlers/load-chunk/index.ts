@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { invocationClock } from '../shared/backoff.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
 import { logger } from '../shared/logger.js';
 import { createDocumentClient } from './client.js';
@@ -27,13 +27,17 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
     const { stats, ...summary } = await loadChunk(input, loadConfigFor(config, input.dataset), {
       s3,
       dynamo,
-      clock: {
-        remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        sleep: (ms) => sleep(ms),
-        random: Math.random,
-      },
+      clock: invocationClock(context),
     });
-    logger.info('Loaded chunk', { ...summary, ...stats });
+    const { progressError, ...counts } = stats;
+    logger.info('Loaded chunk', { ...summary, ...counts });
+    if (progressError !== undefined) {
+      // Advisory only (the rows are written): worth a warning, not a failure.
+      logger.warn('Progress reports failed', {
+        failedReports: counts.progressReportsFailed,
+        error: progressError,
+      });
+    }
     return summary;
   } catch (error) {
     logger.error('Chunk failed', { error });

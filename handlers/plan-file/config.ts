@@ -2,7 +2,7 @@ import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
 import { readDatasets, readMaxRecordBytes } from '../shared/settings.js';
-import type { PlanConfig } from './plan.js';
+import { DEFAULT_UNANSWERED_POLICY, type PlanConfig } from './plan.js';
 
 /** Defaults of the planner's settings (the same as infra/config.ts). */
 export const PLAN_DEFAULTS = {
@@ -62,6 +62,13 @@ export function readPlanConfig(
         min: 4 * 1024,
         max: 200 * 1024,
       }),
+      unanswered: {
+        ...DEFAULT_UNANSWERED_POLICY,
+        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+          default: DEFAULT_UNANSWERED_POLICY.unreachableBudgetMs,
+          min: 1,
+        }),
+      },
     };
     if (config.maxRecordBytes > config.chunkTargetBytes) {
       read.problem(

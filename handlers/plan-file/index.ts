@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { invocationClock } from '../shared/backoff.js';
 import type { PlanFileOutput } from '../shared/contracts.js';
 import { routeKey } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
@@ -28,7 +29,7 @@ export async function handler(event: unknown, context?: Context): Promise<PlanFi
     logger.appendKeys({ dataset: schema.name });
     const plan = {
       dataset: schema.name,
-      ...(await planFile(s3, file, planConfigFor(config, schema))),
+      ...(await planFile(s3, file, planConfigFor(config, schema), invocationClock(context))),
     };
     if (file.eTag !== undefined && plan.object.eTag.replaceAll('"', '') !== file.eTag) {
       // Unversioned bucket, overwritten since the notification: the newest content is

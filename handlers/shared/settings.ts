@@ -26,6 +26,15 @@ export function readDatasets(read: EnvReader): readonly DatasetSchema[] {
   return read.json('DATASETS', (raw) => parseDatasets(raw, 'DATASETS')) ?? [];
 }
 
+/** Every dataset (readDatasets) and its table (readTableNames). */
+export function readDatasetTables(read: EnvReader): {
+  readonly datasets: readonly DatasetSchema[];
+  readonly tables: Readonly<Record<string, string>>;
+} {
+  const datasets = readDatasets(read);
+  return { datasets, tables: readTableNames(read, datasets) };
+}
+
 /**
  * The table of each dataset, by dataset name: `TABLE_NAMES` (a JSON object, as CDK
  * passes it), else `TABLE_NAME` when there is exactly one dataset. Every dataset must

@@ -395,7 +395,7 @@ describe('environment builders', () => {
     });
   });
 
-  it('gives plan-file its limits', () => {
+  it('gives plan-file its limits and its unreachable budget', () => {
     expect(planFileEnvironment(config)).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'plan-file',
@@ -403,6 +403,7 @@ describe('environment builders', () => {
       CHUNK_TARGET_BYTES: String(DEFAULTS.chunkTargetBytes),
       MAX_CHUNKS: String(DEFAULTS.maxChunks),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+      UNREACHABLE_BUDGET_MS: String(DEFAULTS.unreachableBudgetSeconds * 1000),
     });
   });
 

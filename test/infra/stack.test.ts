@@ -287,7 +287,13 @@ describe('handler functions', () => {
       'PlanFile',
       1769,
       900,
-      ['MAX_FILE_BYTES', 'CHUNK_TARGET_BYTES', 'MAX_CHUNKS', 'MAX_RECORD_BYTES'],
+      [
+        'MAX_FILE_BYTES',
+        'CHUNK_TARGET_BYTES',
+        'MAX_CHUNKS',
+        'MAX_RECORD_BYTES',
+        'UNREACHABLE_BUDGET_MS',
+      ],
     ],
     [
       'LoadChunk',
