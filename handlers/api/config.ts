@@ -1,6 +1,6 @@
 import type { DatasetSchema } from '../shared/dataset.js';
 import { type EnvReader, readConfig } from '../shared/env.js';
-import { readDatasets, readTableNames } from '../shared/settings.js';
+import { readDatasetTables } from '../shared/settings.js';
 
 /** Asymmetric JWS algorithms the API can verify against a JWKS. HS* and `none` never qualify. */
 export const SUPPORTED_ALGORITHMS = [
@@ -90,8 +90,7 @@ const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
 /** Reads and validates the API's configuration; throws one ConfigurationError listing every problem. */
 export function readApiConfig(env: Readonly<Record<string, string | undefined>>): ApiConfig {
   return readConfig(env, (reader) => {
-    const datasets = readDatasets(reader);
-    const tableNames = readTableNames(reader, datasets);
+    const { datasets, tables } = readDatasetTables(reader);
     const issuer = reader.string('AUTH_ISSUER');
     if (issuer !== '') checkUrl(reader, 'AUTH_ISSUER', issuer);
     const jwksText = reader.optionalString('AUTH_JWKS_URI');
@@ -148,7 +147,7 @@ export function readApiConfig(env: Readonly<Record<string, string | undefined>>)
     return {
       datasets: datasets.map((schema) => ({
         schema,
-        tableName: tableNames[schema.name] ?? '',
+        tableName: tables[schema.name] ?? '',
         requiredScopes: scopeTemplates.map((scope) => datasetScope(scope, schema.name)),
       })),
       auth: {
