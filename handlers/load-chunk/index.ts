@@ -5,7 +5,7 @@ import { invocationClock } from '../shared/backoff.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
 import { logger } from '../shared/logger.js';
 import { createDocumentClient } from './client.js';
-import { readLoadChunkConfig } from './config.js';
+import { loadConfigFor, readLoadChunkConfig } from './config.js';
 import { parseLoadChunkEvent } from './event.js';
 import { loadChunk } from './load.js';
 
@@ -21,9 +21,10 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
   logger.appendKeys({
     file: `s3://${input.object.bucket}/${input.object.key}`,
     chunk: input.chunk.index,
+    dataset: input.dataset,
   });
   try {
-    const { stats, ...summary } = await loadChunk(input, config, {
+    const { stats, ...summary } = await loadChunk(input, loadConfigFor(config, input.dataset), {
       s3,
       dynamo,
       clock: invocationClock(context),
@@ -42,6 +43,6 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
     logger.error('Chunk failed', { error });
     throw error;
   } finally {
-    logger.removeKeys(['file', 'chunk']);
+    logger.removeKeys(['file', 'chunk', 'dataset']);
   }
 }

@@ -215,6 +215,14 @@ export class ObjectNotFoundError extends NamedError {}
  */
 export class PlanTooLargeError extends NamedError {}
 
+/**
+ * The object's key names no configured dataset: its first segment (`books/2026/x.csv`
+ * → `books`) is not a dataset's name, and the deployment has more than one dataset, so
+ * an unprefixed key cannot be placed either. Never retried: upload the file again
+ * under a known dataset's prefix.
+ */
+export class UnknownDatasetError extends NamedError {}
+
 /** A Lambda task got input that does not match its contract (a workflow bug). Never retried. */
 export class InvalidTaskInputError extends NamedError {}
 

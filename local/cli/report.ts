@@ -180,7 +180,8 @@ export function tokenCurl(
 ): string {
   return (
     `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
-    `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
+    // Several datasets: several scopes, one shell word.
+    `-d grant_type=client_credentials -d ${endpoints.scope.includes(' ') ? `'scope=${endpoints.scope}'` : `scope=${endpoints.scope}`} ${endpoints.tokenUrl} ` +
     `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
   );
 }
