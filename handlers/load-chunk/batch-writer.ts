@@ -1,4 +1,5 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
+import { backoffDelay, type Clock } from '../shared/backoff.js';
 import {
   ChunkTimeBudgetExceededError,
   ChunkWriteError,
@@ -38,14 +39,7 @@ export interface RetryPolicy {
 /** Two minutes: long enough to ride out a blip or an emulator restart, short enough to fail fast. */
 export const DEFAULT_UNREACHABLE_BUDGET_MS = 120_000;
 
-/** Time and randomness, injectable so tests are fast and deterministic. */
-export interface Clock {
-  /** Milliseconds the invocation has left (the Lambda context's `getRemainingTimeInMillis`). */
-  readonly remainingTimeMs: () => number;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** A number in [0, 1). */
-  readonly random: () => number;
-}
+export type { Clock } from '../shared/backoff.js';
 
 /** What writing one batch took. */
 export interface BatchOutcome {
@@ -102,14 +96,7 @@ export function isTransient(error: unknown): boolean {
   return classifyWriteFault(error) !== 'refused';
 }
 
-/**
- * The wait before retry number `attempt` (1-based): exponential backoff with full
- * jitter, a uniformly random delay between 0 and min(max, base × 2^(attempt-1)).
- */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.floor(random() * ceiling);
-}
+export { backoffDelay } from '../shared/backoff.js';
 
 /**
  * Writes up to 25 items (with distinct keys) in one BatchWriteItem call, repeating

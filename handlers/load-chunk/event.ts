@@ -73,10 +73,16 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
     }
   }
 
+  const dataset = input.dataset;
+  if (dataset !== undefined && !isNonEmptyString(dataset)) {
+    problems.push("dataset must be a non-empty string (the plan's dataset) when present");
+  }
+
   if (problems.length > 0) {
     throw new InvalidTaskInputError(`Invalid LoadChunk input: ${problems.join('; ')}`);
   }
   return {
+    ...(dataset === undefined ? {} : { dataset: dataset as string }),
     object: object as unknown as PlannedObject,
     ...(input.format === undefined ? {} : { format: format as FileFormat }),
     header: header as string[],

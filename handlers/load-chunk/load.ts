@@ -25,14 +25,17 @@ import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
 import { jsonLayout, jsonRecordToItem } from '../shared/json-rows.js';
 import { provenanceBytes, stampItem } from '../shared/provenance.js';
 import { type RowResult, rowToItem, validateHeader } from '../shared/rows.js';
+import { sendUntilS3Answers } from '../shared/s3-calls.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
+  DEFAULT_UNREACHABLE_BUDGET_MS,
   type PendingPut,
   type RetryPolicy,
   writeBatch,
 } from './batch-writer.js';
 import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { ChunkProgress } from './progress.js';
 import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
 /** Configuration of the loader (read once at cold start by the handler). */
@@ -47,6 +50,11 @@ export interface LoadChunkConfig {
   /** Largest record accepted, in bytes (the planner's limit). */
   readonly maxRecordBytes: number;
   readonly retry: RetryPolicy;
+  /**
+   * Least time between two reports of the rows written so far to the control table
+   * (see handlers/shared/load-progress.ts), in ms; 0 turns them off. @default 0
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** The clients and the clock of one invocation. */
@@ -68,6 +76,9 @@ export interface LoadChunkStats {
   readonly retries: number;
   /** Older uploads' chunks this one waited for before writing. */
   readonly waitedFor: number;
+  /** Progress reports that failed (advisory: the load goes on), and the last error. */
+  readonly progressReportsFailed: number;
+  readonly progressError?: unknown;
 }
 
 /**
@@ -99,7 +110,7 @@ export async function loadChunk(
       skipped: 0,
       mode: 'batch',
       durationMs: Math.round(now() - started),
-      stats: { batches: 0, retries: 0, waitedFor: 0 },
+      stats: { batches: 0, retries: 0, waitedFor: 0, progressReportsFailed: 0 },
     };
   }
 
@@ -183,9 +194,19 @@ async function writeChunk<R extends { readonly line: number }>(
   const where = chunkPlace(input);
   const skip = new Set(chunk.skip);
   const stampBytes = provenanceBytes(upload);
-  const body = await readRange(deps.s3, input, where);
+  const body = await readRange(deps.s3, input, where, config.retry, deps.clock);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
+  const progress = new ChunkProgress(
+    {
+      client: deps.dynamo,
+      tableName: config.controlTableName,
+      intervalMs: config.progressIntervalMs ?? 0,
+    },
+    upload,
+    chunk.index,
+    deps.now ?? (() => performance.now()),
+  );
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
   // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
   const keys = takeKeyIndex(chunk.rows);
@@ -219,6 +240,7 @@ async function writeChunk<R extends { readonly line: number }>(
         written += outcome.written;
         superseded += outcome.superseded;
         retries += outcome.retries;
+        progress.add(outcome.written);
       },
       (error: unknown) => {
         failure ??= { error };
@@ -277,6 +299,7 @@ async function writeChunk<R extends { readonly line: number }>(
     await Promise.all(inFlight);
     returnKeyIndex(keys);
   }
+  const reported = await progress.close();
   if (failure) throw failure.error;
 
   if (rows !== chunk.rows) {
@@ -294,7 +317,13 @@ async function writeChunk<R extends { readonly line: number }>(
     superseded,
     skipped,
     mode: permit.mode,
-    stats: { batches, retries, waitedFor: permit.waitedFor },
+    stats: {
+      batches,
+      retries,
+      waitedFor: permit.waitedFor,
+      progressReportsFailed: reported.failedReports,
+      ...(reported.lastError === undefined ? {} : { progressError: reported.lastError }),
+    },
   };
 }
 
@@ -324,18 +353,37 @@ function returnKeyIndex(index: KeyIndex): void {
   if (idleKeyIndexes.length < MAX_IDLE_KEY_INDEXES) idleKeyIndexes.push(index);
 }
 
-/** GETs exactly the chunk's byte range of exactly the planned object version. */
-async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Promise<Readable> {
+/**
+ * GETs exactly the chunk's byte range of exactly the planned object version,
+ * repeating the GET while S3 does not answer at all, for the unreachable budget.
+ */
+async function readRange(
+  s3: S3Client,
+  input: LoadChunkInput,
+  where: string,
+  retry: RetryPolicy,
+  clock: Clock,
+): Promise<Readable> {
   const { object, chunk } = input;
+  const policy = {
+    ...retry,
+    unreachableBudgetMs: retry.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS,
+  };
   try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
-        Range: `bytes=${chunk.start}-${chunk.end - 1}`,
-        IfMatch: object.eTag,
-      }),
+    const response = await sendUntilS3Answers(
+      `${where}: the Range GET`,
+      () =>
+        s3.send(
+          new GetObjectCommand({
+            Bucket: object.bucket,
+            Key: object.key,
+            ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
+            Range: `bytes=${chunk.start}-${chunk.end - 1}`,
+            IfMatch: object.eTag,
+          }),
+        ),
+      policy,
+      clock,
     );
     if (response.Body === undefined) {
       throw new ChunkReadError(`${where}: S3 returned no body`);
@@ -382,9 +430,10 @@ function readFailure(error: unknown, where: string): unknown {
   }
   const unreachable = unreachableCode(error);
   if (unreachable !== undefined) {
-    // No answer at all is not an S3 fault: say so, so the remedy is the network path.
+    // The connection broke while the body streamed (the GET itself was answered):
+    // the workflow re-runs the chunk, which rewrites the same items.
     return new ChunkReadError(
-      `${where}: S3 did not answer the Range GET (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
+      `${where}: the connection to S3 broke while the byte range was read (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
       { cause: error },
     );
   }

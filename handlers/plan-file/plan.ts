@@ -4,6 +4,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { type Clock, invocationClock } from '../shared/backoff.js';
 import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
 import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema, FileFormat } from '../shared/dataset.js';
@@ -38,6 +39,7 @@ import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
 import { checkJsonRecord, jsonLayout } from '../shared/json-rows.js';
 import { provenanceBytes } from '../shared/provenance.js';
 import { checkRow, type HeaderLayout, type RowCheck, validateHeader } from '../shared/rows.js';
+import { sendUntilS3Answers, type UnansweredPolicy } from '../shared/s3-calls.js';
 import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
 import { KeyIndex } from './key-index.js';
 
@@ -56,7 +58,17 @@ export interface PlanConfig {
   readonly maxReportedErrors: number;
   /** Largest plan (JSON bytes) handed to the workflow, far below the 256 KiB state limit. @default 163840 */
   readonly maxPlanBytes: number;
+  /** How long S3 calls are repeated while S3 does not answer at all. @default DEFAULT_UNANSWERED_POLICY */
+  readonly unanswered?: UnansweredPolicy;
 }
+
+/** Two minutes without an answer from S3 (cdk.json `unreachableBudgetSeconds`), as for the loader. */
+export const DEFAULT_UNANSWERED_POLICY: UnansweredPolicy = {
+  unreachableBudgetMs: 120_000,
+  baseDelayMs: 100,
+  maxDelayMs: 10_000,
+  safetyMarginMs: 10_000,
+};
 
 /** Bytes a skip entry adds to the plan's JSON at most (index digits and a comma). */
 const SKIP_ENTRY_BYTES = 8;
@@ -90,12 +102,20 @@ export function isRejectedFile(error: unknown): error is NamedError {
  * head's ETag) through the format's reader and `planRecords` or `planJsonRecords`.
  * Throws the named errors of handlers/shared/errors.ts.
  */
-export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig): Promise<FilePlan> {
-  const { object, choice } = await headObject(s3, file, config);
+export async function planFile(
+  s3: S3Client,
+  file: FileRef,
+  config: PlanConfig,
+  clock: Clock = invocationClock(),
+): Promise<FilePlan> {
+  // While S3 does not answer at all, HeadObject and GetObject are repeated for a bounded time.
+  const repeat: Repeat = (call, send) =>
+    sendUntilS3Answers(call, send, config.unanswered ?? DEFAULT_UNANSWERED_POLICY, clock);
+  const { object, choice } = await headObject(s3, repeat, file, config);
   const label = fileLabel(object);
   if (choice.format !== undefined) checkFormat(label, choice, config.schema);
   let source: AsyncIterable<Uint8Array> = readErrorsAreRetryable(
-    await getObjectBody(s3, object),
+    await getObjectBody(s3, repeat, object),
     label,
   );
   let format = choice.format;
@@ -196,20 +216,26 @@ async function* readErrorsAreRetryable(
   }
 }
 
+/** Sends one S3 call, repeated while S3 does not answer; `call` names it in errors. */
+type Repeat = <T>(call: string, send: () => Promise<T>) => Promise<T>;
+
 async function headObject(
   s3: S3Client,
+  repeat: Repeat,
   file: FileRef,
   config: PlanConfig,
 ): Promise<{ object: PlannedObject; choice: FormatChoice }> {
   const label = fileLabel(file);
   let head: HeadObjectCommandOutput;
   try {
-    head = await s3.send(
-      new HeadObjectCommand({
-        Bucket: file.bucket,
-        Key: file.key,
-        ...(file.versionId ? { VersionId: file.versionId } : {}),
-      }),
+    head = await repeat(`HeadObject of ${label}`, () =>
+      s3.send(
+        new HeadObjectCommand({
+          Bucket: file.bucket,
+          Key: file.key,
+          ...(file.versionId ? { VersionId: file.versionId } : {}),
+        }),
+      ),
     );
   } catch (error) {
     if (httpStatusOf(error) === 404) {
@@ -279,17 +305,20 @@ export function checkObject(
 
 async function getObjectBody(
   s3: S3Client,
+  repeat: Repeat,
   object: PlannedObject,
 ): Promise<AsyncIterable<Uint8Array>> {
   const label = fileLabel(object);
   try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId ? { VersionId: object.versionId } : {}),
-        IfMatch: object.eTag,
-      }),
+    const response = await repeat(`GetObject of ${label}`, () =>
+      s3.send(
+        new GetObjectCommand({
+          Bucket: object.bucket,
+          Key: object.key,
+          ...(object.versionId ? { VersionId: object.versionId } : {}),
+          IfMatch: object.eTag,
+        }),
+      ),
     );
     const body: unknown = response.Body;
     if (!isByteStream(body)) {

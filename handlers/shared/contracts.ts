@@ -77,8 +77,23 @@ export interface FilePlan {
   readonly chunkBytes: number;
 }
 
+/** Output of the PlanFile task: the plan, and the dataset it was made for. */
+export interface PlanFileOutput extends FilePlan {
+  /**
+   * The dataset the object's key names (its first segment; any key when there is one
+   * dataset): its schema validated the file, its table receives the chunks.
+   */
+  readonly dataset: string;
+}
+
 /** Input of one LoadChunk task (built by the Map's ItemSelector). */
 export interface LoadChunkInput {
+  /**
+   * The file's dataset (the plan's): its schema parses the chunk, its table receives
+   * the rows. Absent in the input of an execution started before datasets existed,
+   * which loads into the only dataset.
+   */
+  readonly dataset?: string;
   readonly object: PlannedObject;
   /** The plan's format. @default 'csv' (inputs from before formats were planned) */
   readonly format?: FileFormat;

@@ -1,4 +1,4 @@
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, UnknownDatasetError } from './errors.js';
 import { isRecord } from './guards.js';
 import { RESERVED_ATTRIBUTES } from './provenance.js';
 
@@ -237,6 +237,93 @@ export function keyColumn(schema: DatasetSchema): ColumnSpec {
   const column = schema.columns.find((candidate) => candidate.name === schema.key);
   if (!column) throw new ConfigurationError('dataset schema', [`key "${schema.key}" not found`]);
   return column;
+}
+
+/**
+ * Validates a list of dataset definitions (each as parseDataset takes it) and returns
+ * the typed schemas in order. Throws one ConfigurationError listing every problem of
+ * every dataset, each prefixed with the dataset's place (`[1] (authors): ...`), plus
+ * the problems of the list itself (empty, duplicate names).
+ */
+export function parseDatasets(raw: unknown, source = 'datasets'): DatasetSchema[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ConfigurationError(source, [
+      'must be a non-empty array of dataset schemas (each with name, key and columns)',
+    ]);
+  }
+  const problems: string[] = [];
+  const schemas: DatasetSchema[] = [];
+  const places = new Map<string, number>();
+  raw.forEach((definition: unknown, index) => {
+    const name =
+      isRecord(definition) && typeof definition.name === 'string' ? definition.name : undefined;
+    const where = `[${index}]${name === undefined ? '' : ` (${name})`}`;
+    if (name !== undefined) {
+      const first = places.get(name);
+      if (first !== undefined) {
+        problems.push(
+          `${where}: duplicate dataset name "${name}" (also [${first}]): the name is the key prefix, the API path and the table, so each must be unique`,
+        );
+      } else {
+        places.set(name, index);
+      }
+    }
+    try {
+      schemas.push(parseDataset(definition, `${source}${where}`));
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      problems.push(...error.problems.map((problem) => `${where}: ${problem}`));
+    }
+  });
+  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  return schemas;
+}
+
+/**
+ * The dataset an object key belongs to: the one named by the key's first segment
+ * (`books/2026/x.csv` → `books`); with exactly one dataset, every key belongs to it,
+ * prefixed or not (a single-dataset deployment loads unprefixed keys as before).
+ * Undefined when the key names no dataset.
+ */
+export function datasetOfKey<T extends { readonly name: string }>(
+  key: string,
+  datasets: readonly T[],
+): T | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const named = datasets.find((dataset) => dataset.name === prefix);
+  if (named !== undefined) return named;
+  return datasets.length === 1 ? datasets[0] : undefined;
+}
+
+/**
+ * The dataset of an object key (see datasetOfKey), or UnknownDatasetError naming the
+ * key, why it names none and the known datasets.
+ */
+export function routeKey(key: string, datasets: readonly DatasetSchema[]): DatasetSchema {
+  const found = datasetOfKey(key, datasets);
+  if (found !== undefined) return found;
+  const known = datasets.map((dataset) => `"${dataset.name}"`).join(', ');
+  const slash = key.indexOf('/');
+  const why =
+    slash === -1
+      ? 'it has no prefix, and with several datasets the first segment of the key must name one'
+      : `its first segment "${key.slice(0, slash)}" is not a dataset`;
+  throw new UnknownDatasetError(
+    `The object key "${key}" names no known dataset: ${why}. Known datasets: ${known}. Upload the file under "<dataset>/", for example "${datasets[0]?.name ?? 'books'}/${key.slice(slash + 1)}".`,
+  );
+}
+
+/**
+ * The schema of the dataset `name` (a plan's `dataset`), or UnknownDatasetError when
+ * this deployment has no such dataset (its configuration changed since the plan).
+ */
+export function findDataset(name: string, datasets: readonly DatasetSchema[]): DatasetSchema {
+  const found = datasets.find((dataset) => dataset.name === name);
+  if (found !== undefined) return found;
+  throw new UnknownDatasetError(
+    `The plan names dataset "${name}", which this deployment does not have (known datasets: ${datasets.map((dataset) => `"${dataset.name}"`).join(', ')}); was the configuration changed while the file was loading? Redrive the failure record.`,
+  );
 }
 
 /**

@@ -4,7 +4,12 @@ import type { FailureRecord } from '../../handlers/shared/contracts.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
 import type { Endpoints } from '../endpoints.js';
 import { count, duration, progressBar, readableCause, table, truncate } from './format.js';
-import { type HistoryEventLike, type IngestProgress, progressFromHistory } from './progress.js';
+import {
+  type HistoryEventLike,
+  type IngestProgress,
+  progressFromHistory,
+  rowsSoFar,
+} from './progress.js';
 
 /** What the views need to know about an execution (from the API or in-process). */
 export interface ExecutionView {
@@ -17,6 +22,8 @@ export interface ExecutionView {
   readonly startDate: Date;
   readonly stopDate?: Date;
   readonly events: readonly HistoryEventLike[];
+  /** While it runs: rows each loading chunk has reported so far, by chunk index. */
+  readonly liveRows?: ReadonlyMap<number, number>;
 }
 
 /** The S3 key an execution ingests (from its input), or its name. */
@@ -29,7 +36,10 @@ export function fileOf(execution: Pick<ExecutionView, 'input' | 'name'>): string
   }
 }
 
-/** Rows an execution wrote: the Summarize output, else what the history shows so far. */
+/**
+ * Rows an execution wrote: the Summarize output, else what the history shows so far
+ * plus what its loading chunks have reported.
+ */
 export function rowsOf(execution: ExecutionView): number {
   if (execution.output) {
     try {
@@ -39,7 +49,7 @@ export function rowsOf(execution: ExecutionView): number {
       // fall through to the history
     }
   }
-  return progressFromHistory(execution.events).rowsWritten;
+  return rowsSoFar(progressFromHistory(execution.events), execution.liveRows);
 }
 
 /**
@@ -202,7 +212,8 @@ export function tokenCurl(
 ): string {
   return (
     `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
-    `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
+    // Several datasets: several scopes, one shell word.
+    `-d grant_type=client_credentials -d ${endpoints.scope.includes(' ') ? `'scope=${endpoints.scope}'` : `scope=${endpoints.scope}`} ${endpoints.tokenUrl} ` +
     `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
   );
 }

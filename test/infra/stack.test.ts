@@ -287,14 +287,20 @@ describe('handler functions', () => {
       'PlanFile',
       1769,
       900,
-      ['MAX_FILE_BYTES', 'CHUNK_TARGET_BYTES', 'MAX_CHUNKS', 'MAX_RECORD_BYTES'],
+      [
+        'MAX_FILE_BYTES',
+        'CHUNK_TARGET_BYTES',
+        'MAX_CHUNKS',
+        'MAX_RECORD_BYTES',
+        'UNREACHABLE_BUDGET_MS',
+      ],
     ],
     [
       'LoadChunk',
       1024,
       300,
       [
-        'TABLE_NAME',
+        'TABLE_NAMES',
         'CONTROL_TABLE_NAME',
         'WRITE_CONCURRENCY',
         'MAX_RECORD_BYTES',
@@ -307,7 +313,7 @@ describe('handler functions', () => {
       512,
       15,
       [
-        'TABLE_NAME',
+        'TABLE_NAMES',
         'AUTH_ISSUER',
         'AUTH_AUDIENCE',
         'AUTH_AUDIENCE_CLAIM',
@@ -340,17 +346,16 @@ describe('handler functions', () => {
       });
       expect(Object.keys(environment).sort()).toEqual(
         [
-          'DATASET',
+          'DATASETS',
           'POWERTOOLS_SERVICE_NAME',
           'POWERTOOLS_LOG_LEVEL',
           'NODE_OPTIONS',
           ...variables,
         ].sort(),
       );
-      expect(JSON.parse(environment.DATASET as string)).toMatchObject({
-        name: 'books',
-        key: 'isbn',
-      });
+      expect(JSON.parse(environment.DATASETS as string)).toEqual([
+        expect.objectContaining({ name: 'books', key: 'isbn' }),
+      ]);
     },
   );
 
@@ -731,7 +736,7 @@ describe('load-balanced API', () => {
 });
 
 describe('identity (Cognito by default)', () => {
-  it('creates a confidential client limited to the client-credentials grant and the read scope', () => {
+  it("creates a confidential client limited to the client-credentials grant and the dataset's read scope", () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: true,
       AllowedOAuthFlowsUserPoolClient: true,
@@ -742,7 +747,7 @@ describe('identity (Cognito by default)', () => {
             '',
             [
               ref(id('AWS::Cognito::UserPoolResourceServer', 'IdentityUserPoolResourceServer')),
-              '/read',
+              '/books.read',
             ],
           ],
         },
@@ -759,7 +764,7 @@ describe('identity (Cognito by default)', () => {
     template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
     template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
       Identifier: 'books-api',
-      Scopes: [Match.objectLike({ ScopeName: 'read' })],
+      Scopes: [Match.objectLike({ ScopeName: 'books.read' })],
     });
   });
 
@@ -807,7 +812,7 @@ describe('identity (Cognito by default)', () => {
     expect(variables).toMatchObject({
       AUTH_AUDIENCE: ref(id('AWS::Cognito::UserPoolClient', 'IdentityUserPoolApiClient')),
       AUTH_AUDIENCE_CLAIM: 'client_id',
-      AUTH_REQUIRED_SCOPE: 'books-api/read',
+      AUTH_REQUIRED_SCOPE: 'books-api/{dataset}.read',
       AUTH_ALGORITHMS: 'RS256',
     });
     expect(JSON.stringify(variables.AUTH_ISSUER)).toContain(`"ProviderURL"`);

@@ -46,6 +46,11 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   };
 }
 
+/** Executions of `key` started at or after `since` (epoch ms). */
+export function executionsSince(stack: LocalStack, key: string, since: number): Execution[] {
+  return executionsOf(stack, key).filter((execution) => execution.startDate.getTime() >= since);
+}
+
 /** Processes running with `dir` on their command line (a stack started on that data, its dynalite child). */
 export function processesUsing(dir: string): string[] {
   const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });

@@ -17,7 +17,7 @@ describe('readPlanConfig', () => {
       maxReportedErrors: 20,
       maxPlanBytes: 163840,
     });
-    expect(config.schema.name).toBe('books');
+    expect(config.datasets.map((dataset) => dataset.name)).toEqual(['books']);
   });
 
   it('reads every setting from the environment', () => {
@@ -84,6 +84,7 @@ describe('plan-file handler', () => {
   it('returns the plan of the file named by the task input', async () => {
     const { handler } = await import('../../handlers/plan-file/index.js');
     await expect(handler({ file: { bucket: 'b', key: 'k.csv', eTag: 'e1' } })).resolves.toEqual({
+      dataset: 'books',
       object: { bucket: 'b', key: 'k.csv', eTag: '"e1"', size: text.length },
       format: 'csv',
       header: ['isbn', 'title', 'author'],

@@ -13,6 +13,7 @@ import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
 import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
 import {
   checkObject,
+  DEFAULT_UNANSWERED_POLICY,
   isRejectedFile,
   type PlanConfig,
   planFile,
@@ -30,7 +31,7 @@ import {
 } from '../../handlers/shared/errors.js';
 import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
-import { books as schema } from '../support/workflow-fakes.js';
+import { books as schema, VirtualClock } from '../support/workflow-fakes.js';
 
 const SAMPLES = new URL('../../sample-files/', import.meta.url);
 
@@ -707,20 +708,43 @@ describe('planFile', () => {
     expect((await failure(planFile(client, file, CONFIG))).name).toBe('FileReadError');
   });
 
+  it('maps a network failure S3 did not name (no HTTP status, no network code) to the retryable FileReadError', async () => {
+    // What the SDK throws when a response breaks off: $metadata without an httpStatusCode.
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error('socket hang up'), { name: 'Error', $metadata: { attempts: 3 } }),
+    );
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({
+      name: 'FileReadError',
+      message: 'reading s3://uploads/incoming/books.csv failed: Error: socket hang up',
+    });
+  });
+
   it.each([
-    [HeadObjectCommand, 'TimeoutError', 'Connection timed out after 5000 ms'],
-    [GetObjectCommand, 'Error', 'socket hang up'],
+    [HeadObjectCommand, 'HeadObject', 'TimeoutError', 'Connection timed out after 5000 ms'],
+    [GetObjectCommand, 'GetObject', 'Error', 'connect ECONNREFUSED 127.0.0.1:4566'],
   ])(
-    'maps a %p network failure (%s, no HTTP status) to the retryable FileReadError',
-    async (command, name, message) => {
-      // What the SDK throws when no response arrives: $metadata without an httpStatusCode.
+    'repeats a %p that S3 does not answer, then fails with the terminal ServiceUnreachableError naming S3 once the budget is spent',
+    async (command, operation, name, message) => {
       s3.on(command).rejects(
-        Object.assign(new Error(message), { name, $metadata: { attempts: 3 } }),
+        Object.assign(new Error(message), {
+          name,
+          ...(name === 'Error' ? { code: 'ECONNREFUSED' } : {}),
+          $metadata: { attempts: 3 },
+        }),
       );
-      expect(await failure(planFile(client, file, CONFIG))).toEqual({
-        name: 'FileReadError',
-        message: `reading s3://uploads/incoming/books.csv failed: ${name}: ${message}`,
-      });
+      const clock = new VirtualClock(600_000);
+      const config = {
+        ...CONFIG,
+        unanswered: { ...DEFAULT_UNANSWERED_POLICY, unreachableBudgetMs: 5_000 },
+      };
+      const error = await failure(planFile(client, file, config, clock));
+      expect(error.name).toBe('ServiceUnreachableError');
+      expect(error.message).toMatch(
+        new RegExp(
+          `^${operation} of s3://uploads/incoming/books\\.csv: S3 did not answer for \\d+\\.\\d s \\(\\d+ attempt\\(s\\), (TimeoutError|ECONNREFUSED): ${name}: ${message.replaceAll('.', '\\.')}\\) and the budget for an unreachable service \\(UNREACHABLE_BUDGET_MS=5000\\) is spent`,
+        ),
+      );
+      expect(600_000 - clock.remainingTimeMs()).toBeGreaterThanOrEqual(5_000);
     },
   );
 

@@ -174,6 +174,7 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     const [plan] = execution.plans;
     expect(plan?.chunks.length).toBeGreaterThan(3);
     expect(output).toEqual({
+      dataset: 'books',
       bucket: BUCKET,
       key: 'incoming/books.csv',
       eTag: '"etag-incoming/books.csv"',
