@@ -15,6 +15,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { pascal } from './names.js';
 
 /** Props of the load-balanced API. */
 export interface LoadBalancedApiProps {
@@ -30,15 +31,18 @@ export interface LoadBalancedApiProps {
   readonly jwtVerification?: AlbJwtVerification;
 }
 
-/** What the ALB checks of a token: the same issuer, audience and scope as the API. */
+/** What the ALB checks of a token: the same issuer, audience and scopes as the API. */
 export interface AlbJwtVerification {
   readonly issuer: string;
   readonly jwksUri: string;
   /** The claim holding the audience (`aud`, or `client_id` for Cognito). */
   readonly audienceClaim: string;
   readonly audience: string;
-  /** The scope every request needs, in the space-separated `scope` claim. */
-  readonly scope: string;
+  /**
+   * The scope a request under `/<dataset>` needs, in the space-separated `scope`
+   * claim, by dataset name: one listener rule each.
+   */
+  readonly datasetScopes: Readonly<Record<string, string>>;
 }
 
 /**
@@ -115,11 +119,21 @@ export class LoadBalancedApi extends Construct {
     });
 
     if (props.jwtVerification !== undefined) {
+      const verification = props.jwtVerification;
       // `/health` answers without a token in the Lambda; keep it so through the ALB too.
       this.httpsListener.addAction('HealthWithoutToken', {
         priority: 1,
         conditions: [elbv2.ListenerCondition.pathPatterns(['/health'])],
         action: forward,
+      });
+      // Each dataset's paths need its own scope; any other path (the default action)
+      // needs a valid token of the issuer and audience, and the API answers it 404.
+      Object.entries(verification.datasetScopes).forEach(([dataset, scope], index) => {
+        this.httpsListener.addAction(`Dataset${pascal(dataset)}`, {
+          priority: DATASET_RULE_PRIORITY + index,
+          conditions: [elbv2.ListenerCondition.pathPatterns([`/${dataset}`, `/${dataset}/*`])],
+          action: new JwtValidationAction(verification, forward, scope),
+        });
       });
     }
 
@@ -141,15 +155,18 @@ export class LoadBalancedApi extends Construct {
   }
 }
 
+/** Priority of the first dataset's listener rule (the health check's is 1). */
+const DATASET_RULE_PRIORITY = 10;
+
 /**
- * A `jwt-validation` action that also checks the audience and the scope. CDK's
+ * A `jwt-validation` action that also checks the audience and, if given, the scope. CDK's
  * `authenticateJwt` sets only issuer and JWKS, which lets any token of that issuer
  * through (any app client of the pool, any API of the tenant). Format `single-string`
  * for the audience: machine tokens carry one (Cognito's `client_id`, Auth0's or Okta's
  * `aud`); `space-separated-values` for `scope` as RFC 8693 and Cognito write it.
  */
 class JwtValidationAction extends elbv2.ListenerAction {
-  constructor(verification: AlbJwtVerification, next: elbv2.ListenerAction) {
+  constructor(verification: AlbJwtVerification, next: elbv2.ListenerAction, scope?: string) {
     super(
       {
         type: 'jwt-validation',
@@ -162,7 +179,9 @@ class JwtValidationAction extends elbv2.ListenerAction {
               format: 'single-string',
               values: [verification.audience],
             },
-            { name: 'scope', format: 'space-separated-values', values: [verification.scope] },
+            ...(scope === undefined
+              ? []
+              : [{ name: 'scope', format: 'space-separated-values', values: [scope] }]),
           ],
         },
       },

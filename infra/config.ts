@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isTokenType, normalizeTokenType, SUPPORTED_ALGORITHMS } from '../handlers/api/config.js';
-import { type DatasetSchema, parseDataset } from '../handlers/shared/dataset.js';
+import {
+  DATASET_PLACEHOLDER,
+  isTokenType,
+  normalizeTokenType,
+  SUPPORTED_ALGORITHMS,
+} from '../handlers/api/config.js';
+import { type DatasetSchema, parseDataset, parseDatasets } from '../handlers/shared/dataset.js';
 import { ConfigurationError } from '../handlers/shared/errors.js';
 
 /**
@@ -21,7 +26,11 @@ export interface ExternalAuthConfig {
   readonly audienceClaim: string;
   /** The JWKS URL. @default OIDC discovery from the issuer (required for `albJwtVerification`) */
   readonly jwksUri?: string;
-  /** The scope every read requires. */
+  /**
+   * The scope a read requires; `{dataset}` in it stands for the dataset read, so that
+   * each dataset has its own scope (required with several datasets), e.g.
+   * `api://ingest/{dataset}.read`.
+   */
   readonly scope: string;
   /**
    * JOSE `typ` values accepted on access tokens (a token without `typ` always is).
@@ -35,10 +44,24 @@ export interface ExternalAuthConfig {
 export interface AppConfig {
   /** Deployment stage; only `dev` destroys data on stack deletion. @default 'dev' */
   readonly stage: string;
-  /** The dataset schema (typed). */
+  /**
+   * Every dataset, in configured order (`datasets`, or `dataset` as a list of one):
+   * each has its key prefix, table, API path and scope.
+   */
+  readonly datasets: readonly DatasetSchema[];
+  /**
+   * The first dataset: it names the shared resources (Cognito domain and resource
+   * server, dashboard, local resource names) and is the default of the tools that
+   * work on one dataset (the generator, the benches).
+   */
   readonly dataset: DatasetSchema;
-  /** The dataset definition exactly as configured, passed to handlers as `DATASET`. */
-  readonly datasetJson: string;
+  /** The dataset definitions as configured, without descriptions: the handlers' `DATASETS`. */
+  readonly datasetsJson: string;
+  /**
+   * The on-demand write ceiling of each dataset's table, by dataset name: the
+   * dataset's own `maxWriteThroughput`, else the top-level one; absent: unbounded.
+   */
+  readonly datasetMaxWriteThroughput: Readonly<Record<string, number>>;
   /** ACM certificate ARN for the HTTPS listener. @default a `CertificateArn` stack parameter */
   readonly certificateArn?: string;
   /** External IdP. @default undefined: the stack creates a Cognito user pool */
@@ -47,7 +70,10 @@ export interface AppConfig {
   readonly authAlgorithms: readonly string[];
   /** Clock skew the API tolerates on `exp`/`nbf`, in seconds. @default 30 */
   readonly authClockToleranceSeconds: number;
-  /** Cognito scope name on the resource server (the scope is `<dataset>-api/<name>`). @default 'read' */
+  /**
+   * Cognito scope name suffix: each dataset's scope is `<resource server>/<dataset>.<name>`
+   * (the resource server is `<first dataset>-api`). @default 'read'
+   */
   readonly cognitoScopeName: string;
   /**
    * Cognito hosted domain prefix (unique per region).
@@ -98,7 +124,10 @@ export interface AppConfig {
   readonly unreachableBudgetSeconds: number;
   /** E-mail address subscribed to the alarm topic. @default none */
   readonly alarmEmail?: string;
-  /** DynamoDB on-demand maximum write request units per second. @default none (unbounded) */
+  /**
+   * DynamoDB on-demand maximum write request units per second of every table whose
+   * dataset sets no `maxWriteThroughput` of its own. @default none (unbounded)
+   */
   readonly maxWriteThroughput?: number;
   /** CloudWatch Logs retention of every log group, in days. @default 30 */
   readonly logRetentionDays: number;
@@ -157,6 +186,7 @@ export const DEFAULTS = {
 export const CONTEXT_KEYS = [
   'stage',
   'dataset',
+  'datasets',
   'certificateArn',
   'auth',
   'authAlgorithms',
@@ -191,6 +221,13 @@ export const CONTEXT_KEYS = [
 
 // Context keys the CDK toolkit itself sets (feature flags, asset/bundling switches).
 const TOOLKIT_KEY = /^@|:|^acknowledged-issue-numbers$|^cli-telemetry$/;
+/** Path segments the API answers itself; no dataset may be named so. */
+const RESERVED_DATASET_NAMES = ['health'];
+/**
+ * Room for `DATASETS` in a Lambda environment: AWS allows 4 KB for all variables, and
+ * the API's other variables (issuer, audience, JWKS URL, table names) take about 1 KB.
+ */
+export const MAX_DATASETS_JSON_BYTES = 2560;
 const AUTH_KEYS = ['issuer', 'audience', 'audienceClaim', 'jwksUri', 'scope', 'acceptedTokenTypes'];
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
@@ -231,20 +268,13 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
     );
   }
 
-  let dataset: DatasetSchema | undefined;
-  let datasetJson = '';
-  const rawDataset = read.object('dataset');
-  if (rawDataset === undefined) {
-    problems.push('dataset is required (the schema of the CSV files; see docs/deploy.md)');
-  } else {
-    try {
-      dataset = parseDataset(rawDataset, 'dataset');
-      datasetJson = JSON.stringify(rawDataset);
-    } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      problems.push(...error.problems.map((problem) => `dataset: ${problem}`));
-    }
-  }
+  const maxWriteThroughput = read.optionalInteger('maxWriteThroughput', 1, 40_000_000);
+  const { datasets, datasetsJson, datasetMaxWriteThroughput } = readDatasets(
+    read,
+    problems,
+    maxWriteThroughput,
+  );
+  const dataset = datasets[0];
 
   const certificateArn = read.optionalString('certificateArn');
   if (certificateArn !== undefined && !CERTIFICATE_ARN_PATTERN.test(certificateArn)) {
@@ -254,6 +284,11 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
   }
 
   const auth = parseAuth(read.object('auth'), problems);
+  if (auth !== undefined && datasets.length > 1 && !auth.scope.includes(DATASET_PLACEHOLDER)) {
+    problems.push(
+      `auth.scope must contain ${DATASET_PLACEHOLDER} with several datasets, so that each dataset has its own scope (for example "api://ingest/${DATASET_PLACEHOLDER}.read"), got "${auth.scope}"`,
+    );
+  }
 
   const authAlgorithms = read.stringList('authAlgorithms', DEFAULTS.authAlgorithms);
   for (const algorithm of authAlgorithms) {
@@ -349,12 +384,12 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
     );
   }
 
-  const maxWriteThroughput = read.optionalInteger('maxWriteThroughput', 1, 40_000_000);
-
   const config: AppConfig = {
     stage,
+    datasets,
     dataset: dataset as DatasetSchema,
-    datasetJson,
+    datasetsJson,
+    datasetMaxWriteThroughput,
     ...(certificateArn === undefined ? {} : { certificateArn }),
     ...(auth === undefined ? {} : { auth }),
     authAlgorithms,
@@ -439,6 +474,109 @@ export function parseAppConfig(context: Readonly<Record<string, unknown>>): AppC
 
   if (problems.length > 0) throw new ConfigurationError('cdk.json context', problems);
   return config;
+}
+
+/**
+ * Reads `datasets` (a list of dataset schemas, each optionally with its own
+ * `maxWriteThroughput`) or `dataset` (one schema: a list of one), recording every
+ * problem of every dataset.
+ */
+function readDatasets(
+  read: ContextReader,
+  problems: string[],
+  defaultMaxWriteThroughput: number | undefined,
+): Pick<AppConfig, 'datasets' | 'datasetsJson' | 'datasetMaxWriteThroughput'> {
+  const single = read.object('dataset');
+  const list = read.list('datasets');
+  const none = { datasets: [], datasetsJson: '[]', datasetMaxWriteThroughput: {} };
+  if (single !== undefined && list !== undefined) {
+    problems.push(
+      'set datasets (a list of dataset schemas) or dataset (one schema), not both: move dataset into datasets',
+    );
+    return none;
+  }
+  if (single === undefined && list === undefined) {
+    if (!read.has('dataset') && !read.has('datasets')) {
+      problems.push(
+        'datasets is required (a list of dataset schemas, or dataset for one; see docs/deploy.md)',
+      );
+    }
+    return none;
+  }
+  const source = list === undefined ? 'dataset' : 'datasets';
+  const definitions: unknown[] = list ?? [single];
+  // Deployment settings come off each entry; the schema goes to the handlers, without descriptions.
+  const caps: Record<string, number> = {};
+  const schemas = definitions.map((definition, index) => {
+    if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
+      return definition;
+    }
+    const { maxWriteThroughput, ...schema } = definition as Record<string, unknown>;
+    const name = typeof schema.name === 'string' ? schema.name : undefined;
+    const where = list === undefined ? 'dataset' : `datasets[${index}]${name ? ` (${name})` : ''}`;
+    if (maxWriteThroughput !== undefined) {
+      if (
+        typeof maxWriteThroughput !== 'number' ||
+        !Number.isSafeInteger(maxWriteThroughput) ||
+        maxWriteThroughput < 1 ||
+        maxWriteThroughput > 40_000_000
+      ) {
+        problems.push(
+          `${where}: maxWriteThroughput must be an integer from 1 to 40000000, got ${describe(maxWriteThroughput)}`,
+        );
+      } else if (name !== undefined) {
+        caps[name] = maxWriteThroughput;
+      }
+    }
+    if (name !== undefined && RESERVED_DATASET_NAMES.includes(name)) {
+      problems.push(`${where}: the name "${name}" is reserved (the API answers /${name} itself)`);
+    }
+    return withoutDescriptions(schema);
+  });
+  let datasets: DatasetSchema[] = [];
+  try {
+    datasets =
+      list === undefined
+        ? [parseDataset(schemas[0], 'dataset')]
+        : parseDatasets(schemas, 'datasets');
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(
+      ...error.problems.map((problem) =>
+        list !== undefined && problem.startsWith('[')
+          ? `datasets${problem}`
+          : `${source}: ${problem}`,
+      ),
+    );
+    return none;
+  }
+  const datasetsJson = JSON.stringify(schemas);
+  const bytes = Buffer.byteLength(datasetsJson);
+  if (bytes > MAX_DATASETS_JSON_BYTES) {
+    problems.push(
+      `${source}: the schemas take ${bytes} bytes of JSON (descriptions left out) in every handler's environment, which holds 4 KB in all; at most ${MAX_DATASETS_JSON_BYTES} fit: drop columns or datasets, or deploy a second stack`,
+    );
+  }
+  const datasetMaxWriteThroughput: Record<string, number> = {};
+  for (const { name } of datasets) {
+    const cap = caps[name] ?? defaultMaxWriteThroughput;
+    if (cap !== undefined) datasetMaxWriteThroughput[name] = cap;
+  }
+  return { datasets, datasetsJson, datasetMaxWriteThroughput };
+}
+
+/** A dataset definition without its and its columns' `description`s (the handlers never read them). */
+function withoutDescriptions(schema: Record<string, unknown>): Record<string, unknown> {
+  const { description: _description, ...rest } = schema;
+  if (!Array.isArray(rest.columns)) return rest;
+  return {
+    ...rest,
+    columns: rest.columns.map((column: unknown) => {
+      if (typeof column !== 'object' || column === null || Array.isArray(column)) return column;
+      const { description: _columnDescription, ...kept } = column as Record<string, unknown>;
+      return kept;
+    }),
+  };
 }
 
 /** The workflow log level when none is set: every event in dev, errors only in other stages. */
@@ -601,17 +739,37 @@ class ContextReader {
     return items as string[];
   }
 
-  object(name: string): Record<string, unknown> | undefined {
-    let value = this.context[name];
+  /** Whether the setting is present at all (even with a bad value). */
+  has(name: string): boolean {
+    return this.context[name] !== undefined && this.context[name] !== null;
+  }
+
+  /** A JSON array (cdk.json), or a string holding one (`-c name=[...]`). */
+  list(name: string): unknown[] | undefined {
+    const value = this.parsed(name, 'a JSON array');
     if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string') {
-      try {
-        value = JSON.parse(value);
-      } catch {
-        this.problems.push(`${name} must be a JSON object, got a string that is not JSON`);
-        return undefined;
-      }
+    if (!Array.isArray(value)) {
+      this.problems.push(`${name} must be a list, got ${describe(value)}`);
+      return undefined;
     }
+    return value;
+  }
+
+  /** The value as cdk.json holds it, or a `-c` string parsed as JSON (undefined, and a problem, if it is not JSON). */
+  private parsed(name: string, what: string): unknown {
+    const value = this.context[name];
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      this.problems.push(`${name} must be ${what}, got a string that is not JSON`);
+      return undefined;
+    }
+  }
+
+  object(name: string): Record<string, unknown> | undefined {
+    const value = this.parsed(name, 'a JSON object');
+    if (value === undefined || value === null) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.problems.push(`${name} must be an object, got ${describe(value)}`);
       return undefined;
@@ -714,10 +872,10 @@ export const FILE_EVENTS_VISIBILITY_TIMEOUT_SECONDS =
  */
 export const STARTER_MAX_BATCHING_WINDOW_SECONDS = 0;
 
-/** Environment every handler gets: the dataset and the Powertools settings. */
+/** Environment every handler gets: the datasets and the Powertools settings. */
 export function commonEnvironment(config: AppConfig, handler: HandlerName): Record<string, string> {
   return {
-    DATASET: config.datasetJson,
+    DATASETS: config.datasetsJson,
     POWERTOOLS_SERVICE_NAME: handler,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
   };
@@ -743,17 +901,21 @@ export function planFileEnvironment(config: AppConfig): Record<string, string> {
     MAX_CHUNKS: String(config.maxChunks),
     MAP_MAX_CONCURRENCY: String(config.mapMaxConcurrency),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
+    UNREACHABLE_BUDGET_MS: String(config.unreachableBudgetSeconds * 1000),
   };
 }
+
+/** The table of each dataset, by dataset name (the `TABLE_NAMES` of load-chunk and the API). */
+export type TableNames = Readonly<Record<string, string>>;
 
 /** Environment of load-chunk; the caller supplies the table names. */
 export function loadChunkEnvironment(
   config: AppConfig,
-  resources: { readonly tableName: string; readonly controlTableName: string },
+  resources: { readonly tableNames: TableNames; readonly controlTableName: string },
 ): Record<string, string> {
   return {
     ...commonEnvironment(config, 'load-chunk'),
-    TABLE_NAME: resources.tableName,
+    TABLE_NAMES: JSON.stringify(resources.tableNames),
     CONTROL_TABLE_NAME: resources.controlTableName,
     WRITE_CONCURRENCY: String(config.writeConcurrency),
     MAX_RECORD_BYTES: String(config.maxRecordBytes),
@@ -766,15 +928,18 @@ export function failureRecordEnvironment(config: AppConfig): Record<string, stri
   return commonEnvironment(config, 'failure-record');
 }
 
-/** Environment of the API; the caller supplies the table name and the resolved issuer. */
+/**
+ * Environment of the API; the caller supplies the table names and the resolved issuer
+ * (whose scope may hold `{dataset}`, see datasetScope).
+ */
 export function apiEnvironment(
   config: AppConfig,
-  resources: { readonly tableName: string; readonly auth: ResolvedAuth },
+  resources: { readonly tableNames: TableNames; readonly auth: ResolvedAuth },
 ): Record<string, string> {
   const { auth } = resources;
   return {
     ...commonEnvironment(config, 'api'),
-    TABLE_NAME: resources.tableName,
+    TABLE_NAMES: JSON.stringify(resources.tableNames),
     AUTH_ISSUER: auth.issuer,
     AUTH_AUDIENCE: auth.audience,
     AUTH_AUDIENCE_CLAIM: auth.audienceClaim,

@@ -1,6 +1,7 @@
 import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { DATASET_PLACEHOLDER, datasetScope } from '../handlers/api/config.js';
 import { ignoreCfnLintRule } from './cfn-lint.js';
 import type { ExternalAuthConfig, ResolvedAuth } from './config.js';
 import { stackIdSuffix } from './names.js';
@@ -20,8 +21,10 @@ export interface IdentityProps {
   readonly external?: ExternalAuthConfig;
   /** Resource server identifier (Cognito only), also the scope prefix. */
   readonly resourceServerId: string;
-  /** Scope name on the resource server (Cognito only). */
+  /** Scope name suffix on the resource server (Cognito only): each dataset's scope is `<dataset>.<scopeName>`. */
   readonly scopeName: string;
+  /** The datasets: one read scope each on the resource server (Cognito only). */
+  readonly datasets: readonly string[];
   /** Hosted domain prefix (Cognito only). */
   readonly domainPrefix: string;
   readonly accessTokenValidity: Duration;
@@ -30,7 +33,7 @@ export interface IdentityProps {
 
 /**
  * Who issues access tokens. By default a Cognito user pool with a domain, a
- * resource server with one read scope and a confidential client for the
+ * resource server with one read scope per dataset and a confidential client for the
  * client-credentials grant; with `external` it only passes that issuer on.
  */
 export class Identity extends Construct {
@@ -97,20 +100,24 @@ export class Identity extends Construct {
       cognitoDomain: { domainPrefix: props.domainPrefix },
     });
 
-    const readScope = new cognito.ResourceServerScope({
-      scopeName: props.scopeName,
-      scopeDescription: 'Read the loaded records',
-    });
+    const readScopes = props.datasets.map(
+      (dataset) =>
+        new cognito.ResourceServerScope({
+          scopeName: datasetScope(`${DATASET_PLACEHOLDER}.${props.scopeName}`, dataset),
+          scopeDescription: `Read the loaded ${dataset} records`,
+        }),
+    );
     const resourceServer = userPool.addResourceServer('ResourceServer', {
       identifier: props.resourceServerId,
-      scopes: [readScope],
+      scopes: readScopes,
     });
 
     const client = userPool.addClient('ApiClient', {
       generateSecret: true,
       oAuth: {
         flows: { clientCredentials: true },
-        scopes: [cognito.OAuthScope.resourceServer(resourceServer, readScope)],
+        // The one machine client may read every dataset; add clients for narrower grants.
+        scopes: readScopes.map((scope) => cognito.OAuthScope.resourceServer(resourceServer, scope)),
       },
       // A non-empty authFlows renders only ALLOW_REFRESH_TOKEN_AUTH, which Cognito requires;
       // leaving it out would enable SRP and custom user sign-in flows by default.
@@ -130,7 +137,7 @@ export class Identity extends Construct {
       audience: client.userPoolClientId,
       audienceClaim: 'client_id',
       jwksUri: `${userPool.userPoolProviderUrl}/.well-known/jwks.json`,
-      scope: `${props.resourceServerId}/${props.scopeName}`,
+      scope: `${props.resourceServerId}/${DATASET_PLACEHOLDER}.${props.scopeName}`,
     };
   }
 }

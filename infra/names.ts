@@ -10,3 +10,11 @@ import { Aws, Fn } from 'aws-cdk-lib';
 export function stackIdSuffix(): string {
   return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
+
+/** `order-items` → `OrderItems`: a dashed name as a construct id or output name part. */
+export function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -11,6 +11,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { pascal } from './names.js';
 
 /**
  * The error an execution fails with when its failure record could not be sent to the
@@ -31,7 +32,8 @@ export interface OperationsProps {
   readonly workflowLogGroup: logs.ILogGroup;
   /** The handler functions by name, for error and throttle alarms. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
-  readonly table: dynamodb.ITableV2;
+  /** The table of each dataset, by dataset name: a throttling alarm and a widget each. */
+  readonly tables: ReadonlyMap<string, dynamodb.ITableV2>;
   readonly loadBalancer: elbv2.IApplicationLoadBalancer & {
     readonly metrics: elbv2.IApplicationLoadBalancerMetrics;
   };
@@ -169,19 +171,21 @@ export class Operations extends Construct {
         description: `The ${name} Lambda was throttled.`,
       });
     }
-    this.alarm('TableThrottled', {
-      metric: new cloudwatch.MathExpression({
-        expression: 'FILL(reads, 0) + FILL(writes, 0)',
-        label: 'Throttle events',
-        period: fiveMinutes,
-        usingMetrics: {
-          reads: props.table.metric('ReadThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
-          writes: props.table.metric('WriteThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
-        },
-      }),
-      threshold: 0,
-      description:
-        'DynamoDB throttled requests: lower writeConcurrency x mapMaxConcurrency or raise maxWriteThroughput.',
+    [...props.tables].forEach(([dataset, table], index) => {
+      // The first dataset's alarm keeps the single-dataset stack's id.
+      this.alarm(index === 0 ? 'TableThrottled' : `TableThrottled${pascal(dataset)}`, {
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(reads, 0) + FILL(writes, 0)',
+          label: `Throttle events (${dataset})`,
+          period: fiveMinutes,
+          usingMetrics: {
+            reads: table.metric('ReadThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
+            writes: table.metric('WriteThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
+          },
+        }),
+        threshold: 0,
+        description: `DynamoDB throttled requests on the ${dataset} table: lower writeConcurrency x mapMaxConcurrency or raise the dataset's maxWriteThroughput.`,
+      });
     });
     this.alarm('LoadBalancer5xx', {
       metric: props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, {
@@ -224,11 +228,15 @@ export class Operations extends Construct {
         props.fileEvents.metricApproximateAgeOfOldestMessage(),
         props.deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
       ]),
-      graph('Table', [
-        props.table.metricConsumedWriteCapacityUnits(),
-        props.table.metricConsumedReadCapacityUnits(),
-        props.table.metric('WriteThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
-      ]),
+    );
+    this.dashboard.addWidgets(
+      ...[...props.tables].map(([dataset, table]) =>
+        graph(`Table ${dataset}`, [
+          table.metricConsumedWriteCapacityUnits(),
+          table.metricConsumedReadCapacityUnits(),
+          table.metric('WriteThrottleEvents', { statistic: cloudwatch.Stats.SUM }),
+        ]),
+      ),
     );
     this.dashboard.addWidgets(
       graph(
@@ -284,11 +292,4 @@ export class Operations extends Construct {
     this.alarms.push(alarm);
     return alarm;
   }
-}
-
-function pascal(name: string): string {
-  return name
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

@@ -15,6 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { datasetScope } from '../handlers/api/config.js';
 import { LoadBalancedApi } from './api.js';
 import { planConcurrency } from './concurrency.js';
 import {
@@ -32,6 +33,7 @@ import {
 import { FileEvents } from './events.js';
 import { HandlerFunction } from './handler-function.js';
 import { clientSecretCommand, defaultDomainPrefix, Identity } from './identity.js';
+import { pascal } from './names.js';
 import { Network } from './network.js';
 import { Operations } from './operations.js';
 import { Storage } from './storage.js';
@@ -73,20 +75,24 @@ export class IngestionStack extends Stack {
     const tagProps = { excludeResourceTypes: UNTAGGED_RESOURCE_TYPES };
     Tags.of(this).add('project', 'csv-ingestion', tagProps);
     Tags.of(this).add('stage', config.stage, tagProps);
-    Tags.of(this).add('dataset', config.dataset.name, tagProps);
+    // Each table carries its own `dataset` tag (infra/storage.ts).
     const concurrency = planConcurrency(config);
     for (const warning of concurrency.warnings) {
       Annotations.of(this).addWarningV2(warning.id, warning.message);
     }
 
     const storage = new Storage(this, 'Storage', {
-      dataset: config.dataset,
+      datasets: config.datasets.map((schema) => {
+        const maxWriteThroughput = config.datasetMaxWriteThroughput[schema.name];
+        return { schema, ...(maxWriteThroughput === undefined ? {} : { maxWriteThroughput }) };
+      }),
       removalPolicy,
       noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
-      ...(config.maxWriteThroughput === undefined
-        ? {}
-        : { maxWriteThroughput: config.maxWriteThroughput }),
     });
+    const tables = [...storage.tables.values()];
+    const tableNames = Object.fromEntries(
+      [...storage.tables].map(([name, table]) => [name, table.tableName]),
+    );
 
     const events = new FileEvents(this, 'FileEvents', {
       bucket: storage.dataBucket,
@@ -105,6 +111,7 @@ export class IngestionStack extends Stack {
       ...(config.auth === undefined ? {} : { external: config.auth }),
       resourceServerId: `${config.dataset.name}-api`,
       scopeName: config.cognitoScopeName,
+      datasets: config.datasets.map((dataset) => dataset.name),
       domainPrefix:
         config.cognitoDomainPrefix ?? defaultDomainPrefix(config.dataset.name, config.stage),
       accessTokenValidity: Duration.minutes(config.accessTokenValidityMinutes),
@@ -129,7 +136,7 @@ export class IngestionStack extends Stack {
       handler: 'load-chunk',
       description: 'Loads one planned chunk into DynamoDB',
       environment: loadChunkEnvironment(config, {
-        tableName: storage.table.tableName,
+        tableNames,
         controlTableName: storage.controlTable.tableName,
       }),
       ...(concurrency.loaderReserved === undefined
@@ -181,7 +188,7 @@ export class IngestionStack extends Stack {
       handler: 'api',
       description: 'Read API behind the load balancer',
       environment: apiEnvironment(config, {
-        tableName: storage.table.tableName,
+        tableNames,
         auth: identity.auth,
       }),
       ...(config.apiInVpc
@@ -226,12 +233,13 @@ export class IngestionStack extends Stack {
       new iam.PolicyStatement({
         // PutItem: the conditional writes used when a newer or overlapping upload exists.
         actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
-        resources: [storage.table.tableArn],
+        resources: tables.map((table) => table.tableArn),
       }),
     );
     loadChunk.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        // Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts).
+        // Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts),
+        // and the rows each chunk has written so far (handlers/load-chunk/progress.ts).
         actions: [
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
@@ -244,7 +252,7 @@ export class IngestionStack extends Stack {
     api.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'],
-        resources: [storage.table.tableArn],
+        resources: tables.map((table) => table.tableArn),
       }),
     );
 
@@ -265,7 +273,15 @@ export class IngestionStack extends Stack {
       allowedCidr: config.allowedCidr,
       accessLogBucket: storage.logBucket,
       ...(config.albJwtVerification && identity.auth.jwksUri !== undefined
-        ? { jwtVerification: { ...identity.auth, jwksUri: identity.auth.jwksUri } }
+        ? {
+            jwtVerification: {
+              ...identity.auth,
+              jwksUri: identity.auth.jwksUri,
+              datasetScopes: Object.fromEntries(
+                config.datasets.map(({ name }) => [name, datasetScope(identity.auth.scope, name)]),
+              ),
+            },
+          }
         : {}),
     });
 
@@ -283,7 +299,7 @@ export class IngestionStack extends Stack {
         'failure-record': failureRecord.function,
         api: api.function,
       },
-      table: storage.table,
+      tables: storage.tables,
       loadBalancer: loadBalanced.loadBalancer,
       targetGroup: loadBalanced.targetGroup,
       ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
@@ -293,14 +309,22 @@ export class IngestionStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output('ApiUrl', loadBalanced.url, 'Base URL of the read API (the ALB DNS name)');
     output('BucketName', storage.dataBucket.bucketName, 'Upload CSV files here');
-    output('TableName', storage.table.tableName, 'DynamoDB table of the loaded records');
+    for (const [index, [name, table]] of [...storage.tables].entries()) {
+      // The first dataset's outputs keep their single-dataset names.
+      const suffix = index === 0 ? '' : pascal(name);
+      output(`TableName${suffix}`, table.tableName, `DynamoDB table of the ${name} records`);
+      output(
+        `Scope${suffix}`,
+        datasetScope(identity.auth.scope, name),
+        `Scope a token needs to read ${name}`,
+      );
+    }
     output('StateMachineArn', workflow.stateMachine.stateMachineArn, 'The ingest-file workflow');
     output('DeadLetterQueueUrl', events.deadLetterQueue.queueUrl, 'Files that could not load');
     output('DeadLetterQueueArn', events.deadLetterQueue.queueArn, 'Source of a DLQ redrive');
     output('FileEventsQueueArn', events.queue.queueArn, 'Destination of a DLQ redrive');
     output('AlarmTopicArn', operations.topic.topicArn, 'Alarm notifications');
     output('Issuer', identity.auth.issuer, 'Issuer the API trusts');
-    output('Scope', identity.auth.scope, 'Scope a token needs to read');
     if (identity.tokenUrl !== undefined) {
       output('TokenUrl', identity.tokenUrl, 'OAuth 2.0 token endpoint (client credentials)');
     }

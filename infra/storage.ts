@@ -1,30 +1,37 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetSchema } from '../handlers/shared/dataset.js';
 
-/** Props of the storage layer. */
-export interface StorageProps {
-  readonly dataset: DatasetSchema;
-  /** RETAIN keeps the table and buckets when the stack is deleted. */
-  readonly removalPolicy: RemovalPolicy;
-  /** Days before a replaced or deleted object version is expired. */
-  readonly noncurrentVersionExpirationDays: number;
+/** One dataset's table settings. */
+export interface DatasetTableProps {
+  readonly schema: DatasetSchema;
   /** On-demand ceiling on write request units per second. @default unbounded */
   readonly maxWriteThroughput?: number;
 }
 
+/** Props of the storage layer. */
+export interface StorageProps {
+  /** The datasets, in configured order: one table each. */
+  readonly datasets: readonly DatasetTableProps[];
+  /** RETAIN keeps the table and buckets when the stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Days before a replaced or deleted object version is expired. */
+  readonly noncurrentVersionExpirationDays: number;
+}
+
 /**
- * The data bucket (uploads), the log bucket (S3 and ALB access logs), the
- * DynamoDB table whose key comes from the dataset schema, and the ingestion
+ * The data bucket (uploads), the log bucket (S3 and ALB access logs), one DynamoDB
+ * table per dataset whose key comes from the dataset's schema, and the ingestion
  * control table (write leases and the newest upload per table, which keep an
  * older upload's write from ever winning over a newer one's).
  */
 export class Storage extends Construct {
   readonly dataBucket: s3.Bucket;
   readonly logBucket: s3.Bucket;
-  readonly table: dynamodb.TableV2;
+  /** The table of each dataset, by dataset name, in configured order. */
+  readonly tables: ReadonlyMap<string, dynamodb.TableV2>;
   readonly controlTable: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
@@ -67,24 +74,28 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'data-bucket/',
     });
 
-    const partitionKey = {
-      name: props.dataset.key,
-      type:
-        props.dataset.keyType === 'N'
-          ? dynamodb.AttributeType.NUMBER
-          : dynamodb.AttributeType.STRING,
-    };
-    this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey,
-      billing: dynamodb.Billing.onDemand(
-        props.maxWriteThroughput === undefined
-          ? {}
-          : { maxWriteRequestUnits: props.maxWriteThroughput },
-      ),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: !destroy,
-      removalPolicy: props.removalPolicy,
+    const tables = new Map<string, dynamodb.TableV2>();
+    props.datasets.forEach(({ schema, maxWriteThroughput }, index) => {
+      // The first dataset's table keeps the id of the single-dataset stack, so adding a
+      // dataset after it never replaces the table that holds its records.
+      const id = index === 0 ? 'Table' : `Table-${schema.name}`;
+      const table = new dynamodb.TableV2(this, id, {
+        partitionKey: {
+          name: schema.key,
+          type:
+            schema.keyType === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING,
+        },
+        billing: dynamodb.Billing.onDemand(
+          maxWriteThroughput === undefined ? {} : { maxWriteRequestUnits: maxWriteThroughput },
+        ),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: !destroy,
+        removalPolicy: props.removalPolicy,
+      });
+      Tags.of(table).add('dataset', schema.name);
+      tables.set(schema.name, table);
     });
+    this.tables = tables;
 
     // Same lifecycle as the data: losing the newest-upload marks while the items keep
     // their provenance would let an older upload batch-write over newer values.

@@ -8,8 +8,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApiClient, batchGetBody, fetchToken } from './cli/api-client.js';
 import { parseArgs, UsageError } from './cli/args.js';
+import { datasetNamed, uploadPrefix } from './cli/datasets.js';
 import { count, duration, prettyJson, readableCause, table, truncate } from './cli/format.js';
 import { dlqDetails, dlqFile, historyDetails } from './cli/full-views.js';
+import { liveRowsReader } from './cli/live-rows.js';
 import { progressFromHistory } from './cli/progress.js';
 import {
   dlqTable,
@@ -37,10 +39,13 @@ Works against the running local stack (npm start), found through .local/endpoint
 npm start prints the line with the absolute directory).
 
 Commands:
-  upload <files...> [--prefix p/] [--no-watch] [--wait-seconds N]
+  upload <files...> [--dataset d] [--prefix p/] [--no-watch] [--wait-seconds N]
                                    upload files to the bucket (multipart, with progress), then
                                    follow each file's execution until it closes (--no-watch: don't);
-                                   N: how long to wait for an execution to start (default 120)
+                                   --dataset d: under d/, the key prefix that routes a file to
+                                   dataset d (needed with several datasets unless --prefix starts
+                                   with a dataset's name); N: how long to wait for an execution
+                                   to start (default 120)
   executions [--watch]             list executions with progress; --watch refreshes every second
   history <execution | file> [--full]
                                    the history of one execution (name, ARN, or the latest of a
@@ -49,8 +54,10 @@ Commands:
                                    --full: every record whole (state, time, execution, all the cause)
   redrive                          move every DLQ message back to the file-events queue
   token                            print an access token (client-credentials grant)
-  get <key>                        read one item through the HTTPS API
-  batch-get <keys...>              read up to 100 items through the HTTPS API
+  get <key> [--dataset d]          read one item through the HTTPS API
+  batch-get <keys...> [--dataset d]
+                                   read up to 100 items through the HTTPS API
+                                   (--dataset: which dataset; needed with several)
   generate <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]
                                    write a synthetic CSV file of the dataset
   help                             show this help
@@ -66,7 +73,7 @@ const commands: Record<string, Command> = {
   },
 
   upload: async (argv, endpoints) => {
-    const args = parseArgs(argv, ['prefix', 'wait-seconds']);
+    const args = parseArgs(argv, ['prefix', 'wait-seconds', 'dataset']);
     if (args.positional.length === 0) throw new UsageError('upload needs at least one file');
     const waitSeconds = Number(args.flags.get('wait-seconds') ?? 120);
     if (!Number.isFinite(waitSeconds) || waitSeconds < 0) {
@@ -83,7 +90,11 @@ const commands: Record<string, Command> = {
     const watch = args.flags.get('watch') !== false;
     // Executions from before the uploads: none of them is one of theirs.
     const known = watch ? await executionArns(sfn, e.stateMachineArn) : new Set<string>();
-    const prefix = String(args.flags.get('prefix') ?? '');
+    const prefix = uploadPrefix(
+      e,
+      args.flags.get('dataset'),
+      String(args.flags.get('prefix') ?? ''),
+    );
     const uploads: UploadedVersion[] = [];
     for (const file of args.positional) {
       const size = (await stat(file)).size;
@@ -121,11 +132,13 @@ const commands: Record<string, Command> = {
 
     out();
     const width = Math.min(40, Math.max(...uploads.map((upload) => upload.key.length)));
+    const live = liveRowsReader(e);
     const { watched, notStarted } = await watchUploads(sfn, e.stateMachineArn, uploads, {
       known,
       startTimeoutMs: waitSeconds * 1000,
       onUpdate: liveLines(width),
-    });
+      liveRows: live.read,
+    }).finally(live.close);
     for (const upload of notStarted) {
       process.stderr.write(
         `No execution started for s3://${e.bucket}/${upload.key} within ${waitSeconds}s: ` +
@@ -149,16 +162,19 @@ const commands: Record<string, Command> = {
     const args = parseArgs(argv, []);
     const e = await endpoints();
     const sfn = sfnClient(e);
+    const live = liveRowsReader(e);
     const render = async () => {
       const listed = await sfn.send(
         new ListExecutionsCommand({ stateMachineArn: e.stateMachineArn, maxResults: 50 }),
       );
       return executionsTable(
-        await Promise.all((listed.executions ?? []).map((item) => describeExecution(sfn, item))),
+        await Promise.all(
+          (listed.executions ?? []).map((item) => describeExecution(sfn, item, live.read)),
+        ),
       );
     };
     if (args.flags.get('watch') !== true) {
-      out(await render());
+      out(await render().finally(live.close));
       return;
     }
     let drawn = 0;
@@ -227,20 +243,24 @@ const commands: Record<string, Command> = {
   },
 
   get: async (argv, endpoints) => {
-    const [key] = argv;
+    const args = parseArgs(argv, ['dataset']);
+    const [key] = args.positional;
     if (key === undefined) throw new UsageError('get needs a key');
     const e = await endpoints();
-    await callApi(e, 'GET', `/${e.dataset.name}/${encodeURIComponent(key)}`);
+    const dataset = datasetNamed(e, args.flags.get('dataset'));
+    await callApi(e, 'GET', `/${dataset.name}/${encodeURIComponent(key)}`);
   },
 
   'batch-get': async (argv, endpoints) => {
-    if (argv.length === 0) throw new UsageError('batch-get needs at least one key');
+    const args = parseArgs(argv, ['dataset']);
+    if (args.positional.length === 0) throw new UsageError('batch-get needs at least one key');
     const e = await endpoints();
+    const dataset = datasetNamed(e, args.flags.get('dataset'));
     await callApi(
       e,
       'POST',
-      `/${e.dataset.name}/batch-get`,
-      batchGetBody(argv, e.dataset.keyType === 'N'),
+      `/${dataset.name}/batch-get`,
+      batchGetBody(args.positional, dataset.keyType === 'N'),
     );
   },
 

@@ -45,7 +45,10 @@ export function portSpec(name: PortName, port?: number): PortSpec {
 /** Names of the local resources: fixed, so tools and docs can rely on them. */
 export interface ResourceNames {
   readonly bucket: string;
+  /** The first dataset's table. */
   readonly table: string;
+  /** Every dataset's table, by dataset name, in configured order. */
+  readonly tables: Readonly<Record<string, string>>;
   /** Write leases and the newest upload per table (handlers/load-chunk/write-lease.ts). */
   readonly controlTable: string;
   readonly queue: string;
@@ -56,12 +59,17 @@ export interface ResourceNames {
   >;
 }
 
-/** Resource names derived from the dataset and stage, as the CDK stack names its resources. */
+/**
+ * Resource names derived from the datasets and stage: the shared resources are named
+ * after the first dataset, each table after its own.
+ */
 export function resourceNames(config: AppConfig): ResourceNames {
   const base = `${config.dataset.name}-${config.stage}`;
+  const tableOf = (dataset: string) => `${dataset}-${config.stage}-items`;
   return {
     bucket: `${base}-uploads`,
-    table: `${base}-items`,
+    table: tableOf(config.dataset.name),
+    tables: Object.fromEntries(config.datasets.map(({ name }) => [name, tableOf(name)])),
     controlTable: `${base}-ingestion-control`,
     queue: `${base}-file-events`,
     dlq: `${base}-file-events-dlq`,

@@ -17,20 +17,36 @@ export interface Endpoints {
   readonly jwksUri: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Every dataset's scope, space-separated: what the CLI's token asks for. */
   readonly scope: string;
   readonly audience: string;
   readonly bucket: string;
+  /** The first dataset's table. */
   readonly table: string;
+  /** The ingestion control table: write leases and the rows loads report as they write. */
+  readonly controlTable: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly stateMachineArn: string;
   readonly caCertFile: string;
-  /** The dataset's resource name, key column and key type (DynamoDB S or N). */
-  readonly dataset: { readonly name: string; readonly key: string; readonly keyType: 'S' | 'N' };
+  /** The first dataset's resource name, key column and key type (DynamoDB S or N). */
+  readonly dataset: DatasetEndpoint;
+  /** Every dataset, in configured order, with its table and scope. */
+  readonly datasets: readonly (DatasetEndpoint & {
+    readonly table: string;
+    readonly scope: string;
+  })[];
   /** The console to open in a browser; the URL carries the token uploads and redrives need. */
   readonly console: string;
   /** Process id of the running stack. */
   readonly pid: number;
+}
+
+/** A dataset as tools see it: its name (the key prefix and API path), key column and key type. */
+export interface DatasetEndpoint {
+  readonly name: string;
+  readonly key: string;
+  readonly keyType: 'S' | 'N';
 }
 
 /** The local stack is not running (no endpoints.json, or one its stopped stack left). */

@@ -158,6 +158,10 @@ function cellValue(column: ColumnSpec, random: () => number): string {
       const day = new Date(Date.UTC(1900, 0, 1) + Math.floor(random() * 45_000) * 86_400_000);
       return day.toISOString().slice(0, 10);
     }
+    case 'map':
+    case 'list':
+      // A CSV cell cannot hold a nested value: such columns stay empty in CSV.
+      return '';
   }
 }
 

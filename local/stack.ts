@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
+import { DATASET_PLACEHOLDER, datasetScope } from '../handlers/api/config.js';
 import {
   type AppConfig,
   apiEnvironment,
@@ -263,7 +264,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
       buckets: [names.bucket],
     });
-    await createTable(dynamodb, names.table, [[config.dataset.key, config.dataset.keyType]]);
+    for (const dataset of config.datasets) {
+      await createTable(dynamodb, names.tables[dataset.name] ?? '', [
+        [dataset.key, dataset.keyType],
+      ]);
+    }
     await createTable(dynamodb, names.controlTable, [
       ['pk', 'S'],
       ['sk', 'S'],
@@ -293,13 +298,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dlqUrl = publicUrlOf(names.dlq);
 
     // --- issuer and TLS --------------------------------------------------
+    // As Cognito: one resource server named after the first dataset, one scope per dataset.
     const audience = `${config.dataset.name}-api`;
-    const scope = `${config.dataset.name}-api/${config.cognitoScopeName}`;
+    const scopeTemplate = `${audience}/${DATASET_PLACEHOLDER}.${config.cognitoScopeName}`;
+    const scopes = config.datasets.map(({ name }) => datasetScope(scopeTemplate, name));
+    const scope = scopes.join(' ');
     const issuer: LocalIssuer = await startIssuer(
       {
         ...LOCAL_CLIENT,
         audience,
-        scopes: [scope],
+        scopes,
         tokenTtlSeconds: config.accessTokenValidityMinutes * 60,
       },
       spec('auth'),
@@ -328,7 +336,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       loadChunk: fn(
         'load-chunk',
         loadChunkEnvironment(config, {
-          tableName: names.table,
+          tableNames: names.tables,
           controlTableName: names.controlTable,
         }),
       ),
@@ -336,13 +344,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       api: fn(
         'api',
         apiEnvironment(config, {
-          tableName: names.table,
+          tableNames: names.tables,
           auth: {
             issuer: issuer.issuer,
             audience,
             audienceClaim: 'aud',
             jwksUri: issuer.jwksUri,
-            scope,
+            scope: scopeTemplate,
           },
         }),
       ),
@@ -477,6 +485,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       audience,
       bucket: names.bucket,
       table: names.table,
+      controlTable: names.controlTable,
       queueUrl,
       dlqUrl,
       stateMachineArn,
@@ -486,6 +495,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         key: config.dataset.key,
         keyType: config.dataset.keyType,
       },
+      datasets: config.datasets.map(({ name, key, keyType }) => ({
+        name,
+        key,
+        keyType,
+        table: names.tables[name] ?? '',
+        scope: datasetScope(scopeTemplate, name),
+      })),
       pid: process.pid,
     };
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -9,6 +9,7 @@ import { parseArgs, portOption, UsageError } from './cli/args.js';
 import { cliLine, curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
 import { DEFAULT_DATA_DIR, PORTS, type PortName, PROJECT_ROOT } from './config.js';
 import { PortInUseError } from './ports.js';
+import { sampleUploads } from './samples.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 import type { Execution } from './stepfunctions/executions.js';
 import { peekMessages } from './wiring/redrive.js';
@@ -21,8 +22,11 @@ Starts the whole pipeline and the API on this machine (no AWS account, no Docker
 uploads the sample files, shows each ingestion live, then serves until Ctrl-C.
 
 Options:
-  --no-samples              do not upload sample-files/*.csv at start (files already in the
+  --no-samples              do not upload the sample files at start (files already in the
                             bucket with the same content are never uploaded again)
+  --datasets <file>         run with the datasets of this JSON file (a list of dataset
+                            schemas, as the datasets setting of cdk.json) instead of
+                            cdk.json's, e.g. sample-files/datasets.json (books and authors)
   --in-memory               keep DynamoDB, S3 and SQS in memory (default: persisted under .local/)
   --dynamodb-in-process     run dynalite in this process (default: its own child process)
   --data-dir <dir>          where data, certificate and endpoints.json live
@@ -43,6 +47,7 @@ const out = (text = '') => process.stdout.write(`${text}\n`);
 async function main(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv, [
     'data-dir',
+    'datasets',
     'log-level',
     'handler-logs',
     'wait-seconds',
@@ -67,10 +72,14 @@ async function main(argv: readonly string[]): Promise<void> {
   );
   await mkdir(dirname(resolve(logTarget)), { recursive: true });
   const handlerLogs = logTarget === '-' ? undefined : createWriteStream(logTarget, { flags: 'a' });
+  const datasetsFile = args.flags.get('datasets');
+  const context =
+    typeof datasetsFile === 'string' ? await datasetsContext(datasetsFile) : undefined;
   out('Starting the local stack…');
   const started = Date.now();
   const stack = await startLocalStack({
     ports,
+    ...(context === undefined ? {} : { context }),
     ...(typeof dataDir === 'string' ? { dataDir } : {}),
     inMemory: args.flags.get('in-memory') === true,
     dynamoDbInProcess: args.flags.get('dynamodb-in-process') === true,
@@ -104,7 +113,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 
   if (args.flags.get('samples') !== false) {
-    const files = await sampleFiles();
+    const files = await sampleFiles(stack);
     // Updates go second, once the files they update are loaded, so they visibly win.
     const waves = [files.filter((file) => !isUpdate(file)), files.filter(isUpdate)];
     const executions: Execution[] = [];
@@ -152,7 +161,12 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDi
     [PORTS.aws.service, `${e.s3}  bucket ${e.bucket}`],
     ['', `queue ${e.queueUrl}`],
     ['', `DLQ   ${e.dlqUrl}`],
-    [PORTS.dynamodb.service, `${e.dynamodb}  table ${e.table}`],
+    ...e.datasets.map(({ name, table }, index): [string, string] => [
+      index === 0 ? PORTS.dynamodb.service : '',
+      e.datasets.length === 1
+        ? `${e.dynamodb}  table ${table}`
+        : `${index === 0 ? e.dynamodb : ' '.repeat(e.dynamodb.length)}  table ${table} (${name}/…)`,
+    ]),
     [PORTS.stepfunctions.service, `${e.stepfunctions}  ${e.stateMachineArn}`],
     [PORTS.auth.service, `${e.tokenUrl}  client ${e.clientId} / ${e.clientSecret}`],
     [PORTS.api.service, `${e.api}  (CA: ${e.caCertFile})`],
@@ -164,14 +178,28 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDi
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'sample-files');
 
-/** The sample CSV files, or none when the directory is missing. */
-async function sampleFiles(): Promise<string[]> {
+/** `--datasets <file>`: the context override that replaces cdk.json's datasets. */
+async function datasetsContext(file: string): Promise<Record<string, unknown>> {
+  let datasets: unknown;
   try {
-    return (await readdir(SAMPLES_DIR)).filter((file) => file.endsWith('.csv')).sort();
-  } catch {
-    out('No sample-files/ directory: nothing to upload.');
-    return [];
+    datasets = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(
+      `--datasets ${file}: cannot read it as JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
+  return { dataset: undefined, datasets };
+}
+
+/** Object keys of the sample files of every dataset (see sampleUploads), by key. */
+const sampleFileOfKey = new Map<string, string>();
+
+/** The sample files' object keys, or none when there are none. */
+async function sampleFiles(stack: LocalStack): Promise<string[]> {
+  const uploads = await sampleUploads(stack.config, SAMPLES_DIR);
+  if (uploads.length === 0) out('No sample files in sample-files/: nothing to upload.');
+  for (const { file, key } of uploads) sampleFileOfKey.set(key, file);
+  return uploads.map(({ key }) => key);
 }
 
 function isUpdate(file: string): boolean {
@@ -186,21 +214,21 @@ function isUpdate(file: string): boolean {
 async function uploadSamples(stack: LocalStack, files: readonly string[]): Promise<string[]> {
   const uploaded: string[] = [];
   const unchanged: string[] = [];
-  for (const file of files) {
-    const body = await readFile(join(SAMPLES_DIR, file));
-    if ((await currentETag(stack, file)) === `"${createHash('md5').update(body).digest('hex')}"`) {
-      unchanged.push(file);
+  for (const key of files) {
+    const body = await readFile(join(SAMPLES_DIR, sampleFileOfKey.get(key) ?? key));
+    if ((await currentETag(stack, key)) === `"${createHash('md5').update(body).digest('hex')}"`) {
+      unchanged.push(key);
       continue;
     }
     await stack.clients.s3.send(
       new PutObjectCommand({
         Bucket: stack.names.bucket,
-        Key: file,
+        Key: key,
         Body: body,
         ContentType: 'text/csv',
       }),
     );
-    uploaded.push(basename(file));
+    uploaded.push(key);
   }
   out();
   if (unchanged.length > 0)

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { readCsvBatches } from '../../handlers/shared/csv.js';
 import { stampItem, uploadAttributes } from '../../handlers/shared/provenance.js';
-import { type Item, rowToItem, validateHeader } from '../../handlers/shared/rows.js';
+import { rowToItem, validateHeader, type WireItem } from '../../handlers/shared/rows.js';
 import { reportToParent } from '../lib/child.js';
 import { ownCpuSecondsSince } from '../lib/cpu.js';
 import { appConfig } from '../lib/handler-env.js';
@@ -37,12 +37,12 @@ await reportToParent(async (): Promise<RawWriterResult> => {
 });
 
 /** The job's rows as the loader converts and stamps them. */
-async function convert(job: RawWriterJob): Promise<Item[]> {
+async function convert(job: RawWriterJob): Promise<WireItem[]> {
   const { dataset: schema, maxRecordBytes } = appConfig();
   const header = validateHeader(job.header, schema);
   if (!header.ok) throw new Error(`generated header rejected: ${JSON.stringify(header.problems)}`);
   const stamp = uploadAttributes(RAW_UPLOAD);
-  const items: Item[] = [];
+  const items: WireItem[] = [];
   for (const chunk of job.chunks) {
     const batches = readCsvBatches(
       createReadStream(job.file, { start: chunk.start, end: chunk.end - 1 }),
@@ -61,7 +61,8 @@ async function convert(job: RawWriterJob): Promise<Item[]> {
         if (skip.has(index++)) continue;
         const row = rowToItem(header.layout, record.fields, record.line);
         if (!row.ok) throw new Error(`generated row rejected: ${JSON.stringify(row.problems)}`);
-        items.push(stampItem(row.row.item, stamp, record.line));
+        // rowToItem builds CSV items in DynamoDB's wire form.
+        items.push(stampItem(row.row.item as WireItem, stamp, record.line));
       }
     }
   }

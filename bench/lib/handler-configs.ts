@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_LOADER_SETTINGS } from '../../handlers/load-chunk/client.js';
 import type { LoadChunkConfig, LoadChunkDeps } from '../../handlers/load-chunk/load.js';
+import { planConfigFor } from '../../handlers/plan-file/config.js';
 import type { PlanConfig } from '../../handlers/plan-file/plan.js';
 import type { AppConfig } from '../../infra/config.js';
 import { offlineHandlerEnv } from './handler-env.js';
@@ -8,12 +9,13 @@ import { offlineHandlerEnv } from './handler-env.js';
 /**
  * The planner's configuration exactly as the deployed handler reads it: the CDK app's
  * environment for plan-file is applied, then handlers/plan-file/index.ts is imported
- * and its `config` used. Call it only in a bench child (it changes process.env).
+ * and its `config` used, with the schema of the first dataset. Call it only in a bench
+ * child (it changes process.env).
  */
 export async function deployedPlanConfig(config: AppConfig): Promise<PlanConfig> {
   Object.assign(process.env, offlineHandlerEnv('plan-file', config));
   const module = await import('../../handlers/plan-file/index.js');
-  return module.config;
+  return planConfigFor(module.config, config.dataset);
 }
 
 /** The loader's configuration as its handler builds it from the CDK app's settings. */

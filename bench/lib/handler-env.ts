@@ -37,11 +37,14 @@ export function offlineHandlerEnv(
       }),
     'plan-file': () => planFileEnvironment(config),
     'load-chunk': () =>
-      loadChunkEnvironment(config, { tableName, controlTableName: `${tableName}-control` }),
+      loadChunkEnvironment(config, {
+        tableNames: { [config.dataset.name]: tableName },
+        controlTableName: `${tableName}-control`,
+      }),
     'failure-record': () => failureRecordEnvironment(config),
     api: () =>
       apiEnvironment(config, {
-        tableName,
+        tableNames: { [config.dataset.name]: tableName },
         auth: {
           issuer: `${CLOSED}/issuer`,
           audience: 'bench',

@@ -10,7 +10,7 @@ import {
 import pLimit from 'p-limit';
 import { createWriterClient, inWireForm } from '../../handlers/load-chunk/wire-form.js';
 import type { ChunkPlan } from '../../handlers/shared/contracts.js';
-import type { Item } from '../../handlers/shared/rows.js';
+import type { WireItem as Item } from '../../handlers/shared/rows.js';
 import { SEQUENCER_WIDTH, type UploadStamp } from '../../handlers/shared/upload-order.js';
 import { startDynamoDbProcess } from '../../local/emulators/dynamodb.js';
 import type { RawWriterResult } from '../children/raw-writer.js';

@@ -56,6 +56,12 @@ export interface ParseFigures {
   readonly rowsPerSec: number;
   readonly rawRowsPerSec: number;
   readonly ratio: number;
+  /** JSON Lines: chunk logic rows/s, JSON.parse of the same lines, and their ratio. */
+  readonly json?: {
+    readonly rowsPerSec: number;
+    readonly rawRowsPerSec: number;
+    readonly ratio: number;
+  };
 }
 
 /** Peak RSS on a file 10× the base size against the base file (the worse of planner and loader). */
@@ -168,6 +174,13 @@ export const GOAL = {
     limit: 0.6,
     pick: (r) => r.parse.ratio,
   },
+  parseJsonRatio: {
+    label: 'parse: JSON Lines chunk logic ÷ JSON.parse',
+    unit: '×',
+    kind: 'atLeast',
+    limit: 0.6,
+    pick: (r) => r.parse.json?.ratio ?? Number.NaN,
+  },
   plannerRatio: {
     label: 'planner: MB/s ÷ csv-parse alone',
     unit: '×',
@@ -264,7 +277,20 @@ export function toLatestJson(results: BenchResults): BenchResults {
       csvParseRssMb: planner.csvParseRssMb,
     },
     overlap: { rows: overlap.rows, rowsPerSec: overlap.rowsPerSec, staleKeys: overlap.staleKeys },
-    parse: { rowsPerSec: parse.rowsPerSec, rawRowsPerSec: parse.rawRowsPerSec, ratio: parse.ratio },
+    parse: {
+      rowsPerSec: parse.rowsPerSec,
+      rawRowsPerSec: parse.rawRowsPerSec,
+      ratio: parse.ratio,
+      ...(parse.json === undefined
+        ? {}
+        : {
+            json: {
+              rowsPerSec: parse.json.rowsPerSec,
+              rawRowsPerSec: parse.json.rawRowsPerSec,
+              ratio: parse.json.ratio,
+            },
+          }),
+    },
     memory: { baseMb: memory.baseMb, largeMb: memory.largeMb, ratio: memory.ratio },
     api: {
       rps: api.rps,

@@ -12,6 +12,7 @@ import {
   type Item,
   rowToItem,
   validateHeader,
+  type WireItem,
 } from '../../handlers/shared/rows.js';
 import { compareUploads } from '../../handlers/shared/upload-order.js';
 import type { LocalStack } from '../../local/stack.js';
@@ -170,7 +171,8 @@ async function countStale(stack: LocalStack, schema: DatasetSchema, expected: Ma
 
 /** A wire-form item as the document client reads it back (numbers as NumberValue). */
 function readBack(item: Item): Record<string, unknown> {
-  return unmarshall(item, { wrapNumbers: true });
+  // rowToItem builds CSV items in DynamoDB's wire form.
+  return unmarshall(item as WireItem, { wrapNumbers: true });
 }
 
 /** A record body as text, attribute names sorted, numbers by value (DynamoDB stores 45.70 as 45.7). */

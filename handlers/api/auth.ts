@@ -42,8 +42,8 @@ export class JwksUnavailableError extends NamedError {
 /**
  * Authenticates a request from its Authorization header values (RFC 6750).
  * Resolves to the principal, or throws an HttpProblemError: 401 (no or invalid
- * token), 400 (malformed header), 403 (missing scope) or 503 (keys unreachable),
- * each with the matching WWW-Authenticate challenge.
+ * token), 400 (malformed header) or 503 (keys unreachable), each with the matching
+ * WWW-Authenticate challenge. Scopes are checked per dataset: see requireScopes.
  */
 export async function authenticate(
   authorization: readonly string[],
@@ -104,30 +104,39 @@ export async function authenticate(
     throw invalidToken(config.realm, `The token ${config.audienceClaim} claim is not accepted`);
   }
 
-  const scopes = scopesOf(payload);
-  const missing = config.requiredScopes.filter((scope) => !scopes.includes(scope));
-  if (missing.length > 0) {
-    const required = config.requiredScopes.join(' ');
-    throw new HttpProblemError(
-      403,
-      'insufficient-scope',
-      `The access token lacks the scope this API requires: ${required}.`,
-      {
-        headers: {
-          'WWW-Authenticate': challenge(config.realm, {
-            error: 'insufficient_scope',
-            error_description: 'The access token lacks the required scope',
-            scope: required,
-          }),
-        },
-      },
-    );
-  }
   return {
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,
     clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
-    scopes,
+    scopes: scopesOf(payload),
   };
+}
+
+/**
+ * Throws 403 `insufficient-scope` (RFC 6750 §3.1), naming the missing scope, when the
+ * principal lacks one of `required` (the scopes of the dataset it reads).
+ */
+export function requireScopes(
+  principal: Principal,
+  required: readonly string[],
+  realm: string,
+): void {
+  const missing = required.filter((scope) => !principal.scopes.includes(scope));
+  if (missing.length === 0) return;
+  const scope = required.join(' ');
+  throw new HttpProblemError(
+    403,
+    'insufficient-scope',
+    `The access token lacks the scope ${missing.join(' ')}, which reading this dataset requires.`,
+    {
+      headers: {
+        'WWW-Authenticate': challenge(realm, {
+          error: 'insufficient_scope',
+          error_description: 'The access token lacks the required scope',
+          scope,
+        }),
+      },
+    },
+  );
 }
 
 /** Extracts the token from exactly one `Authorization: Bearer <token>` header. */

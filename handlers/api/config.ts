@@ -1,6 +1,6 @@
 import type { DatasetSchema } from '../shared/dataset.js';
 import { type EnvReader, readConfig } from '../shared/env.js';
-import { readDataset } from '../shared/settings.js';
+import { readDatasetTables } from '../shared/settings.js';
 
 /** Asymmetric JWS algorithms the API can verify against a JWKS. HS* and `none` never qualify. */
 export const SUPPORTED_ALGORITHMS = [
@@ -27,13 +27,11 @@ export interface AuthConfig {
   readonly audienceClaim: string;
   /** JWKS location; when undefined it comes from the issuer's OIDC discovery document. */
   readonly jwksUri: URL | undefined;
-  /** Scopes a token must carry, all of them. */
-  readonly requiredScopes: readonly string[];
   /** Allowed JWS algorithms. @default ['RS256'] */
   readonly algorithms: readonly string[];
   /** Leeway for `exp`/`nbf`/`iat`, in seconds. @default 30 */
   readonly clockToleranceSeconds: number;
-  /** `realm` of the WWW-Authenticate challenge. @default the dataset name */
+  /** `realm` of the WWW-Authenticate challenge. @default the first dataset's name */
   readonly realm: string;
   /** Minimum time between two JWKS fetches triggered by unknown `kid`s, in seconds. @default 30 */
   readonly jwksCooldownSeconds: number;
@@ -45,11 +43,27 @@ export interface AuthConfig {
   readonly acceptedTokenTypes: readonly string[];
 }
 
+/** One dataset the API serves, at `/{name}`. */
+export interface ApiDataset {
+  readonly schema: DatasetSchema;
+  readonly tableName: string;
+  /** Scopes a token must carry, all of them, to read this dataset. */
+  readonly requiredScopes: readonly string[];
+}
+
 /** Everything the API handler needs, read once at cold start. */
 export interface ApiConfig {
-  readonly dataset: DatasetSchema;
-  readonly tableName: string;
+  /** The datasets, in configured order. */
+  readonly datasets: readonly ApiDataset[];
   readonly auth: AuthConfig;
+}
+
+/** Stands for the dataset's name in a required scope (`AUTH_REQUIRED_SCOPE`, `auth.scope`). */
+export const DATASET_PLACEHOLDER = '{dataset}';
+
+/** The scope(s) of one dataset: `template` with every `{dataset}` replaced by its name. */
+export function datasetScope(template: string, dataset: string): string {
+  return template.replaceAll(DATASET_PLACEHOLDER, dataset);
 }
 
 /** The `typ` of RFC 9068 access tokens, the only one accepted by default. */
@@ -76,7 +90,7 @@ const REALM = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
 /** Reads and validates the API's configuration; throws one ConfigurationError listing every problem. */
 export function readApiConfig(env: Readonly<Record<string, string | undefined>>): ApiConfig {
   return readConfig(env, (reader) => {
-    const dataset = readDataset(reader);
+    const { datasets, tables } = readDatasetTables(reader);
     const issuer = reader.string('AUTH_ISSUER');
     if (issuer !== '') checkUrl(reader, 'AUTH_ISSUER', issuer);
     const jwksText = reader.optionalString('AUTH_JWKS_URI');
@@ -93,14 +107,23 @@ export function readApiConfig(env: Readonly<Record<string, string | undefined>>)
     }
     if (algorithms.length === 0) reader.problem('AUTH_ALGORITHMS must name at least one algorithm');
 
-    const requiredScopes = reader
+    // A template: `{dataset}` stands for each dataset's name, so each has its own scope.
+    const scopeTemplates = reader
       .string('AUTH_REQUIRED_SCOPE')
       .split(' ')
       .filter((scope) => scope !== '');
-    for (const scope of requiredScopes) {
+    for (const scope of scopeTemplates) {
       if (!SCOPE_TOKEN.test(scope)) {
         reader.problem(`AUTH_REQUIRED_SCOPE: "${scope}" is not a valid scope token (RFC 6749)`);
       }
+    }
+    if (
+      datasets.length > 1 &&
+      !scopeTemplates.some((scope) => scope.includes(DATASET_PLACEHOLDER))
+    ) {
+      reader.problem(
+        `AUTH_REQUIRED_SCOPE must contain ${DATASET_PLACEHOLDER} with several datasets, so that each dataset has its own scope`,
+      );
     }
 
     const audiences = reader.list('AUTH_AUDIENCE');
@@ -117,19 +140,21 @@ export function readApiConfig(env: Readonly<Record<string, string | undefined>>)
     if (tokenTypes.length === 0) {
       reader.problem('AUTH_ACCEPTED_TOKEN_TYPES must name at least one type');
     }
-    const realm = reader.optionalString('AUTH_REALM') ?? dataset?.name ?? '';
+    const realm = reader.optionalString('AUTH_REALM') ?? datasets[0]?.name ?? '';
     if (realm !== '' && !REALM.test(realm)) {
       reader.problem('AUTH_REALM must be printable ASCII without quotes or backslashes');
     }
     return {
-      dataset,
-      tableName: reader.string('TABLE_NAME'),
+      datasets: datasets.map((schema) => ({
+        schema,
+        tableName: tables[schema.name] ?? '',
+        requiredScopes: scopeTemplates.map((scope) => datasetScope(scope, schema.name)),
+      })),
       auth: {
         issuer,
         audiences,
         audienceClaim: reader.string('AUTH_AUDIENCE_CLAIM', { default: 'aud' }),
         jwksUri,
-        requiredScopes,
         algorithms,
         clockToleranceSeconds: reader.integer('AUTH_CLOCK_TOLERANCE_SECONDS', {
           default: 30,

@@ -25,7 +25,7 @@ const getKey = createKeySource({
 });
 const deps = {
   config,
-  table: { client, tableName: config.tableName, schema: config.dataset },
+  client,
   auth: { getKey, now: () => new Date() },
   logger,
 };

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { firstInvalidUtf8 } from '../shared/csv.js';
+import type { DatasetSchema } from '../shared/dataset.js';
 import { isRecord } from '../shared/guards.js';
 import { splitProvenance } from '../shared/provenance.js';
-import { type AuthDeps, authenticate } from './auth.js';
-import type { ApiConfig } from './config.js';
+import { type AuthDeps, authenticate, requireScopes } from './auth.js';
+import type { ApiConfig, ApiDataset } from './config.js';
 import { encodeCursor } from './cursor.js';
 import {
   type ApiRequest,
@@ -70,7 +71,8 @@ export interface ApiLogger {
 /** Everything a request needs; built once per container by index.ts, or by a test. */
 export interface ApiDeps {
   readonly config: ApiConfig;
-  readonly table: Table;
+  /** Reads every dataset's table. */
+  readonly client: Table['client'];
   readonly auth: AuthDeps;
   readonly logger: ApiLogger;
   /** BatchGetItem retry policy. @default DEFAULT_RETRY */
@@ -182,12 +184,10 @@ async function handleRequest(
   const segments = pathSegments(request.path);
   const matches = segments ? routesFor(segments) : [];
   if (!segments || matches.length === 0) throw notFound(`No resource at ${quote(request.path)}.`);
-  const schema = deps.config.dataset;
-  if (segments[0] !== schema.name) {
-    throw notFound(
-      `There is no dataset ${quote(segments[0] ?? '')}; this API serves "${schema.name}".`,
-    );
-  }
+  const dataset = datasetAt(deps.config, segments[0] ?? '');
+  requireScopes(principal, dataset.requiredScopes, deps.config.auth.realm);
+  const { schema } = dataset;
+  const table: Table = { client: deps.client, tableName: dataset.tableName, schema };
   const route = matches.find((candidate) => candidate.method === request.method);
   if (!route) {
     throw methodNotAllowed(request.method, [...new Set(matches.map((match) => match.method))]);
@@ -197,16 +197,16 @@ async function handleRequest(
   const present = presenter(includeSource(request));
   switch (route.name) {
     case 'get': {
-      const key = pathKey(deps, segments[1] ?? '');
-      const item = await getRecord(deps.table, key);
+      const key = pathKey(schema, segments[1] ?? '');
+      const item = await getRecord(table, key);
       if (!item) {
         throw notFound(`No ${schema.name} record has ${schema.key} ${quote(segments[1] ?? '')}.`);
       }
       return jsonTextResponse(200, itemBody(present(item), toJson(echoKey(key))));
     }
     case 'batch-get': {
-      const keys = parseBatchRequest(request, deps);
-      const result = await batchGetRecords(deps.table, keys, deps.retry);
+      const keys = parseBatchRequest(request, schema);
+      const result = await batchGetRecords(table, keys, deps.retry);
       const { body, unprocessed } = batchGetBody(
         result.found.map(({ key, item }) => ({ echo: echoKey(key), item: present(item) })),
         result.missing.map((key) => echoKey(key)),
@@ -216,7 +216,7 @@ async function handleRequest(
     }
     case 'list': {
       const { limit, cursor } = parseListQuery(request);
-      const page = await listRecords(deps.table, limit, cursor);
+      const page = await listRecords(table, limit, cursor);
       // The cursor continues after a stored item's key; `present` may have wrapped the record.
       const shown = page.items.map(present);
       const keyOf = new Map(shown.map((record, at) => [record, page.items[at]?.[schema.key]]));
@@ -225,6 +225,14 @@ async function handleRequest(
       return jsonTextResponse(200, pageBody(shown, page.cursor, cursorAfter));
     }
   }
+}
+
+/** The dataset the path's first segment names, or 404 naming the datasets there are. */
+function datasetAt(config: ApiConfig, name: string): ApiDataset {
+  const found = config.datasets.find((dataset) => dataset.schema.name === name);
+  if (found !== undefined) return found;
+  const known = config.datasets.map((dataset) => `"${dataset.schema.name}"`).join(', ');
+  throw notFound(`There is no dataset ${quote(name)}; this API serves ${known}.`);
 }
 
 /**
@@ -281,10 +289,10 @@ function routesFor(segments: readonly string[]): RouteMatch[] {
   return [];
 }
 
-function pathKey(deps: ApiDeps, text: string): ParsedKey {
-  const parsed = parseKey(deps.config.dataset, text);
+function pathKey(schema: DatasetSchema, text: string): ParsedKey {
+  const parsed = parseKey(schema, text);
   if (!parsed.ok) {
-    const { key } = deps.config.dataset;
+    const { key } = schema;
     throw badRequest('invalid-key', `The ${key} ${quote(text)} is not valid: ${parsed.reason}.`, [
       { parameter: key, detail: parsed.reason },
     ]);
@@ -330,7 +338,7 @@ class JsonNumber {
   constructor(readonly text: string) {}
 }
 
-function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
+function parseBatchRequest(request: ApiRequest, schema: DatasetSchema): ParsedKey[] {
   const contentTypes = headerValues(request, 'content-type');
   if (contentTypes.length !== 1 || !isJsonMediaType(contentTypes[0] ?? '')) {
     throw new HttpProblemError(
@@ -402,7 +410,6 @@ function parseBatchRequest(request: ApiRequest, deps: ApiDeps): ParsedKey[] {
     );
   }
 
-  const schema = deps.config.dataset;
   const errors: InvalidParam[] = [];
   const unique = new Map<string, ParsedKey>();
   keys.forEach((raw: unknown, index) => {

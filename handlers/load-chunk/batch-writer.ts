@@ -1,4 +1,5 @@
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import { backoffDelay, type Clock } from '../shared/backoff.js';
 import {
   ChunkTimeBudgetExceededError,
   ChunkWriteError,
@@ -9,7 +10,7 @@ import {
   THROTTLING_OR_TIMEOUT_ERRORS,
   unreachableCode,
 } from '../shared/errors.js';
-import { type Item, type KeyIdentity, keyIdentity } from '../shared/rows.js';
+import { type KeyIdentity, keyIdentity, type WireItem } from '../shared/rows.js';
 import { type ItemWriter, inWireForm } from './wire-form.js';
 
 /** DynamoDB's limit on the number of requests in one BatchWriteItem call. */
@@ -17,7 +18,7 @@ export const BATCH_WRITE_LIMIT = 25;
 
 /** One item to put, with the identity of its key (to match UnprocessedItems to it). */
 export interface PendingPut {
-  readonly item: Item;
+  readonly item: WireItem;
   readonly key: KeyIdentity;
 }
 
@@ -39,14 +40,7 @@ export interface RetryPolicy {
 /** Two minutes: long enough to ride out a blip or an emulator restart, short enough to fail fast. */
 export const DEFAULT_UNREACHABLE_BUDGET_MS = 120_000;
 
-/** Time and randomness, injectable so tests are fast and deterministic. */
-export interface Clock {
-  /** Milliseconds the invocation has left (the Lambda context's `getRemainingTimeInMillis`). */
-  readonly remainingTimeMs: () => number;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** A number in [0, 1). */
-  readonly random: () => number;
-}
+export type { Clock } from '../shared/backoff.js';
 
 /** What writing one batch took. */
 export interface BatchOutcome {
@@ -103,14 +97,7 @@ export function isTransient(error: unknown): boolean {
   return classifyWriteFault(error) !== 'refused';
 }
 
-/**
- * The wait before retry number `attempt` (1-based): exponential backoff with full
- * jitter, a uniformly random delay between 0 and min(max, base × 2^(attempt-1)).
- */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.floor(random() * ceiling);
-}
+export { backoffDelay } from '../shared/backoff.js';
 
 /**
  * Writes up to 25 items (with distinct keys) in one BatchWriteItem call, repeating

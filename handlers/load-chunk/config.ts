@@ -1,6 +1,8 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
+import { type DatasetSchema, findDataset } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
-import { readDataset, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
+import { UnknownDatasetError } from '../shared/errors.js';
+import { readDatasetTables, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
 import { DEFAULT_UNREACHABLE_BUDGET_MS } from './batch-writer.js';
 import type { LoadChunkConfig } from './load.js';
 
@@ -22,11 +24,41 @@ export const DEFAULT_LOADER_SETTINGS = {
   leaseClockSkewMs: 5_000,
   /** UNREACHABLE_BUDGET_MS: how long DynamoDB may not answer at all before the chunk fails. */
   unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
+  /** PROGRESS_INTERVAL_MS: least time between two reports of the rows written (0: none). */
+  progressIntervalMs: 2_000,
 } as const;
 
-/** The loader's handler configuration: the core's settings plus how to reach S3. */
-export interface LoadChunkHandlerConfig extends LoadChunkConfig {
+/**
+ * The loader's handler configuration: the core's settings for every dataset (each
+ * chunk loads with the schema and into the table of its file's dataset), plus how to
+ * reach S3.
+ */
+export interface LoadChunkHandlerConfig extends Omit<LoadChunkConfig, 'schema' | 'tableName'> {
+  readonly datasets: readonly DatasetSchema[];
+  /** The table of each dataset, by dataset name. */
+  readonly tables: Readonly<Record<string, string>>;
   readonly forcePathStyle: boolean;
+}
+
+/**
+ * The LoadChunkConfig of one chunk: the handler's settings with the schema and table of
+ * the chunk's dataset (`undefined`: an input from before datasets, valid with one dataset).
+ * Throws UnknownDatasetError for a dataset this deployment does not have.
+ */
+export function loadConfigFor(
+  config: LoadChunkHandlerConfig,
+  dataset: string | undefined,
+): LoadChunkConfig {
+  const { datasets, tables, forcePathStyle: _forcePathStyle, ...settings } = config;
+  const only = datasets.length === 1 ? datasets[0] : undefined;
+  if (dataset === undefined && only === undefined) {
+    throw new UnknownDatasetError(
+      `The LoadChunk input names no dataset and this deployment has ${datasets.length} (${datasets.map((schema) => schema.name).join(', ')}); redrive the failure record so the file is planned again.`,
+    );
+  }
+  const schema =
+    dataset === undefined && only !== undefined ? only : findDataset(dataset ?? '', datasets);
+  return { ...settings, schema, tableName: tables[schema.name] ?? '' };
 }
 
 /**
@@ -37,8 +69,7 @@ export function readLoadChunkConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): LoadChunkHandlerConfig {
   return readConfig(env, (read) => ({
-    schema: readDataset(read),
-    tableName: read.string('TABLE_NAME'),
+    ...readDatasetTables(read),
     controlTableName: read.string('CONTROL_TABLE_NAME'),
     lease: {
       pollMs: read.integer('LEASE_POLL_MS', {
@@ -58,6 +89,11 @@ export function readLoadChunkConfig(
       max: 64,
     }),
     maxRecordBytes: readMaxRecordBytes(read),
+    progressIntervalMs: read.integer('PROGRESS_INTERVAL_MS', {
+      default: DEFAULT_LOADER_SETTINGS.progressIntervalMs,
+      min: 0,
+      max: 600_000,
+    }),
     retry: {
       baseDelayMs: read.integer('WRITE_BACKOFF_BASE_MS', {
         default: DEFAULT_LOADER_SETTINGS.baseDelayMs,

@@ -1,4 +1,5 @@
 import type { ChunkPlan, LoadChunkInput, PlannedObject } from '../shared/contracts.js';
+import { FILE_FORMATS, type FileFormat } from '../shared/dataset.js';
 import { InvalidTaskInputError } from '../shared/errors.js';
 import { isCount, isNonEmptyString, isRecord } from '../shared/guards.js';
 import type { UploadStamp } from '../shared/upload-order.js';
@@ -29,9 +30,15 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
   }
   if (!isCount(object.size)) problems.push('object.size must be a non-negative integer');
 
+  const format = input.format ?? 'csv';
+  if (!(FILE_FORMATS as readonly unknown[]).includes(format)) {
+    problems.push(`format must be one of ${FILE_FORMATS.join(', ')} when present`);
+  }
   const header = input.header;
-  if (!Array.isArray(header) || header.length === 0 || !header.every(isNonEmptyString)) {
-    problems.push('header must be a non-empty array of non-empty strings');
+  if (!Array.isArray(header) || !header.every(isNonEmptyString)) {
+    problems.push('header must be an array of non-empty strings');
+  } else if (format === 'csv' && header.length === 0) {
+    problems.push('header must be a non-empty array of non-empty strings for a CSV file');
   }
 
   const chunk = isRecord(input.chunk) ? input.chunk : {};
@@ -66,11 +73,18 @@ export function parseLoadChunkEvent(event: unknown): LoadChunkInput {
     }
   }
 
+  const dataset = input.dataset;
+  if (dataset !== undefined && !isNonEmptyString(dataset)) {
+    problems.push("dataset must be a non-empty string (the plan's dataset) when present");
+  }
+
   if (problems.length > 0) {
     throw new InvalidTaskInputError(`Invalid LoadChunk input: ${problems.join('; ')}`);
   }
   return {
+    ...(dataset === undefined ? {} : { dataset: dataset as string }),
     object: object as unknown as PlannedObject,
+    ...(input.format === undefined ? {} : { format: format as FileFormat }),
     header: header as string[],
     chunk: chunk as unknown as ChunkPlan,
     upload: upload as unknown as UploadStamp,

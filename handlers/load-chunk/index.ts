@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { invocationClock } from '../shared/backoff.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
 import { logger } from '../shared/logger.js';
 import { createDocumentClient } from './client.js';
-import { readLoadChunkConfig } from './config.js';
+import { loadConfigFor, readLoadChunkConfig } from './config.js';
 import { parseLoadChunkEvent } from './event.js';
 import { loadChunk } from './load.js';
 import { createWriterClient } from './wire-form.js';
@@ -23,24 +23,29 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
   logger.appendKeys({
     file: `s3://${input.object.bucket}/${input.object.key}`,
     chunk: input.chunk.index,
+    dataset: input.dataset,
   });
   try {
-    const { stats, ...summary } = await loadChunk(input, config, {
+    const { stats, ...summary } = await loadChunk(input, loadConfigFor(config, input.dataset), {
       s3,
       dynamo,
       writer,
-      clock: {
-        remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        sleep: (ms) => sleep(ms),
-        random: Math.random,
-      },
+      clock: invocationClock(context),
     });
-    logger.info('Loaded chunk', { ...summary, ...stats });
+    const { progressError, ...counts } = stats;
+    logger.info('Loaded chunk', { ...summary, ...counts });
+    if (progressError !== undefined) {
+      // Advisory only (the rows are written): worth a warning, not a failure.
+      logger.warn('Progress reports failed', {
+        failedReports: counts.progressReportsFailed,
+        error: progressError,
+      });
+    }
     return summary;
   } catch (error) {
     logger.error('Chunk failed', { error });
     throw error;
   } finally {
-    logger.removeKeys(['file', 'chunk']);
+    logger.removeKeys(['file', 'chunk', 'dataset']);
   }
 }

@@ -3,10 +3,11 @@ import type { Readable } from 'node:stream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import pLimit from 'p-limit';
 import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
-import { readCsvBatches } from '../shared/csv.js';
+import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import {
   ChunkPlanMismatchError,
@@ -16,21 +17,33 @@ import {
   httpStatusOf,
   isClientFault,
   MalformedCsvError,
+  MalformedJsonError,
   NamedError,
   ObjectAccessError,
   ObjectChangedError,
   unreachableCode,
 } from '../shared/errors.js';
+import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
+import { jsonLayout, jsonRecordToItem } from '../shared/json-rows.js';
 import { provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
-import { fillItem, type HeaderLayout, type Item, validateHeader } from '../shared/rows.js';
+import {
+  type Item,
+  type RowResult,
+  rowToItem,
+  validateHeader,
+  type WireItem,
+} from '../shared/rows.js';
+import { sendUntilS3Answers } from '../shared/s3-calls.js';
 import {
   BATCH_WRITE_LIMIT,
   type Clock,
+  DEFAULT_UNREACHABLE_BUDGET_MS,
   type PendingPut,
   type RetryPolicy,
   writeBatch,
 } from './batch-writer.js';
 import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { ChunkProgress } from './progress.js';
 import { asItemWriter } from './wire-form.js';
 import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
@@ -43,9 +56,14 @@ export interface LoadChunkConfig {
   readonly lease: Omit<LeasePolicy, 'retry'>;
   /** BatchWriteItem calls in flight at once for one chunk. */
   readonly writeConcurrency: number;
-  /** Largest CSV record accepted, in bytes (the planner's limit). */
+  /** Largest record accepted, in bytes (the planner's limit). */
   readonly maxRecordBytes: number;
   readonly retry: RetryPolicy;
+  /**
+   * Least time between two reports of the rows written so far to the control table
+   * (see handlers/shared/load-progress.ts), in ms; 0 turns them off. @default 0
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** The clients and the clock of one invocation. */
@@ -73,6 +91,9 @@ export interface LoadChunkStats {
   readonly retries: number;
   /** Older uploads' chunks this one waited for before writing. */
   readonly waitedFor: number;
+  /** Progress reports that failed (advisory: the load goes on), and the last error. */
+  readonly progressReportsFailed: number;
+  readonly progressError?: unknown;
 }
 
 /**
@@ -94,12 +115,7 @@ export async function loadChunk(
   const { chunk } = input;
   const where = chunkPlace(input);
 
-  const header = validateHeader(input.header, config.schema);
-  if (!header.ok) {
-    throw new ChunkPlanMismatchError(
-      `${where}: the planned header no longer matches dataset "${config.schema.name}" (was the schema changed mid-flight?): ${header.problems.map(formatProblem).join('; ')}`,
-    );
-  }
+  const records = chunkRecords(input, config);
   if (chunk.rows === 0) {
     return {
       index: chunk.index,
@@ -109,7 +125,7 @@ export async function loadChunk(
       skipped: 0,
       mode: 'batch',
       durationMs: Math.round(now() - started),
-      stats: { batches: 0, retries: 0, waitedFor: 0 },
+      stats: { batches: 0, retries: 0, waitedFor: 0, progressReportsFailed: 0 },
     };
   }
 
@@ -124,7 +140,10 @@ export async function loadChunk(
   );
   let summary: Awaited<ReturnType<typeof writeChunk>>;
   try {
-    summary = await writeChunk(input, header.layout, config, deps, permit);
+    // Two calls, one per format, so each gets its own record type (CsvRecord, JsonRecord).
+    summary = await (records.format === 'csv'
+      ? writeChunk(input, records, config, deps, permit)
+      : writeChunk(input, records, config, deps, permit));
   } catch (error) {
     // The chunk's own error is the one to report; a lease left behind expires by itself.
     await permit.release().catch(() => undefined);
@@ -134,10 +153,63 @@ export async function loadChunk(
   return { ...summary, durationMs: Math.round(now() - started) };
 }
 
+/**
+ * The per-format seam of the loader: how one chunk's bytes become records (with
+ * their lines) and a record becomes an item. Every format's chunk goes through the
+ * same writeChunk.
+ */
+type ChunkRecords =
+  | ({ readonly format: 'csv' } & ChunkReader<CsvRecord>)
+  | ({ readonly format: 'jsonl' | 'json' } & ChunkReader<JsonRecord>);
+
+interface ChunkReader<R extends { readonly line: number }> {
+  /** The chunk's records, in batches, from its byte range. */
+  read(body: Readable, input: LoadChunkInput): AsyncIterable<readonly R[]>;
+  /** One record as an item stamped with `extraBytes` of provenance, or its problems. */
+  toItem(record: R, extraBytes: number): RowResult;
+  /** A converted item in DynamoDB's wire form, as the loader writes it. */
+  wire(item: Item): WireItem;
+}
+
+/** The chunk's format's reader; for CSV, after checking the planned header against the schema. */
+function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkRecords {
+  const format = input.format ?? 'csv';
+  const { maxRecordBytes } = config;
+  const range = { offset: input.chunk.start, firstLine: input.chunk.firstLine };
+  if (format !== 'csv') {
+    const layout = jsonLayout(config.schema);
+    return {
+      format,
+      read: (body) => readJsonBatches(body, format, { maxRecordBytes, ...range }),
+      toItem: (record, extraBytes) => jsonRecordToItem(layout, record, extraBytes),
+      // JSON values are lib-dynamodb values (nested lists and maps): marshalled once here.
+      wire: (item) => marshall(item, WIRE_OPTIONS) as WireItem,
+    };
+  }
+  const header = validateHeader(input.header, config.schema);
+  if (!header.ok) {
+    throw new ChunkPlanMismatchError(
+      `${chunkPlace(input)}: the planned header no longer matches dataset "${config.schema.name}" (was the schema changed mid-flight?): ${header.problems.map(formatProblem).join('; ')}`,
+    );
+  }
+  const { layout } = header;
+  return {
+    format,
+    read: (body) =>
+      readCsvBatches(body, { delimiter: config.schema.delimiter, maxRecordBytes, ...range }),
+    toItem: (record, extraBytes) => rowToItem(layout, record.fields, record.line, extraBytes),
+    // rowToItem builds CSV items in wire form already (wireValue).
+    wire: (item) => item as WireItem,
+  };
+}
+
+/** How a JSON record's item is marshalled: as the document client would send it. */
+const WIRE_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
+
 /** Reads, converts and writes the chunk's rows under a write permit. */
-async function writeChunk(
+async function writeChunk<R extends { readonly line: number }>(
   input: LoadChunkInput,
-  layout: HeaderLayout,
+  reader: ChunkReader<R>,
   config: LoadChunkConfig,
   deps: LoadChunkDeps,
   permit: WritePermit,
@@ -148,9 +220,19 @@ async function writeChunk(
   const stampBytes = provenanceBytes(upload);
   const stamp = uploadAttributes(upload);
   const writer = asItemWriter(deps.writer ?? deps.dynamo);
-  const body = await readRange(deps.s3, input, where);
+  const body = await readRange(deps.s3, input, where, config.retry, deps.clock);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();
+  const progress = new ChunkProgress(
+    {
+      client: deps.dynamo,
+      tableName: config.controlTableName,
+      intervalMs: config.progressIntervalMs ?? 0,
+    },
+    upload,
+    chunk.index,
+    deps.now ?? (() => performance.now()),
+  );
   const target = { tableName: config.tableName, keyName: config.schema.key, where };
   // Keys seen in this chunk; integer keys live in typed arrays, not as boxed numbers in a Set.
   const keys = takeKeyIndex(chunk.rows);
@@ -184,6 +266,7 @@ async function writeChunk(
         written += outcome.written;
         superseded += outcome.superseded;
         retries += outcome.retries;
+        progress.add(outcome.written);
       },
       (error: unknown) => {
         failure ??= { error };
@@ -194,12 +277,7 @@ async function writeChunk(
   };
 
   try {
-    const batches = readCsvBatches(body, {
-      delimiter: config.schema.delimiter,
-      maxRecordBytes: config.maxRecordBytes,
-      offset: chunk.start,
-      firstLine: chunk.firstLine,
-    });
+    const batches = reader.read(body, input);
     // One await per piece of the body, not per record: the rows in between are plain loops.
     reading: for await (const records of batches) {
       for (const record of records) {
@@ -214,8 +292,7 @@ async function writeChunk(
           skipped++;
           continue;
         }
-        const item: Item = {};
-        const row = fillItem(item, layout, record.fields, record.line, stampBytes);
+        const row = reader.toItem(record, stampBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
@@ -223,14 +300,15 @@ async function writeChunk(
         }
         // The plan skips every earlier occurrence of a key, so a repeat here would
         // make the winner depend on write order: refuse rather than guess.
-        if (keys.set(row.key, index) !== undefined) {
+        if (keys.set(row.row.key, index) !== undefined) {
           throw new ChunkPlanMismatchError(
-            `${where}: key ${String(row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
+            `${where}: key ${String(row.row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
           );
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        batch.push({ item: stampItem(item, stamp, record.line), key: row.key });
+        const item = stampItem(reader.wire(row.row.item), stamp, record.line);
+        batch.push({ item, key: row.row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];
@@ -248,6 +326,7 @@ async function writeChunk(
     await Promise.all(inFlight);
     returnKeyIndex(keys);
   }
+  const reported = await progress.close();
   if (failure) throw failure.error;
 
   if (rows !== chunk.rows) {
@@ -265,7 +344,13 @@ async function writeChunk(
     superseded,
     skipped,
     mode: permit.mode,
-    stats: { batches, retries, waitedFor: permit.waitedFor },
+    stats: {
+      batches,
+      retries,
+      waitedFor: permit.waitedFor,
+      progressReportsFailed: reported.failedReports,
+      ...(reported.lastError === undefined ? {} : { progressError: reported.lastError }),
+    },
   };
 }
 
@@ -295,18 +380,37 @@ function returnKeyIndex(index: KeyIndex): void {
   if (idleKeyIndexes.length < MAX_IDLE_KEY_INDEXES) idleKeyIndexes.push(index);
 }
 
-/** GETs exactly the chunk's byte range of exactly the planned object version. */
-async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Promise<Readable> {
+/**
+ * GETs exactly the chunk's byte range of exactly the planned object version,
+ * repeating the GET while S3 does not answer at all, for the unreachable budget.
+ */
+async function readRange(
+  s3: S3Client,
+  input: LoadChunkInput,
+  where: string,
+  retry: RetryPolicy,
+  clock: Clock,
+): Promise<Readable> {
   const { object, chunk } = input;
+  const policy = {
+    ...retry,
+    unreachableBudgetMs: retry.unreachableBudgetMs ?? DEFAULT_UNREACHABLE_BUDGET_MS,
+  };
   try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
-        Range: `bytes=${chunk.start}-${chunk.end - 1}`,
-        IfMatch: object.eTag,
-      }),
+    const response = await sendUntilS3Answers(
+      `${where}: the Range GET`,
+      () =>
+        s3.send(
+          new GetObjectCommand({
+            Bucket: object.bucket,
+            Key: object.key,
+            ...(object.versionId === undefined ? {} : { VersionId: object.versionId }),
+            Range: `bytes=${chunk.start}-${chunk.end - 1}`,
+            IfMatch: object.eTag,
+          }),
+        ),
+      policy,
+      clock,
     );
     if (response.Body === undefined) {
       throw new ChunkReadError(`${where}: S3 returned no body`);
@@ -338,7 +442,7 @@ async function readRange(s3: S3Client, input: LoadChunkInput, where: string): Pr
  * ObjectAccessError, anything else is a transient read error (retried).
  */
 function readFailure(error: unknown, where: string): unknown {
-  if (error instanceof MalformedCsvError) {
+  if (error instanceof MalformedCsvError || error instanceof MalformedJsonError) {
     return new ChunkPlanMismatchError(
       `${where}: the planned byte range does not parse as the planner parsed it: ${error.message}`,
       { cause: error },
@@ -353,9 +457,10 @@ function readFailure(error: unknown, where: string): unknown {
   }
   const unreachable = unreachableCode(error);
   if (unreachable !== undefined) {
-    // No answer at all is not an S3 fault: say so, so the remedy is the network path.
+    // The connection broke while the body streamed (the GET itself was answered):
+    // the workflow re-runs the chunk, which rewrites the same items.
     return new ChunkReadError(
-      `${where}: S3 did not answer the Range GET (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
+      `${where}: the connection to S3 broke while the byte range was read (${unreachable}: ${describeError(error)}); the workflow retries the chunk, and if this persists check the network path to S3 (endpoint, DNS, VPC endpoint)`,
       { cause: error },
     );
   }

@@ -1,7 +1,8 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
+import type { DatasetSchema } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
-import { readDataset, readMaxRecordBytes } from '../shared/settings.js';
-import type { PlanConfig } from './plan.js';
+import { readDatasets, readMaxRecordBytes } from '../shared/settings.js';
+import { DEFAULT_UNANSWERED_POLICY, type PlanConfig } from './plan.js';
 
 /** Defaults of the planner's settings (the same as infra/config.ts). */
 export const PLAN_DEFAULTS = {
@@ -15,13 +16,29 @@ export const PLAN_DEFAULTS = {
 } as const;
 
 /**
+ * The planner handler's configuration: the plan settings of every file, and every
+ * dataset's schema (a file is planned with the schema of the dataset its key names).
+ */
+export interface PlanHandlerConfig extends Omit<PlanConfig, 'schema'> {
+  readonly datasets: readonly DatasetSchema[];
+}
+
+/** The PlanConfig of one file: the handler's settings with the schema of the file's dataset. */
+export function planConfigFor(config: PlanHandlerConfig, schema: DatasetSchema): PlanConfig {
+  const { datasets: _datasets, ...settings } = config;
+  return { ...settings, schema };
+}
+
+/**
  * Reads the planner's configuration from the environment, throwing one
  * ConfigurationError that lists every bad variable.
  */
-export function readPlanConfig(env: Readonly<Record<string, string | undefined>>): PlanConfig {
+export function readPlanConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): PlanHandlerConfig {
   return readConfig(env, (read) => {
-    const config: PlanConfig = {
-      schema: readDataset(read),
+    const config: PlanHandlerConfig = {
+      datasets: readDatasets(read),
       maxFileBytes: read.integer('MAX_FILE_BYTES', { default: PLAN_DEFAULTS.maxFileBytes, min: 1 }),
       chunkTargetBytes: read.integer('CHUNK_TARGET_BYTES', {
         default: PLAN_DEFAULTS.chunkTargetBytes,
@@ -52,6 +69,13 @@ export function readPlanConfig(env: Readonly<Record<string, string | undefined>>
         min: 4 * 1024,
         max: 200 * 1024,
       }),
+      unanswered: {
+        ...DEFAULT_UNANSWERED_POLICY,
+        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
+          default: DEFAULT_UNANSWERED_POLICY.unreachableBudgetMs,
+          min: 1,
+        }),
+      },
     };
     if (config.maxRecordBytes > config.chunkTargetBytes) {
       read.problem(

@@ -1,10 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import type { FilePlan } from '../shared/contracts.js';
+import { invocationClock } from '../shared/backoff.js';
+import type { PlanFileOutput } from '../shared/contracts.js';
+import { routeKey } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
+import { UnknownDatasetError } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { readForcePathStyle } from '../shared/settings.js';
-import { readPlanConfig } from './config.js';
+import { planConfigFor, readPlanConfig } from './config.js';
 import { parsePlanFileEvent } from './event.js';
 import { fileLabel, isRejectedFile, planFile } from './plan.js';
 
@@ -13,13 +16,21 @@ export const config = readPlanConfig(process.env);
 
 const s3 = new S3Client({ forcePathStyle: readConfig(process.env, readForcePathStyle) });
 
-/** PlanFile task: `{ file }` (the execution's FileRef) → FilePlan (byte-range chunks, no rows). */
-export async function handler(event: unknown, context?: Context): Promise<FilePlan> {
+/**
+ * PlanFile task: `{ file }` (the execution's FileRef) → the FilePlan (byte-range chunks,
+ * no rows) of the file, validated with the schema of the dataset its key names.
+ */
+export async function handler(event: unknown, context?: Context): Promise<PlanFileOutput> {
   if (context) logger.addContext(context);
   const file = parsePlanFileEvent(event);
   logger.appendKeys({ file: fileLabel(file), versionId: file.versionId });
   try {
-    const plan = await planFile(s3, file, config);
+    const schema = routeKey(file.key, config.datasets);
+    logger.appendKeys({ dataset: schema.name });
+    const plan = {
+      dataset: schema.name,
+      ...(await planFile(s3, file, planConfigFor(config, schema), invocationClock(context))),
+    };
     if (file.eTag !== undefined && plan.object.eTag.replaceAll('"', '') !== file.eTag) {
       // Unversioned bucket, overwritten since the notification: the newest content is
       // planned (its own notification plans it again; loads are idempotent).
@@ -38,13 +49,13 @@ export async function handler(event: unknown, context?: Context): Promise<FilePl
     return plan;
   } catch (error) {
     // A bad file is the uploader's problem, not the system's: warn, don't page.
-    if (isRejectedFile(error)) {
+    if (isRejectedFile(error) || error instanceof UnknownDatasetError) {
       logger.warn('File rejected', { error: error.name, reason: error.message });
     } else {
       logger.error('Could not plan file', { error });
     }
     throw error;
   } finally {
-    logger.removeKeys(['file', 'versionId']);
+    logger.removeKeys(['file', 'versionId', 'dataset']);
   }
 }

@@ -4,9 +4,10 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { type Clock, invocationClock } from '../shared/backoff.js';
 import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
 import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
-import type { DatasetSchema } from '../shared/dataset.js';
+import type { DatasetSchema, FileFormat } from '../shared/dataset.js';
 import {
   describeError,
   EmptyFileError,
@@ -17,6 +18,7 @@ import {
   InvalidFileError,
   isClientFault,
   MalformedCsvError,
+  MalformedJsonError,
   NamedError,
   ObjectAccessError,
   ObjectChangedError,
@@ -24,8 +26,20 @@ import {
   PlanTooLargeError,
   UnsupportedFileTypeError,
 } from '../shared/errors.js';
+import {
+  acceptedContentTypes,
+  FORMAT_NAMES,
+  type FormatChoice,
+  firstNonBlank,
+  formatOf,
+  SNIFF_BYTES,
+  sniffFormat,
+} from '../shared/formats.js';
+import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
+import { checkJsonRecord, jsonLayout } from '../shared/json-rows.js';
 import { provenanceBytes } from '../shared/provenance.js';
-import { checkRow, type HeaderLayout, validateHeader } from '../shared/rows.js';
+import { checkRow, type HeaderLayout, type RowCheck, validateHeader } from '../shared/rows.js';
+import { sendUntilS3Answers, type UnansweredPolicy } from '../shared/s3-calls.js';
 import { SEQUENCER_WIDTH } from '../shared/upload-order.js';
 import { ChunkCutter, chunkLayout } from './chunk-sizing.js';
 import { KeyIndex } from './key-index.js';
@@ -47,21 +61,17 @@ export interface PlanConfig {
   readonly maxReportedErrors: number;
   /** Largest plan (JSON bytes) handed to the workflow, far below the 256 KiB state limit. @default 163840 */
   readonly maxPlanBytes: number;
+  /** How long S3 calls are repeated while S3 does not answer at all. @default DEFAULT_UNANSWERED_POLICY */
+  readonly unanswered?: UnansweredPolicy;
 }
 
-/** Object names the planner accepts (case-insensitive). */
-export const CSV_EXTENSIONS = ['.csv'] as const;
-
-/** Content types the planner accepts; S3's defaults for unknown types are included. */
-export const CSV_CONTENT_TYPES = [
-  'text/csv',
-  'text/plain',
-  'application/csv',
-  'text/comma-separated-values',
-  'application/vnd.ms-excel',
-  'application/octet-stream',
-  'binary/octet-stream',
-] as const;
+/** Two minutes without an answer from S3 (cdk.json `unreachableBudgetSeconds`), as for the loader. */
+export const DEFAULT_UNANSWERED_POLICY: UnansweredPolicy = {
+  unreachableBudgetMs: 120_000,
+  baseDelayMs: 100,
+  maxDelayMs: 10_000,
+  safetyMarginMs: 10_000,
+};
 
 /** Bytes a skip entry adds to the plan's JSON at most (index digits and a comma). */
 const SKIP_ENTRY_BYTES = 8;
@@ -90,21 +100,93 @@ export function isRejectedFile(error: unknown): error is NamedError {
 }
 
 /**
- * Plans one object version: HeadObject checks (exists, not empty, a CSV, within the
- * size limit), then one streamed GetObject (IfMatch the head's ETag) through
- * `planRecords`. Throws the named errors of handlers/shared/errors.ts.
+ * Plans one object version: HeadObject checks (exists, not empty, a format the
+ * dataset accepts, within the size limit), then one streamed GetObject (IfMatch the
+ * head's ETag) through the format's reader and `planRecords` or `planJsonRecords`.
+ * Throws the named errors of handlers/shared/errors.ts.
  */
-export async function planFile(s3: S3Client, file: FileRef, config: PlanConfig): Promise<FilePlan> {
-  const object = await headObject(s3, file, config);
-  const body = await getObjectBody(s3, object);
-  return planRecords(
-    readCsvBatches(readErrorsAreRetryable(body, fileLabel(object)), {
+export async function planFile(
+  s3: S3Client,
+  file: FileRef,
+  config: PlanConfig,
+  clock: Clock = invocationClock(),
+): Promise<FilePlan> {
+  // While S3 does not answer at all, HeadObject and GetObject are repeated for a bounded time.
+  const repeat: Repeat = (call, send) =>
+    sendUntilS3Answers(call, send, config.unanswered ?? DEFAULT_UNANSWERED_POLICY, clock);
+  const { object, choice } = await headObject(s3, repeat, file, config);
+  const label = fileLabel(object);
+  if (choice.format !== undefined) checkFormat(label, choice, config.schema);
+  let source: AsyncIterable<Uint8Array> = readErrorsAreRetryable(
+    await getObjectBody(s3, repeat, object),
+    label,
+  );
+  let format = choice.format;
+  if (format === undefined) {
+    const sniffed = await sniff(source);
+    source = sniffed.body;
+    format = sniffed.format;
+    checkFormat(label, { format, by: 'first byte', detail: choice.detail }, config.schema);
+  }
+  if (format === 'csv') {
+    const records = readCsvBatches(source, {
       delimiter: config.schema.delimiter,
       maxRecordBytes: config.maxRecordBytes,
-    }),
-    object,
-    config,
+    });
+    return planRecords(records, object, config);
+  }
+  const records = readJsonBatches(source, format, { maxRecordBytes: config.maxRecordBytes });
+  return planJsonRecords(records, object, config, format);
+}
+
+/** Refuses a format the dataset does not accept, saying how the format was chosen. */
+function checkFormat(label: string, choice: FormatChoice, schema: DatasetSchema): void {
+  const { format } = choice;
+  if (format === undefined || schema.formats.includes(format)) return;
+  const how =
+    choice.by === 'first byte'
+      ? `its first byte (${choice.detail} does not say)`
+      : `its ${choice.by} ${choice.detail}`;
+  throw new UnsupportedFileTypeError(
+    `${label} is ${FORMAT_NAMES[format]} (by ${how}), but dataset "${schema.name}" accepts ${schema.formats.map((accepted) => FORMAT_NAMES[accepted]).join(', ')} only`,
   );
+}
+
+/**
+ * Reads the body's first pieces until a non-blank byte (or SNIFF_BYTES) shows the
+ * format, and returns the format with the body whole again (the pieces read put back).
+ */
+async function sniff(
+  body: AsyncIterable<Uint8Array>,
+): Promise<{ format: FileFormat; body: AsyncIterable<Uint8Array> }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let bytes = 0;
+  let done = false;
+  while (bytes < SNIFF_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    bytes += next.value.length;
+    if (firstNonBlank(Buffer.concat(head)) !== -1) break;
+  }
+  const format = sniffFormat(Buffer.concat(head));
+  async function* whole(): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* head;
+      if (done) return;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        yield next.value;
+      }
+    } finally {
+      // Planning that stops early closes the S3 stream, as a for-await over it would.
+      if (!done) await iterator.return?.();
+    }
+  }
+  return { format, body: whole() };
 }
 
 /**
@@ -137,16 +219,26 @@ async function* readErrorsAreRetryable(
   }
 }
 
-async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Promise<PlannedObject> {
+/** Sends one S3 call, repeated while S3 does not answer; `call` names it in errors. */
+type Repeat = <T>(call: string, send: () => Promise<T>) => Promise<T>;
+
+async function headObject(
+  s3: S3Client,
+  repeat: Repeat,
+  file: FileRef,
+  config: PlanConfig,
+): Promise<{ object: PlannedObject; choice: FormatChoice }> {
   const label = fileLabel(file);
   let head: HeadObjectCommandOutput;
   try {
-    head = await s3.send(
-      new HeadObjectCommand({
-        Bucket: file.bucket,
-        Key: file.key,
-        ...(file.versionId ? { VersionId: file.versionId } : {}),
-      }),
+    head = await repeat(`HeadObject of ${label}`, () =>
+      s3.send(
+        new HeadObjectCommand({
+          Bucket: file.bucket,
+          Key: file.key,
+          ...(file.versionId ? { VersionId: file.versionId } : {}),
+        }),
+      ),
     );
   } catch (error) {
     if (httpStatusOf(error) === 404) {
@@ -158,20 +250,22 @@ async function headObject(s3: S3Client, file: FileRef, config: PlanConfig): Prom
     throw transient(error, file);
   }
   const size = head.ContentLength ?? 0;
-  checkObject(label, { ...head, ContentLength: size }, config);
+  const choice = checkObject(label, { ...head, ContentLength: size }, config);
   if (!head.ETag) throw new FileReadError(`HeadObject returned no ETag for ${label}`);
-  return {
+  const object = {
     bucket: file.bucket,
     key: file.key,
     ...(file.versionId ? { versionId: file.versionId } : {}),
     eTag: head.ETag,
     size,
   };
+  return { object, choice };
 }
 
 /**
  * Rejects, before reading a byte, objects the planner cannot load: empty, too large,
- * not named `.csv`, a non-CSV content type, a charset other than UTF-8, or compressed.
+ * a content type of no supported format, a charset other than UTF-8, or compressed.
+ * Returns the format the name or content type decides (undefined: the first byte will).
  */
 export function checkObject(
   label: string,
@@ -181,25 +275,20 @@ export function checkObject(
     readonly ContentEncoding?: string | undefined;
   },
   config: Pick<PlanConfig, 'maxFileBytes'>,
-): void {
+): FormatChoice {
   if (head.ContentLength === 0) throw new EmptyFileError(`${label} is empty (0 bytes)`);
   if (head.ContentLength > config.maxFileBytes) {
     throw new FileTooLargeError(
       `${label} is ${head.ContentLength} bytes, over the ${config.maxFileBytes}-byte limit (MAX_FILE_BYTES); split it into smaller files`,
     );
   }
-  const lowerKey = label.toLowerCase();
-  if (!CSV_EXTENSIONS.some((extension) => lowerKey.endsWith(extension))) {
-    throw new UnsupportedFileTypeError(
-      `${label} is not a CSV file: only names ending in ${CSV_EXTENSIONS.join(', ')} are ingested`,
-    );
-  }
   const [mediaType = '', ...parameters] = (head.ContentType ?? '')
     .split(';')
     .map((part) => part.trim().toLowerCase());
-  if (mediaType !== '' && !(CSV_CONTENT_TYPES as readonly string[]).includes(mediaType)) {
+  const choice = formatOf(label, mediaType);
+  if ('unsupported' in choice) {
     throw new UnsupportedFileTypeError(
-      `${label} has content type "${head.ContentType}"; expected one of ${CSV_CONTENT_TYPES.join(', ')}`,
+      `${label} has content type "${head.ContentType}", which is none of the formats loaded (CSV, JSON Lines, JSON array); expected one of ${acceptedContentTypes().join(', ')}, or a name ending in .csv, .jsonl, .ndjson or .json`,
     );
   }
   const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice(8);
@@ -211,24 +300,28 @@ export function checkObject(
   const encoding = (head.ContentEncoding ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity' && encoding !== 'utf-8') {
     throw new UnsupportedFileTypeError(
-      `${label} is stored with Content-Encoding "${head.ContentEncoding}"; upload the plain, uncompressed CSV`,
+      `${label} is stored with Content-Encoding "${head.ContentEncoding}"; upload the plain, uncompressed file`,
     );
   }
+  return choice;
 }
 
 async function getObjectBody(
   s3: S3Client,
+  repeat: Repeat,
   object: PlannedObject,
 ): Promise<AsyncIterable<Uint8Array>> {
   const label = fileLabel(object);
   try {
-    const response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId ? { VersionId: object.versionId } : {}),
-        IfMatch: object.eTag,
-      }),
+    const response = await repeat(`GetObject of ${label}`, () =>
+      s3.send(
+        new GetObjectCommand({
+          Bucket: object.bucket,
+          Key: object.key,
+          ...(object.versionId ? { VersionId: object.versionId } : {}),
+          IfMatch: object.eTag,
+        }),
+      ),
     );
     const body: unknown = response.Body;
     if (!isByteStream(body)) {
@@ -272,9 +365,9 @@ function transient(error: unknown, file: FileRef): unknown {
 }
 
 /**
- * Plans a file from its records (the header first): validates the header and every
- * row, finds chunk boundaries at record ends, and marks each row whose key occurs
- * again later in the file so the loaders skip it (the last occurrence wins).
+ * Plans a CSV file from its records (the header first): validates the header and
+ * every row, finds chunk boundaries at record ends, and marks each row whose key
+ * occurs again later in the file so the loaders skip it (the last occurrence wins).
  * Throws InvalidFileError listing the first problems, EmptyFileError, or
  * PlanTooLargeError; never returns a plan for an invalid file. `records` yields
  * records one by one or in batches (readCsvBatches: one await per source piece).
@@ -284,8 +377,74 @@ export async function planRecords(
   object: PlannedObject,
   config: PlanConfig,
 ): Promise<FilePlan> {
-  const label = fileLabel(object);
   const stampBytes = provenanceBytesBound(object);
+  let layout: HeaderLayout | undefined;
+  return planChecked(records, object, config, 'csv', {
+    check(record) {
+      if (layout === undefined) {
+        const checked = validateHeader(record.fields, config.schema, record.line);
+        if (!checked.ok) return { ok: false, problems: checked.problems, header: true };
+        ({ layout } = checked);
+        return HEADER;
+      }
+      // The record's length bounds its item's size: most rows need no byte counting.
+      return checkRow(layout, record.fields, record.line, stampBytes, record.end - record.start);
+    },
+    header: () => layout?.header,
+    malformed: (problem) => withFieldName(problem, layout),
+  });
+}
+
+/**
+ * Plans a JSON Lines or JSON array file from its records as planRecords plans a CSV
+ * file (the same checks, chunking and duplicate handling); the plan has no header.
+ */
+export async function planJsonRecords(
+  records: AsyncIterable<readonly JsonRecord[]>,
+  object: PlannedObject,
+  config: PlanConfig,
+  format: Exclude<FileFormat, 'csv'>,
+): Promise<FilePlan> {
+  const stampBytes = provenanceBytesBound(object);
+  const layout = jsonLayout(config.schema);
+  return planChecked(records, object, config, format, {
+    check: (record) => checkJsonRecord(layout, record, stampBytes),
+    header: () => [],
+    malformed: (problem) => problem,
+  });
+}
+
+/** The record was a header, and a good one. */
+const HEADER = { ok: 'header' } as const;
+
+/** How the planner checks one format's records. */
+interface RecordChecker<R> {
+  /** A data row's check; HEADER for a good header; a bad header's problems with `header`. */
+  check(
+    record: R,
+  ): RowCheck | typeof HEADER | { ok: false; problems: readonly FileProblem[]; header: true };
+  /** The header names for the plan; undefined when the file had no header row. */
+  header(): readonly string[] | undefined;
+  /** A malformed-text problem as listed. */
+  malformed(problem: FileProblem): FileProblem;
+}
+
+/** The records of a file, with their byte ranges and lines, as every format's reader yields them. */
+interface PlannedRecord {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The planner proper, for any format's records (see planRecords). */
+async function planChecked<R extends PlannedRecord>(
+  records: AsyncIterable<R | readonly R[]>,
+  object: PlannedObject,
+  config: PlanConfig,
+  format: FileFormat,
+  checker: RecordChecker<R>,
+): Promise<FilePlan> {
+  const label = fileLabel(object);
   const { chunkBytes } = chunkLayout(object.size, config);
   const cutter = new ChunkCutter(chunkBytes);
   const problems: FileProblem[] = [];
@@ -297,7 +456,6 @@ export async function planRecords(
     }
   };
 
-  let layout: HeaderLayout | undefined;
   const chunks: MutableChunk[] = [];
   let open: MutableChunk | undefined;
   const keys = new KeyIndex();
@@ -311,19 +469,13 @@ export async function planRecords(
     // for-await closes the records (and so the S3 stream) whenever planning stops early.
     for await (const batch of records) {
       for (const record of isBatch(batch) ? batch : [batch]) {
-        if (layout === undefined) {
-          const checked = validateHeader(record.fields, config.schema, record.line);
-          if (!checked.ok) {
-            report(checked.problems);
-            throw new InvalidFileError(label, problems, totalProblems, 'header');
-          }
-          ({ layout } = checked);
-          continue;
+        const row = checker.check(record);
+        if (row.ok === 'header') continue;
+        if (!row.ok && 'header' in row) {
+          report(row.problems);
+          throw new InvalidFileError(label, problems, totalProblems, 'header');
         }
         const index = totalRows++;
-        // The record's length bounds its item's size: most rows need no byte counting.
-        const recordBytes = record.end - record.start;
-        const row = checkRow(layout, record.fields, record.line, stampBytes, recordBytes);
         if (!row.ok) {
           report(row.problems);
           continue;
@@ -352,13 +504,14 @@ export async function planRecords(
       }
     }
   } catch (error) {
-    if (!(error instanceof MalformedCsvError)) throw error;
+    if (!(error instanceof MalformedCsvError || error instanceof MalformedJsonError)) throw error;
     // Parsing cannot go on past malformed text: list it even when the list is full.
     totalProblems++;
-    problems.push(withFieldName(error.problem, layout));
+    problems.push(checker.malformed(error.problem));
     throw new InvalidFileError(label, problems, totalProblems, 'malformed');
   }
-  if (layout === undefined) throw new EmptyFileError(`${label} has no header row`);
+  const header = checker.header();
+  if (header === undefined) throw new EmptyFileError(`${label} has no header row`);
   if (totalProblems > 0) throw new InvalidFileError(label, problems, totalProblems);
   if (open !== undefined) chunks.push(open);
 
@@ -369,7 +522,8 @@ export async function planRecords(
   }
   const plan: FilePlan = {
     object,
-    header: layout.header,
+    format,
+    header,
     chunks: assignSkips(chunks, superseded),
     totalRows,
     duplicateRows,
@@ -421,7 +575,7 @@ function assignSkips(chunks: readonly MutableChunk[], superseded: number[]): Chu
   });
 }
 
-function isBatch(value: CsvRecord | readonly CsvRecord[]): value is readonly CsvRecord[] {
+function isBatch<R>(value: R | readonly R[]): value is readonly R[] {
   return Array.isArray(value);
 }
 

@@ -1,4 +1,5 @@
 import type { S3EventRecord } from 'aws-lambda';
+import type { FileFormat } from './dataset.js';
 import type { UploadStamp } from './upload-order.js';
 
 /**
@@ -64,7 +65,9 @@ export interface PlannedObject {
 /** Output of PlanFile. */
 export interface FilePlan {
   readonly object: PlannedObject;
-  /** Header names after BOM strip and trim, in file order. */
+  /** The file's format: `csv`, `jsonl` (JSON Lines) or `json` (a JSON array of objects). */
+  readonly format: FileFormat;
+  /** Header names after BOM strip and trim, in file order (CSV; empty for JSON formats). */
   readonly header: readonly string[];
   readonly chunks: readonly ChunkPlan[];
   readonly totalRows: number;
@@ -74,9 +77,26 @@ export interface FilePlan {
   readonly chunkBytes: number;
 }
 
+/** Output of the PlanFile task: the plan, and the dataset it was made for. */
+export interface PlanFileOutput extends FilePlan {
+  /**
+   * The dataset the object's key names (its first segment; any key when there is one
+   * dataset): its schema validated the file, its table receives the chunks.
+   */
+  readonly dataset: string;
+}
+
 /** Input of one LoadChunk task (built by the Map's ItemSelector). */
 export interface LoadChunkInput {
+  /**
+   * The file's dataset (the plan's): its schema parses the chunk, its table receives
+   * the rows. Absent in the input of an execution started before datasets existed,
+   * which loads into the only dataset.
+   */
+  readonly dataset?: string;
   readonly object: PlannedObject;
+  /** The plan's format. @default 'csv' (inputs from before formats were planned) */
+  readonly format?: FileFormat;
   readonly header: readonly string[];
   readonly chunk: ChunkPlan;
   /** The execution's upload stamp: every item written carries it, and only a newer one replaces it. */

@@ -1,4 +1,4 @@
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, UnknownDatasetError } from './errors.js';
 import { isRecord } from './guards.js';
 import { RESERVED_ATTRIBUTES } from './provenance.js';
 
@@ -10,8 +10,19 @@ import { RESERVED_ATTRIBUTES } from './provenance.js';
  */
 
 /** Cell types a column can declare. */
-export const COLUMN_TYPES = ['string', 'number', 'integer', 'boolean', 'date'] as const;
+export const COLUMN_TYPES = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'date',
+  'map',
+  'list',
+] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+/** Types the elements of a `list` column may be given (`items`). */
+export const LIST_ITEM_TYPES = ['string', 'number', 'integer', 'boolean', 'date'] as const;
 
 /** Types a key column may have (DynamoDB partition keys are S or N). */
 export const KEY_COLUMN_TYPES = ['string', 'number', 'integer'] as const;
@@ -25,7 +36,16 @@ export interface ColumnSpec {
   readonly required: boolean;
   /** Upper bound on the cell's length in characters (`string` columns only). */
   readonly maxLength?: number;
+  /** Type of every element (`list` columns only; any JSON value when absent). */
+  readonly items?: ColumnType;
 }
+
+/** File formats a dataset can accept (see handlers/shared/formats.ts). */
+export const FILE_FORMATS = ['csv', 'jsonl', 'json'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+/** Column types only JSON files can fill (a CSV cell holds no nested value). */
+export const NESTED_COLUMN_TYPES: readonly ColumnType[] = ['map', 'list'];
 
 /** What to do with a header column the schema does not declare. */
 export type UnknownColumnPolicy = 'reject' | 'ignore';
@@ -43,6 +63,8 @@ export interface DatasetSchema {
   readonly delimiter: string;
   /** @default 'reject' */
   readonly unknownColumns: UnknownColumnPolicy;
+  /** File formats the dataset accepts, in the order given. @default ['csv', 'jsonl', 'json'] */
+  readonly formats: readonly FileFormat[];
 }
 
 /** DynamoDB's limit on a partition key value, in bytes. */
@@ -62,7 +84,15 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
   if (!isRecord(raw)) {
     throw new ConfigurationError(source, ['must be an object with name, key and columns']);
   }
-  const known = new Set(['name', 'key', 'columns', 'delimiter', 'unknownColumns', 'description']);
+  const known = new Set([
+    'name',
+    'key',
+    'columns',
+    'delimiter',
+    'unknownColumns',
+    'formats',
+    'description',
+  ]);
   for (const field of Object.keys(raw)) {
     if (!known.has(field)) problems.push(`unknown field "${field}"`);
   }
@@ -119,6 +149,8 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
     problems.push('unknownColumns must be "reject" or "ignore"');
   }
 
+  const formats = parseFormats(raw.formats, columns, problems);
+
   if (problems.length > 0) throw new ConfigurationError(source, problems);
   return {
     name: name as string,
@@ -127,7 +159,36 @@ export function parseDataset(raw: unknown, source = 'dataset schema'): DatasetSc
     columns,
     delimiter: delimiter as string,
     unknownColumns: unknownColumns as UnknownColumnPolicy,
+    formats,
   };
+}
+
+/** The `formats` setting: a non-empty list of distinct formats (all of them by default). */
+function parseFormats(
+  raw: unknown,
+  columns: readonly ColumnSpec[],
+  problems: string[],
+): FileFormat[] {
+  if (raw === undefined) return [...FILE_FORMATS];
+  const valid = Array.isArray(raw) && raw.length > 0;
+  const formats = valid
+    ? raw.filter((format): format is FileFormat =>
+        (FILE_FORMATS as readonly unknown[]).includes(format),
+      )
+    : [];
+  if (!valid || formats.length !== raw.length || new Set(formats).size !== formats.length) {
+    problems.push(
+      `formats must be a non-empty list of distinct formats among ${FILE_FORMATS.join(', ')}`,
+    );
+    return [];
+  }
+  const nested = columns.find((column) => NESTED_COLUMN_TYPES.includes(column.type));
+  if (nested !== undefined && formats.length === 1 && formats[0] === 'csv') {
+    problems.push(
+      `column "${nested.name}" is of type ${nested.type}, which only JSON files can fill, but formats is [csv]`,
+    );
+  }
+  return formats;
 }
 
 function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpec | undefined {
@@ -135,10 +196,10 @@ function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpe
     problems.push(`${where}: must be an object with name and type`);
     return undefined;
   }
-  const { name, type, required = false, maxLength } = raw;
+  const { name, type, required = false, maxLength, items } = raw;
   const before = problems.length;
   for (const field of Object.keys(raw)) {
-    if (!['name', 'type', 'required', 'maxLength', 'description'].includes(field)) {
+    if (!['name', 'type', 'required', 'maxLength', 'items', 'description'].includes(field)) {
       problems.push(`${where}: unknown field "${field}"`);
     }
   }
@@ -155,12 +216,19 @@ function parseColumn(raw: unknown, where: string, problems: string[]): ColumnSpe
       problems.push(`${where}: maxLength must be a positive integer`);
     }
   }
+  if (items !== undefined) {
+    if (type !== 'list') problems.push(`${where}: items applies to list columns only`);
+    if (typeof items !== 'string' || !(LIST_ITEM_TYPES as readonly string[]).includes(items)) {
+      problems.push(`${where}: items must be one of ${LIST_ITEM_TYPES.join(', ')}`);
+    }
+  }
   if (problems.length > before) return undefined;
   return {
     name: name as string,
     type: type as ColumnType,
     required: required as boolean,
     ...(maxLength === undefined ? {} : { maxLength: maxLength as number }),
+    ...(items === undefined ? {} : { items: items as ColumnType }),
   };
 }
 
@@ -169,6 +237,93 @@ export function keyColumn(schema: DatasetSchema): ColumnSpec {
   const column = schema.columns.find((candidate) => candidate.name === schema.key);
   if (!column) throw new ConfigurationError('dataset schema', [`key "${schema.key}" not found`]);
   return column;
+}
+
+/**
+ * Validates a list of dataset definitions (each as parseDataset takes it) and returns
+ * the typed schemas in order. Throws one ConfigurationError listing every problem of
+ * every dataset, each prefixed with the dataset's place (`[1] (authors): ...`), plus
+ * the problems of the list itself (empty, duplicate names).
+ */
+export function parseDatasets(raw: unknown, source = 'datasets'): DatasetSchema[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ConfigurationError(source, [
+      'must be a non-empty array of dataset schemas (each with name, key and columns)',
+    ]);
+  }
+  const problems: string[] = [];
+  const schemas: DatasetSchema[] = [];
+  const places = new Map<string, number>();
+  raw.forEach((definition: unknown, index) => {
+    const name =
+      isRecord(definition) && typeof definition.name === 'string' ? definition.name : undefined;
+    const where = `[${index}]${name === undefined ? '' : ` (${name})`}`;
+    if (name !== undefined) {
+      const first = places.get(name);
+      if (first !== undefined) {
+        problems.push(
+          `${where}: duplicate dataset name "${name}" (also [${first}]): the name is the key prefix, the API path and the table, so each must be unique`,
+        );
+      } else {
+        places.set(name, index);
+      }
+    }
+    try {
+      schemas.push(parseDataset(definition, `${source}${where}`));
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      problems.push(...error.problems.map((problem) => `${where}: ${problem}`));
+    }
+  });
+  if (problems.length > 0) throw new ConfigurationError(source, problems);
+  return schemas;
+}
+
+/**
+ * The dataset an object key belongs to: the one named by the key's first segment
+ * (`books/2026/x.csv` → `books`); with exactly one dataset, every key belongs to it,
+ * prefixed or not (a single-dataset deployment loads unprefixed keys as before).
+ * Undefined when the key names no dataset.
+ */
+export function datasetOfKey<T extends { readonly name: string }>(
+  key: string,
+  datasets: readonly T[],
+): T | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const named = datasets.find((dataset) => dataset.name === prefix);
+  if (named !== undefined) return named;
+  return datasets.length === 1 ? datasets[0] : undefined;
+}
+
+/**
+ * The dataset of an object key (see datasetOfKey), or UnknownDatasetError naming the
+ * key, why it names none and the known datasets.
+ */
+export function routeKey(key: string, datasets: readonly DatasetSchema[]): DatasetSchema {
+  const found = datasetOfKey(key, datasets);
+  if (found !== undefined) return found;
+  const known = datasets.map((dataset) => `"${dataset.name}"`).join(', ');
+  const slash = key.indexOf('/');
+  const why =
+    slash === -1
+      ? 'it has no prefix, and with several datasets the first segment of the key must name one'
+      : `its first segment "${key.slice(0, slash)}" is not a dataset`;
+  throw new UnknownDatasetError(
+    `The object key "${key}" names no known dataset: ${why}. Known datasets: ${known}. Upload the file under "<dataset>/", for example "${datasets[0]?.name ?? 'books'}/${key.slice(slash + 1)}".`,
+  );
+}
+
+/**
+ * The schema of the dataset `name` (a plan's `dataset`), or UnknownDatasetError when
+ * this deployment has no such dataset (its configuration changed since the plan).
+ */
+export function findDataset(name: string, datasets: readonly DatasetSchema[]): DatasetSchema {
+  const found = datasets.find((dataset) => dataset.name === name);
+  if (found !== undefined) return found;
+  throw new UnknownDatasetError(
+    `The plan names dataset "${name}", which this deployment does not have (known datasets: ${datasets.map((dataset) => `"${dataset.name}"`).join(', ')}); was the configuration changed while the file was loading? Redrive the failure record.`,
+  );
 }
 
 /**
@@ -253,6 +408,9 @@ export function convertCell(
       if (!isIsoDate(trimmed)) return NOT_DATE;
       return trimmed;
     }
+    case 'map':
+    case 'list':
+      return NESTED_IN_CSV;
   }
 }
 
@@ -265,6 +423,9 @@ const OUT_OF_RANGE = new CellRefusal(
 );
 const NOT_BOOLEAN = new CellRefusal('not a boolean (true/false, yes/no, 1/0)');
 const NOT_DATE = new CellRefusal('not a date (YYYY-MM-DD)');
+const NESTED_IN_CSV = new CellRefusal(
+  'a map or list column is filled by JSON files only: a CSV cell cannot hold one (leave it empty, or load the file as JSON)',
+);
 
 /** True when the first or last character is one String.prototype.trim removes. */
 function hasEdgeWhitespace(text: string): boolean {

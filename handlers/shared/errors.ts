@@ -77,12 +77,12 @@ export class ChunkTimeBudgetExceededError extends NamedError {}
 export class OlderLoadStillWritingError extends NamedError {}
 
 /**
- * DynamoDB did not answer at all (connection refused, a DNS failure, a timeout, a
- * connection reset: no HTTP response) for longer than the loader's budget for it
- * (UNREACHABLE_BUDGET_MS, cdk.json `unreachableBudgetSeconds`). Not throttling: nothing
- * answered. Retried inside the loader for the budget, then terminal: the workflow does
- * not retry it again, so a file fails within about the budget instead of running for
- * half an hour.
+ * DynamoDB or S3 did not answer at all (connection refused, a DNS failure, a timeout,
+ * a connection reset: no HTTP response) for longer than the handler's budget for it
+ * (UNREACHABLE_BUDGET_MS, cdk.json `unreachableBudgetSeconds`). Not throttling and not
+ * a refusal: nothing answered. Retried inside the planner or the loader for the
+ * budget, then terminal: the workflow does not retry it again, so a file fails within
+ * about the budget instead of running for half an hour. The message names the service.
  */
 export class ServiceUnreachableError extends NamedError {}
 
@@ -121,6 +121,18 @@ export function formatProblem(problem: FileProblem): string {
  * a record over the size limit). Parsing cannot continue past it. Never retried.
  */
 export class MalformedCsvError extends NamedError {
+  constructor(readonly problem: FileProblem) {
+    super(formatProblem(problem));
+  }
+}
+
+/**
+ * The JSON text of a JSON Lines or JSON array file is malformed at a place (a trailing
+ * comma, an unclosed string, two top-level values, a byte order mark in the middle,
+ * invalid UTF-8, a record over the size limit). In a JSON array parsing cannot go on
+ * past it; in JSON Lines it is one bad line among the others. Never retried.
+ */
+export class MalformedJsonError extends NamedError {
   constructor(readonly problem: FileProblem) {
     super(formatProblem(problem));
   }
@@ -197,7 +209,10 @@ export class InvalidFileError extends NamedError {
 /** The object is empty (0 bytes, or no header row). Never retried. */
 export class EmptyFileError extends NamedError {}
 
-/** The object is not a CSV file this system loads (name, content type or encoding). Never retried. */
+/**
+ * The object is not a file this system loads: a content type of no supported format, a
+ * format the dataset's `formats` does not accept, another charset, or compressed. Never retried.
+ */
 export class UnsupportedFileTypeError extends NamedError {}
 
 /** The object is larger than the configured MAX_FILE_BYTES. Never retried. */
@@ -214,6 +229,14 @@ export class ObjectNotFoundError extends NamedError {}
  * a later row with the same key). Never retried: deduplicate or split the file.
  */
 export class PlanTooLargeError extends NamedError {}
+
+/**
+ * The object's key names no configured dataset: its first segment (`books/2026/x.csv`
+ * → `books`) is not a dataset's name, and the deployment has more than one dataset, so
+ * an unprefixed key cannot be placed either. Never retried: upload the file again
+ * under a known dataset's prefix.
+ */
+export class UnknownDatasetError extends NamedError {}
 
 /** A Lambda task got input that does not match its contract (a workflow bug). Never retried. */
 export class InvalidTaskInputError extends NamedError {}
@@ -286,12 +309,16 @@ const NO_ANSWER_CODES: ReadonlySet<string> = new Set([
  * throttling included, is never "unreachable".
  */
 export function unreachableCode(error: unknown): string | undefined {
-  if (!(error instanceof Error) || httpStatusOf(error) !== undefined) return undefined;
-  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  // Shape, not `instanceof Error`: Node's socket errors come from its own realm, which
+  // is not the caller's inside a VM context (a test runner, a sandbox).
+  if (typeof error !== 'object' || error === null || httpStatusOf(error) !== undefined) {
+    return undefined;
+  }
+  const { code, errors, name } = error as { code?: unknown; errors?: unknown; name?: unknown };
   if (typeof code === 'string' && NO_ANSWER_CODES.has(code)) return code;
-  if (NO_ANSWER_CODES.has(error.name)) return error.name;
+  if (typeof name === 'string' && NO_ANSWER_CODES.has(name)) return name;
   // The SDK's connection and socket timeouts (@smithy/node-http-handler).
-  if (error.name === 'TimeoutError') return 'TimeoutError';
+  if (name === 'TimeoutError') return 'TimeoutError';
   // Happy Eyeballs tried several addresses and each failed.
   if (Array.isArray(errors) && errors.length > 0) {
     const codes = errors.map((inner: unknown) => unreachableCode(inner));

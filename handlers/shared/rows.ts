@@ -1,3 +1,5 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { NumberValue } from '@aws-sdk/lib-dynamodb';
 import {
   CellRefusal,
   type CellValue,
@@ -9,6 +11,7 @@ import {
   MAX_KEY_BYTES,
 } from './dataset.js';
 import { excerpt, type FileProblem } from './errors.js';
+import type { StoredValue } from './json-rows.js';
 
 /**
  * Header validation and row → DynamoDB item conversion: pure functions shared by
@@ -54,24 +57,34 @@ export type HeaderResult =
  * number is its exact decimal text (`N`), so 19-digit integers and 0.1 are stored as
  * written. The loader writes these as they are, with no marshalling per row.
  */
-export type StoredValue =
+export type WireValue =
   | { readonly S: string; readonly N?: never; readonly BOOL?: never }
   | { readonly N: string; readonly S?: never; readonly BOOL?: never }
   | { readonly BOOL: boolean; readonly S?: never; readonly N?: never };
 
-/** An item in DynamoDB's wire form (attribute name → StoredValue). */
-export type Item = Record<string, StoredValue>;
+/** An item in DynamoDB's wire form, as the loader writes it (attribute name → AttributeValue). */
+export type WireItem = Record<string, WireValue | AttributeValue>;
 
 /**
  * The stored value of one converted cell of a column of type `type` (convertCell's
  * result: numbers as their exact decimal text, booleans as booleans, strings and
- * dates as text). The one conversion of every cell type to what DynamoDB stores;
- * a value from another file format is stored the same way through it.
+ * dates as text), in wire form. The one conversion of every CSV cell type to what
+ * DynamoDB stores.
  */
-export function storedValue(type: ColumnType, value: string | boolean): StoredValue {
+export function wireValue(type: ColumnType, value: string | boolean): WireValue {
   if (typeof value === 'boolean') return { BOOL: value };
   return type === 'number' || type === 'integer' ? { N: value } : { S: value };
 }
+
+/**
+ * A converted row's item: a CSV row's in wire form (rowToItem), a JSON record's as
+ * lib-dynamodb values (json-rows.ts: numbers as NumberValue), which the loader turns
+ * into wire form before writing (handlers/load-chunk/load.ts).
+ */
+export type Item = Record<
+  string,
+  string | boolean | number | NumberValue | StoredValue | WireValue
+>;
 
 /** A converted row. */
 export interface ConvertedRow {
@@ -295,7 +308,7 @@ function convertRow(
       }
       key = numeric ? numberKeyIdentity(value) : String(value);
     }
-    if (item !== undefined) item[spec.name] = storedValue(spec.type, value);
+    if (item !== undefined) item[spec.name] = wireValue(spec.type, value);
     if (counting) {
       size += (layout.nameBytes[position] ?? 0) + (numeric ? numberSize(value) : valueSize(value));
     }
@@ -379,7 +392,7 @@ function valueSize(value: string | boolean): number {
 }
 
 /** A number's size as DynamoDB counts it, from its decimal text. */
-function numberSize(text: string): number {
+export function numberSize(text: string): number {
   // DynamoDB: about one byte per two significant digits, plus one. Counting every
   // digit of the text (leading and trailing zeros too) errs on the large side.
   let digits = 0;

@@ -12,6 +12,8 @@ export interface IngestProgress {
   readonly chunks?: number;
   readonly chunksDone: number;
   readonly rowsWritten: number;
+  /** Rows written by each finished chunk, by chunk index (from its ChunkSummary). */
+  readonly writtenByChunk: ReadonlyMap<number, number>;
   /** Task attempts that failed (retried or not). */
   readonly taskFailures: number;
   /** The state the execution is in or last left. */
@@ -28,6 +30,7 @@ export function progressFromHistory(events: readonly HistoryEventLike[]): Ingest
   let chunks: number | undefined;
   let chunksDone = 0;
   let rowsWritten = 0;
+  let writtenByChunk = new Map<number, number>();
   let taskFailures = 0;
   let inMap = false;
   let lastState: string | undefined;
@@ -50,6 +53,7 @@ export function progressFromHistory(events: readonly HistoryEventLike[]): Ingest
         chunks = undefined;
         chunksDone = 0;
         rowsWritten = 0;
+        writtenByChunk = new Map();
         taskFailures = 0;
         inMap = false;
         break;
@@ -57,7 +61,11 @@ export function progressFromHistory(events: readonly HistoryEventLike[]): Ingest
         taskFailures += 1;
         break;
       case 'TaskStateExited':
-        if (inMap) rowsWritten += writtenOf(event.stateExitedEventDetails?.output);
+        if (inMap) {
+          const summary = summaryOf(event.stateExitedEventDetails?.output);
+          rowsWritten += summary.written;
+          if (summary.index !== undefined) writtenByChunk.set(summary.index, summary.written);
+        }
         break;
       default:
         break;
@@ -69,18 +77,40 @@ export function progressFromHistory(events: readonly HistoryEventLike[]): Ingest
     ...(chunks === undefined ? {} : { chunks }),
     chunksDone,
     rowsWritten,
+    writtenByChunk,
     taskFailures,
     ...(lastState === undefined ? {} : { lastState }),
   };
 }
 
-function writtenOf(output: string | undefined): number {
-  if (!output) return 0;
+interface SummaryFields {
+  readonly written?: unknown;
+  readonly index?: unknown;
+}
+
+/** The chunk index and rows written of a LoadChunk task's output (a ChunkSummary). */
+function summaryOf(output: string | undefined): { written: number; index?: number } {
+  if (!output) return { written: 0 };
   try {
-    const parsed = JSON.parse(output) as { written?: unknown; Payload?: { written?: unknown } };
-    const written = parsed.written ?? parsed.Payload?.written;
-    return typeof written === 'number' ? written : 0;
+    const parsed = JSON.parse(output) as SummaryFields & { Payload?: SummaryFields };
+    const summary = parsed.Payload ?? parsed;
+    const written = typeof summary.written === 'number' ? summary.written : 0;
+    return Number.isSafeInteger(summary.index)
+      ? { written, index: summary.index as number }
+      : { written };
   } catch {
-    return 0;
+    return { written: 0 };
   }
+}
+
+/**
+ * Rows written so far: every finished chunk's summary, plus what each chunk still
+ * loading has reported (`live`, by chunk index, from the control table).
+ */
+export function rowsSoFar(progress: IngestProgress, live?: ReadonlyMap<number, number>): number {
+  let rows = progress.rowsWritten;
+  for (const [index, written] of live ?? []) {
+    if (!progress.writtenByChunk.has(index)) rows += written;
+  }
+  return rows;
 }

@@ -4,7 +4,12 @@ import type { FailureRecord } from '../../handlers/shared/contracts.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
 import type { Endpoints } from '../endpoints.js';
 import { count, duration, progressBar, readableCause, table, truncate } from './format.js';
-import { type HistoryEventLike, type IngestProgress, progressFromHistory } from './progress.js';
+import {
+  type HistoryEventLike,
+  type IngestProgress,
+  progressFromHistory,
+  rowsSoFar,
+} from './progress.js';
 
 /** What the views need to know about an execution (from the API or in-process). */
 export interface ExecutionView {
@@ -17,6 +22,8 @@ export interface ExecutionView {
   readonly startDate: Date;
   readonly stopDate?: Date;
   readonly events: readonly HistoryEventLike[];
+  /** While it runs: rows each loading chunk has reported so far, by chunk index. */
+  readonly liveRows?: ReadonlyMap<number, number>;
 }
 
 /** The S3 key an execution ingests (from its input), or its name. */
@@ -29,7 +36,10 @@ export function fileOf(execution: Pick<ExecutionView, 'input' | 'name'>): string
   }
 }
 
-/** Rows an execution wrote: the Summarize output, else what the history shows so far. */
+/**
+ * Rows an execution wrote: the Summarize output, else what the history shows so far
+ * plus what its loading chunks have reported.
+ */
 export function rowsOf(execution: ExecutionView): number {
   if (execution.output) {
     try {
@@ -39,7 +49,37 @@ export function rowsOf(execution: ExecutionView): number {
       // fall through to the history
     }
   }
-  return progressFromHistory(execution.events).rowsWritten;
+  return rowsSoFar(progressFromHistory(execution.events), execution.liveRows);
+}
+
+/**
+ * The format the planner chose (`csv`, `jsonl`, `json`): from the execution output,
+ * else from PlanFile's output in the history; `-` before planning.
+ */
+export function formatOfExecution(execution: Pick<ExecutionView, 'output' | 'events'>): string {
+  const formatIn = (
+    text: string | undefined,
+    pick: (value: Record<string, unknown>) => unknown,
+  ) => {
+    try {
+      const value: unknown = pick(JSON.parse(text ?? '') as Record<string, unknown>);
+      return typeof value === 'string' ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const planned = execution.events.find(
+    (event) =>
+      event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'PlanFile',
+  );
+  return (
+    formatIn(execution.output, (output) => output.format) ??
+    formatIn(
+      planned?.stateExitedEventDetails?.output,
+      (state) => (state.plan as { format?: unknown } | undefined)?.format,
+    ) ??
+    '-'
+  );
 }
 
 /** One live line: file, bar, chunks done of total, rows written, status, elapsed, why it failed. */
@@ -79,11 +119,12 @@ function chunksText(execution: ExecutionView, progress: IngestProgress): string 
 export function executionsTable(executions: readonly ExecutionView[], now = Date.now()): string {
   if (executions.length === 0) return '(no executions yet)';
   return table(
-    ['file', 'progress', 'chunks', 'rows', 'status', 'duration', 'execution'],
+    ['file', 'format', 'progress', 'chunks', 'rows', 'status', 'duration', 'execution'],
     executions.map((execution) => {
       const progress = progressFromHistory(execution.events);
       return [
         truncate(fileOf(execution), 40),
+        formatOfExecution(execution),
         progressBar(progress.chunksDone, progress.chunks),
         chunksText(execution, progress),
         count(rowsOf(execution)),
@@ -98,9 +139,10 @@ export function executionsTable(executions: readonly ExecutionView[], now = Date
 /** The summary table printed once the sample files are done. */
 export function summaryTable(executions: readonly ExecutionView[]): string {
   return table(
-    ['file', 'status', 'rows', 'duration', 'error'],
+    ['file', 'format', 'status', 'rows', 'duration', 'error'],
     executions.map((execution) => [
       fileOf(execution),
+      formatOfExecution(execution),
       execution.status,
       execution.status === 'SUCCEEDED' ? count(rowsOf(execution)) : '0',
       duration(
@@ -170,7 +212,8 @@ export function tokenCurl(
 ): string {
   return (
     `TOKEN=$(curl -s -u ${endpoints.clientId}:${endpoints.clientSecret} ` +
-    `-d grant_type=client_credentials -d scope=${endpoints.scope} ${endpoints.tokenUrl} ` +
+    // Several datasets: several scopes, one shell word.
+    `-d grant_type=client_credentials -d ${endpoints.scope.includes(' ') ? `'scope=${endpoints.scope}'` : `scope=${endpoints.scope}`} ${endpoints.tokenUrl} ` +
     `| sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
   );
 }

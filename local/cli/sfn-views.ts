@@ -7,6 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { UsageError } from './args.js';
+import type { LiveRowsReader } from './live-rows.js';
 import { type ExecutionView, fileOf } from './report.js';
 
 // The CLI's reads of the Step Functions API (any endpoint: local or AWS).
@@ -77,17 +78,24 @@ export async function allEvents(sfn: SFNClient, executionArn: string): Promise<H
   return events;
 }
 
-/** What the views need of an execution: its description and its history. */
+/**
+ * What the views need of an execution: its description and its history, and while
+ * it runs the rows its loading chunks have reported (when `liveRows` is given).
+ */
 export async function describeExecution(
   sfn: SFNClient,
   item: ExecutionListItem,
+  liveRows?: LiveRowsReader,
 ): Promise<ExecutionView> {
   const arn = item.executionArn ?? '';
   const [described, events] = await Promise.all([
     sfn.send(new DescribeExecutionCommand({ executionArn: arn })),
     allEvents(sfn, arn),
   ]);
+  const running = (described.status ?? 'RUNNING') === 'RUNNING';
+  const live = running && liveRows ? await liveRows(described.input ?? '{}') : undefined;
   return {
+    ...(live === undefined ? {} : { liveRows: live }),
     name: item.name ?? '',
     status: described.status ?? 'RUNNING',
     input: described.input ?? '{}',

@@ -4,6 +4,7 @@ import {
   ListExecutionsCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import type { LiveRowsReader } from './live-rows.js';
 import type { ExecutionView } from './report.js';
 import { allExecutions, describeExecution } from './sfn-views.js';
 
@@ -54,6 +55,8 @@ export interface WatchOptions {
   readonly pollMs?: number;
   /** Called after every look with the state of every upload. */
   readonly onUpdate?: (watched: readonly WatchedUpload[]) => void;
+  /** Reads the rows loading chunks have reported, for progress between chunk ends. */
+  readonly liveRows?: LiveRowsReader;
 }
 
 /** What `watchUploads` saw: every upload, with its closed execution or none if it never started. */
@@ -112,7 +115,7 @@ export async function watchUploads(
     }
     for (const [upload, item] of arnOf) {
       if (views.get(upload)?.status === 'RUNNING' || !views.has(upload)) {
-        views.set(upload, await describeExecution(sfn, item));
+        views.set(upload, await describeExecution(sfn, item, options.liveRows));
       }
     }
     options.onUpdate?.(snapshot());

@@ -11,6 +11,7 @@ import type { LocalStack } from '../../local/stack.js';
 import type { Execution } from '../../local/stepfunctions/executions.js';
 import {
   executionsOf,
+  executionsSince,
   sample,
   startTestStack,
   uploadAndWait,
@@ -29,11 +30,6 @@ const ALL_STATES = [...statesOf(ASL).keys()].sort();
 let stack: LocalStack;
 let stop: () => Promise<void>;
 let browser: Chromium;
-
-/** Executions of `key` started at or after `since` (epoch ms). */
-function executionsSince(key: string, since: number): Execution[] {
-  return executionsOf(stack, key).filter((execution) => execution.startDate.getTime() >= since);
-}
 
 beforeAll(async () => {
   // Chromium first: when it is missing, the message says how to install it.
@@ -344,13 +340,13 @@ describe('console: dead-letter queue', () => {
     const redriven = await waitFor(
       'the redrive execution of dlq/a.csv to close',
       () =>
-        executionsSince('dlq/a.csv', since).find(
+        executionsSince(stack, 'dlq/a.csv', since).find(
           (execution) => execution.name.startsWith('redrive-') && execution.status !== 'RUNNING',
         ),
       60_000,
     );
     expect(redriven.status).toBe('FAILED');
-    expect(executionsSince('dlq/b.csv', since)).toEqual([]);
+    expect(executionsSince(stack, 'dlq/b.csv', since)).toEqual([]);
     await page.waitForSelector('tr[data-file="dlq/b.csv"]', WAIT);
 
     const list = await open(`#/executions?q=dlq/a.csv`);

@@ -42,7 +42,9 @@ describe('parseAppConfig', () => {
     expect(config.dataset).toMatchObject({ name: 'books', key: 'isbn', keyType: 'N' });
     expect(config.auth).toBeUndefined();
     expect(config.certificateArn).toBeUndefined();
-    expect(JSON.parse(config.datasetJson)).toEqual(dataset);
+    expect(config.datasets).toEqual([config.dataset]);
+    expect(JSON.parse(config.datasetsJson)).toEqual([dataset]);
+    expect(config.datasetMaxWriteThroughput).toEqual({});
   });
 
   it('accepts the strings that `cdk -c name=value` passes', () => {
@@ -105,7 +107,7 @@ describe('parseAppConfig', () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['a missing dataset', { dataset: undefined }, 'dataset is required'],
+    ['a missing dataset', { dataset: undefined }, 'datasets is required'],
     ['a bad dataset key', { dataset: { ...dataset, key: 'nope' } }, 'dataset: key "nope"'],
     ['an upper-case stage', { stage: 'Prod' }, 'stage must be'],
     ['a bad certificate ARN', { certificateArn: 'arn:aws:iam::1:x' }, 'certificateArn must be'],
@@ -240,6 +242,124 @@ describe('parseAppConfig', () => {
   });
 });
 
+const authors = {
+  name: 'authors',
+  description: 'Authors keyed by id.',
+  key: 'author_id',
+  columns: [
+    { name: 'author_id', type: 'string', required: true, description: 'A stable id.' },
+    { name: 'name', type: 'string', required: true },
+  ],
+};
+
+describe('parseAppConfig datasets', () => {
+  it('reads a list of datasets in order, each with its own table write cap or the default', () => {
+    const config = parseAppConfig({
+      datasets: [dataset, { ...authors, maxWriteThroughput: 500 }],
+      maxWriteThroughput: 2000,
+    });
+
+    expect(config.datasets.map(({ name, key, keyType }) => ({ name, key, keyType }))).toEqual([
+      { name: 'books', key: 'isbn', keyType: 'N' },
+      { name: 'authors', key: 'author_id', keyType: 'S' },
+    ]);
+    expect(config.dataset.name).toBe('books');
+    expect(config.datasetMaxWriteThroughput).toEqual({ books: 2000, authors: 500 });
+  });
+
+  it('passes the handlers the schemas without descriptions or deployment settings', () => {
+    const config = parseAppConfig({ datasets: [dataset, { ...authors, maxWriteThroughput: 5 }] });
+
+    expect(JSON.parse(config.datasetsJson)).toEqual([
+      dataset,
+      {
+        name: 'authors',
+        key: 'author_id',
+        columns: [
+          { name: 'author_id', type: 'string', required: true },
+          { name: 'name', type: 'string', required: true },
+        ],
+      },
+    ]);
+  });
+
+  it('accepts datasets as the JSON string `cdk -c datasets=[...]` passes', () => {
+    expect(parseAppConfig({ datasets: JSON.stringify([dataset, authors]) }).datasets).toHaveLength(
+      2,
+    );
+  });
+
+  it('lists every problem of every dataset in one message', () => {
+    const problems = problemsOf({
+      datasets: [
+        dataset,
+        { ...authors, key: 'nope', maxWriteThroughput: 0 },
+        { ...dataset, name: 'Books!' },
+        dataset,
+        { ...authors, name: 'health' },
+        {
+          ...authors,
+          name: 'reserved',
+          columns: [...authors.columns, { name: '_source_line', type: 'integer' }],
+        },
+      ],
+    });
+
+    expect(problems).toEqual([
+      'datasets[1] (authors): maxWriteThroughput must be an integer from 1 to 40000000, got 0',
+      'datasets[4] (health): the name "health" is reserved (the API answers /health itself)',
+      'datasets[1] (authors): key "nope" is not one of the columns',
+      'datasets[2] (Books!): name must be lower-case letters, digits and dashes, starting with a letter',
+      'datasets[3] (books): duplicate dataset name "books" (also [0]): the name is the key prefix, the API path and the table, so each must be unique',
+      expect.stringMatching(
+        /^datasets\[5\] \(reserved\): columns\[2\]: "_source_line" is reserved for provenance/,
+      ),
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'both dataset and datasets',
+      { dataset, datasets: [authors] },
+      'set datasets (a list of dataset schemas) or dataset (one schema), not both',
+    ],
+    ['an empty list', { datasets: [] }, 'datasets: must be a non-empty array'],
+    ['a list that is not one', { datasets: { name: 'books' } }, 'datasets must be a list'],
+    ['a string that is not JSON', { datasets: '[books' }, 'datasets must be a JSON array'],
+    [
+      'an external IdP scope shared by several datasets',
+      {
+        datasets: [dataset, authors],
+        auth: { issuer: 'https://idp', audience: 'a', scope: 'read' },
+      },
+      'auth.scope must contain {dataset} with several datasets',
+    ],
+    [
+      'schemas too large for a Lambda environment',
+      {
+        datasets: Array.from({ length: 40 }, (_, index) => ({
+          ...dataset,
+          name: `books-${index}`,
+        })),
+      },
+      'bytes of JSON (descriptions left out) in every handler',
+    ],
+  ])('rejects %s', (_case, context, expected) => {
+    expect(problemsOf(context)).toEqual(
+      expect.arrayContaining([expect.stringContaining(expected)]),
+    );
+  });
+
+  it('accepts one external scope per dataset through {dataset}', () => {
+    const config = parseAppConfig({
+      datasets: [dataset, authors],
+      auth: { issuer: 'https://idp', audience: 'a', scope: 'api://ingest/{dataset}.read' },
+    });
+
+    expect(config.auth?.scope).toBe('api://ingest/{dataset}.read');
+  });
+});
+
 describe('readCdkContext / loadAppConfig', () => {
   it('reads the project cdk.json, whose defaults validate', () => {
     const config = loadAppConfig();
@@ -263,7 +383,7 @@ describe('readCdkContext / loadAppConfig', () => {
 describe('environment builders', () => {
   const config: AppConfig = parseAppConfig({ dataset, logLevel: 'DEBUG' });
   const common = {
-    DATASET: JSON.stringify(dataset),
+    DATASETS: JSON.stringify([dataset]),
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   };
 
@@ -275,7 +395,7 @@ describe('environment builders', () => {
     });
   });
 
-  it('gives plan-file its limits', () => {
+  it('gives plan-file its limits and its unreachable budget', () => {
     expect(planFileEnvironment(config)).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'plan-file',
@@ -284,16 +404,20 @@ describe('environment builders', () => {
       MAX_CHUNKS: String(DEFAULTS.maxChunks),
       MAP_MAX_CONCURRENCY: String(DEFAULTS.mapMaxConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
+      UNREACHABLE_BUDGET_MS: String(DEFAULTS.unreachableBudgetSeconds * 1000),
     });
   });
 
   it('gives load-chunk the table, the control table, its write concurrency and its unreachable budget', () => {
     expect(
-      loadChunkEnvironment(config, { tableName: 'books', controlTableName: 'books-control' }),
+      loadChunkEnvironment(config, {
+        tableNames: { books: 'books-table' },
+        controlTableName: 'books-control',
+      }),
     ).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'load-chunk',
-      TABLE_NAME: 'books',
+      TABLE_NAMES: '{"books":"books-table"}',
       CONTROL_TABLE_NAME: 'books-control',
       WRITE_CONCURRENCY: String(DEFAULTS.writeConcurrency),
       MAX_RECORD_BYTES: String(DEFAULTS.maxRecordBytes),
@@ -303,14 +427,14 @@ describe('environment builders', () => {
 
   it('gives the API the table and the resolved issuer, omitting an undiscovered JWKS URI', () => {
     const env = apiEnvironment(config, {
-      tableName: 'books',
+      tableNames: { books: 'books-table' },
       auth: { issuer: 'https://idp', audience: 'client', audienceClaim: 'client_id', scope: 'r' },
     });
 
     expect(env).toEqual({
       ...common,
       POWERTOOLS_SERVICE_NAME: 'api',
-      TABLE_NAME: 'books',
+      TABLE_NAMES: '{"books":"books-table"}',
       AUTH_ISSUER: 'https://idp',
       AUTH_AUDIENCE: 'client',
       AUTH_AUDIENCE_CLAIM: 'client_id',
@@ -322,7 +446,7 @@ describe('environment builders', () => {
 
   it('passes accepted token types to the API when the IdP needs them', () => {
     const env = apiEnvironment(config, {
-      tableName: 'books',
+      tableNames: { books: 'books-table' },
       auth: {
         issuer: 'https://idp',
         audience: 'api',

@@ -293,6 +293,7 @@ describe('handler functions', () => {
         'MAX_CHUNKS',
         'MAP_MAX_CONCURRENCY',
         'MAX_RECORD_BYTES',
+        'UNREACHABLE_BUDGET_MS',
       ],
     ],
     [
@@ -300,7 +301,7 @@ describe('handler functions', () => {
       1024,
       300,
       [
-        'TABLE_NAME',
+        'TABLE_NAMES',
         'CONTROL_TABLE_NAME',
         'WRITE_CONCURRENCY',
         'MAX_RECORD_BYTES',
@@ -313,7 +314,7 @@ describe('handler functions', () => {
       512,
       15,
       [
-        'TABLE_NAME',
+        'TABLE_NAMES',
         'AUTH_ISSUER',
         'AUTH_AUDIENCE',
         'AUTH_AUDIENCE_CLAIM',
@@ -346,17 +347,16 @@ describe('handler functions', () => {
       });
       expect(Object.keys(environment).sort()).toEqual(
         [
-          'DATASET',
+          'DATASETS',
           'POWERTOOLS_SERVICE_NAME',
           'POWERTOOLS_LOG_LEVEL',
           'NODE_OPTIONS',
           ...variables,
         ].sort(),
       );
-      expect(JSON.parse(environment.DATASET as string)).toMatchObject({
-        name: 'books',
-        key: 'isbn',
-      });
+      expect(JSON.parse(environment.DATASETS as string)).toEqual([
+        expect.objectContaining({ name: 'books', key: 'isbn' }),
+      ]);
     },
   );
 
@@ -737,7 +737,7 @@ describe('load-balanced API', () => {
 });
 
 describe('identity (Cognito by default)', () => {
-  it('creates a confidential client limited to the client-credentials grant and the read scope', () => {
+  it("creates a confidential client limited to the client-credentials grant and the dataset's read scope", () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: true,
       AllowedOAuthFlowsUserPoolClient: true,
@@ -748,7 +748,7 @@ describe('identity (Cognito by default)', () => {
             '',
             [
               ref(id('AWS::Cognito::UserPoolResourceServer', 'IdentityUserPoolResourceServer')),
-              '/read',
+              '/books.read',
             ],
           ],
         },
@@ -765,7 +765,7 @@ describe('identity (Cognito by default)', () => {
     template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
     template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
       Identifier: 'books-api',
-      Scopes: [Match.objectLike({ ScopeName: 'read' })],
+      Scopes: [Match.objectLike({ ScopeName: 'books.read' })],
     });
   });
 
@@ -813,7 +813,7 @@ describe('identity (Cognito by default)', () => {
     expect(variables).toMatchObject({
       AUTH_AUDIENCE: ref(id('AWS::Cognito::UserPoolClient', 'IdentityUserPoolApiClient')),
       AUTH_AUDIENCE_CLAIM: 'client_id',
-      AUTH_REQUIRED_SCOPE: 'books-api/read',
+      AUTH_REQUIRED_SCOPE: 'books-api/{dataset}.read',
       AUTH_ALGORITHMS: 'RS256',
     });
     expect(JSON.stringify(variables.AUTH_ISSUER)).toContain(`"ProviderURL"`);

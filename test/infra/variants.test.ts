@@ -7,7 +7,14 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigurationError } from '../../handlers/shared/errors.js';
 import { readCdkContext } from '../../infra/config.js';
 import { PROJECT_ROOT } from '../../infra/handler-function.js';
-import { dispose, resourceByPrefix, type Synthesized, synthesize } from './synth.js';
+import {
+  type CfnResourceJson,
+  dispose,
+  resourceByPrefix,
+  type Synthesized,
+  statementsOfRole,
+  synthesize,
+} from './synth.js';
 import { EXTERNAL_AUTH as externalAuth, PROD_CERTIFICATE_ARN, VARIANTS } from './variants.js';
 
 // Variants only change resources around the handlers, so these skip esbuild bundling.
@@ -32,27 +39,50 @@ const expectAlbJwtCheck = (template: Template, issuer: unknown, jwksEndpoint: un
     ],
   });
 
-/** The ALB's JWT check requires the audience in `audienceClaim` and the scope, as the API does. */
+/**
+ * The ALB's JWT checks require the audience in `audienceClaim` on every path, as the
+ * API does, and under `/<dataset>` that dataset's scope too (`scopes` by dataset).
+ */
 const expectAlbClaims = (
   template: Template,
   audienceClaim: string,
   audience: unknown,
-  scope: unknown,
-) =>
+  scopes: Readonly<Record<string, unknown>>,
+) => {
+  const audienceClaimCheck = { Name: audienceClaim, Format: 'single-string', Values: [audience] };
   template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
     Port: 443,
     DefaultActions: Match.arrayWith([
       Match.objectLike({
         Type: 'jwt-validation',
-        JwtValidationConfig: Match.objectLike({
-          AdditionalClaims: [
-            { Name: audienceClaim, Format: 'single-string', Values: [audience] },
-            { Name: 'scope', Format: 'space-separated-values', Values: [scope] },
-          ],
-        }),
+        JwtValidationConfig: Match.objectLike({ AdditionalClaims: [audienceClaimCheck] }),
       }),
     ]),
   });
+  for (const [dataset, scope] of Object.entries(scopes)) {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [
+        {
+          Field: 'path-pattern',
+          PathPatternConfig: { Values: [`/${dataset}`, `/${dataset}/*`] },
+        },
+      ],
+      Actions: [
+        Match.objectLike({
+          Type: 'jwt-validation',
+          Order: 1,
+          JwtValidationConfig: Match.objectLike({
+            AdditionalClaims: [
+              audienceClaimCheck,
+              { Name: 'scope', Format: 'space-separated-values', Values: [scope] },
+            ],
+          }),
+        }),
+        Match.objectLike({ Type: 'forward', Order: 2 }),
+      ],
+    });
+  }
+};
 
 const unacknowledged = (synthesized: Synthesized) =>
   new AwsSolutionsChecks()
@@ -94,8 +124,10 @@ describe('external identity provider', () => {
     });
   });
 
-  it("requires the API's audience in aud and its scope on the ALB, not just any token of the issuer", () => {
-    expectAlbClaims(synthesized.template, 'aud', externalAuth.audience, externalAuth.scope);
+  it("requires the API's audience in aud, and the scope under the dataset's path, on the ALB, not just any token of the issuer", () => {
+    expectAlbClaims(synthesized.template, 'aud', externalAuth.audience, {
+      books: externalAuth.scope,
+    });
   });
 
   it('keeps /health reachable without a token when the ALB verifies JWTs', () => {
@@ -142,13 +174,190 @@ describe('ALB JWT verification with the default Cognito pool', () => {
     expect(apiVariables(synthesized.template)).toMatchObject({ AUTH_ISSUER: issuer });
   });
 
-  it("requires the pool's machine client in client_id and the read scope on the ALB", () => {
+  it("requires the pool's machine client in client_id, and the dataset's read scope under its path, on the ALB", () => {
     const [client] = resourceByPrefix(
       synthesized.template,
       'AWS::Cognito::UserPoolClient',
       'IdentityUserPoolApiClient',
     );
-    expectAlbClaims(synthesized.template, 'client_id', { Ref: client }, 'books-api/read');
+    expectAlbClaims(
+      synthesized.template,
+      'client_id',
+      { Ref: client },
+      {
+        books: 'books-api/books.read',
+      },
+    );
+  });
+
+  it('stays cdk-nag clean', () => {
+    expect(unacknowledged(synthesized)).toEqual([]);
+  });
+});
+
+describe('two datasets', () => {
+  let synthesized: Synthesized;
+  let template: Template;
+  beforeAll(() => {
+    synthesized = synthesize(VARIANTS['two-datasets-alb-jwt'], noBundling);
+    template = synthesized.template;
+  }, 60_000);
+  afterAll(() => dispose(synthesized));
+
+  /** The logical id of each dataset's table, found by its `dataset` tag. */
+  const tableIds = () => {
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable') as Record<
+      string,
+      CfnResourceJson
+    >;
+    const byDataset: Record<string, string> = {};
+    for (const [logicalId, table] of Object.entries(tables)) {
+      const replica = (
+        table.Properties.Replicas as { Tags?: { Key: string; Value: string }[] }[]
+      )[0];
+      const tag = replica?.Tags?.find((candidate) => candidate.Key === 'dataset');
+      if (tag !== undefined) byDataset[tag.Value] = logicalId;
+    }
+    return byDataset;
+  };
+  const json = (value: unknown) => JSON.stringify(value);
+  const arn = (logicalId: string) => json({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+  it("creates one table per dataset, keyed by its schema's key, with today's settings and its own write cap", () => {
+    const ids = tableIds();
+    expect(Object.keys(ids).sort()).toEqual(['authors', 'books']);
+    // The first dataset's table keeps the single-dataset stack's logical id.
+    expect(ids.books).toMatch(/^StorageTable[0-9A-F]{8}$/);
+    const tables = template.findResources('AWS::DynamoDB::GlobalTable') as Record<
+      string,
+      CfnResourceJson
+    >;
+    expect(tables[ids.books ?? '']?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'isbn', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'isbn', AttributeType: 'N' }],
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 1000 },
+      Replicas: [
+        expect.objectContaining({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+    expect(tables[ids.authors ?? '']?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'author_id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'author_id', AttributeType: 'S' }],
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 300 },
+      Replicas: [
+        expect.objectContaining({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+
+  it("passes the loader and the API both schemas and each dataset's table name", () => {
+    const ids = tableIds();
+    for (const prefix of ['LoadChunkFunction', 'ApiFunction']) {
+      const [, fn] = resourceByPrefix(template, 'AWS::Lambda::Function', prefix);
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(
+        (JSON.parse(variables.DATASETS as string) as { name: string }[]).map(({ name }) => name),
+      ).toEqual(['books', 'authors']);
+      const tableNames = json(variables.TABLE_NAMES);
+      expect(tableNames).toContain(json({ Ref: ids.books }));
+      expect(tableNames).toContain(json({ Ref: ids.authors }));
+    }
+  });
+
+  it('grants the loader writes and the API reads on exactly the two tables, and nobody else any', () => {
+    const ids = tableIds();
+    const tables = [arn(ids.books ?? ''), arn(ids.authors ?? '')].sort();
+    const role = (prefix: string) => resourceByPrefix(template, 'AWS::IAM::Role', prefix)[0];
+    const onTables = (prefix: string) =>
+      statementsOfRole(template, role(prefix)).filter((statement) =>
+        statement.resources.some((resource) => tables.includes(resource)),
+      );
+
+    expect(onTables('LoadChunkRole')).toEqual([
+      { actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: tables },
+    ]);
+    expect(onTables('ApiRole')).toEqual([
+      {
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'],
+        resources: tables,
+      },
+    ]);
+    for (const prefix of ['StartIngestionRole', 'PlanFileRole', 'FailureRecordRole']) {
+      expect(onTables(prefix)).toEqual([]);
+    }
+  });
+
+  it('gives the resource server one read scope per dataset and the machine client both', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'books-api',
+      Scopes: [
+        Match.objectLike({ ScopeName: 'books.read' }),
+        Match.objectLike({ ScopeName: 'authors.read' }),
+      ],
+    });
+    const [, client] = resourceByPrefix(
+      template,
+      'AWS::Cognito::UserPoolClient',
+      'IdentityUserPoolApiClient',
+    );
+    expect(json(client.Properties.AllowedOAuthScopes)).toMatch(/books\.read.*authors\.read/);
+    expect(apiVariables(template)).toMatchObject({
+      AUTH_REQUIRED_SCOPE: 'books-api/{dataset}.read',
+    });
+  });
+
+  it("checks each dataset's scope on the ALB under its path, and only the audience elsewhere", () => {
+    const [client] = resourceByPrefix(
+      template,
+      'AWS::Cognito::UserPoolClient',
+      'IdentityUserPoolApiClient',
+    );
+    expectAlbClaims(
+      template,
+      'client_id',
+      { Ref: client },
+      {
+        books: 'books-api/books.read',
+        authors: 'books-api/authors.read',
+      },
+    );
+  });
+
+  it('alarms on throttling of each table and shows each on the dashboard', () => {
+    const ids = tableIds();
+    const alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<
+      string,
+      CfnResourceJson
+    >;
+    for (const [pattern, table] of [
+      [/^OperationsTableThrottled[0-9A-F]{8}$/, ids.books],
+      [/^OperationsTableThrottledAuthors[0-9A-F]{8}$/, ids.authors],
+    ] as const) {
+      const matching = Object.entries(alarms).filter(([logicalId]) => pattern.test(logicalId));
+      expect(matching).toHaveLength(1);
+      expect(json(matching[0]?.[1].Properties.Metrics)).toContain(json({ Ref: table }));
+    }
+    const [, dashboard] = resourceByPrefix(
+      template,
+      'AWS::CloudWatch::Dashboard',
+      'OperationsDashboard',
+    );
+    const body = json(dashboard.Properties.DashboardBody);
+    expect(body).toContain('Table books');
+    expect(body).toContain('Table authors');
+  });
+
+  it("outputs each dataset's table and scope", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['TableName', 'Scope', 'TableNameAuthors', 'ScopeAuthors']),
+    );
+    expect(outputs.ScopeAuthors?.Value).toBe('books-api/authors.read');
   });
 
   it('stays cdk-nag clean', () => {
@@ -326,7 +535,7 @@ describe('an invalid configuration', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('Invalid cdk.json context:');
     expect(run.stderr).toContain('stage must be');
-    expect(run.stderr).toContain('dataset is required');
+    expect(run.stderr).toContain('datasets is required');
     expect(run.stderr).toContain('maxReceiveCount must be an integer from 1 to 1000');
     expect(run.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);

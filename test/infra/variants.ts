@@ -1,3 +1,10 @@
+import { readFileSync } from 'node:fs';
+
+/** The sample datasets, books and authors (sample-files/datasets.json). */
+export const TWO_DATASETS = JSON.parse(
+  readFileSync(new URL('../../sample-files/datasets.json', import.meta.url), 'utf8'),
+) as readonly Record<string, unknown>[];
+
 /**
  * Every deployment shape the stack supports, as the cdk.json context overrides
  * (`-c name=value`) that select it. The infra tests assert each one, and CI runs
@@ -34,6 +41,13 @@ export const VARIANTS = {
   'external-idp-alb-jwt': { auth: EXTERNAL_AUTH, albJwtVerification: true },
   'prod-vpc': PROD,
   'prod-vpc-alb-jwt': { ...PROD, albJwtVerification: true },
+  // Two datasets, the second with its own write cap, and the ALB checking each one's scope.
+  'two-datasets-alb-jwt': {
+    dataset: undefined,
+    datasets: [TWO_DATASETS[0], { ...TWO_DATASETS[1], maxWriteThroughput: 300 }],
+    maxWriteThroughput: 1000,
+    albJwtVerification: true,
+  },
 } as const satisfies Record<string, Readonly<Record<string, unknown>>>;
 
 export type VariantName = keyof typeof VARIANTS;

@@ -9,16 +9,10 @@ import type {
   UploadResult,
 } from '../../local/console/model.js';
 import type { LocalStack } from '../../local/stack.js';
-import type { Execution } from '../../local/stepfunctions/executions.js';
-import { executionsOf, sample, startTestStack, uploadAndWait, waitFor } from './helpers.js';
+import { executionsSince, sample, startTestStack, uploadAndWait, waitFor } from './helpers.js';
 
 // The console's server over HTTP, without a browser: what it refuses, and what its
 // small API answers, against the real local stack.
-
-/** Executions of `key` started at or after `since` (epoch ms). */
-function executionsSince(key: string, since: number): Execution[] {
-  return executionsOf(stack, key).filter((execution) => execution.startDate.getTime() >= since);
-}
 
 let stack: LocalStack;
 let stop: () => Promise<void>;
@@ -186,7 +180,7 @@ describe('console server: its API over the stack', () => {
     const execution = await waitFor(
       'the ingestion of the multipart upload to close',
       () =>
-        executionsSince('big/multipart.csv', since).find(
+        executionsSince(stack, 'big/multipart.csv', since).find(
           (candidate) => candidate.status !== 'RUNNING',
         ),
       60_000,
@@ -316,7 +310,7 @@ describe('console server: its API over the stack', () => {
     const redriven = await waitFor(
       'the redrive of redrive-all/bad.csv to close',
       () =>
-        executionsSince('redrive-all/bad.csv', since).find(
+        executionsSince(stack, 'redrive-all/bad.csv', since).find(
           (execution) => execution.name.startsWith('redrive-') && execution.status !== 'RUNNING',
         ),
       60_000,

@@ -46,6 +46,11 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
   };
 }
 
+/** Executions of `key` started at or after `since` (epoch ms). */
+export function executionsSince(stack: LocalStack, key: string, since: number): Execution[] {
+  return executionsOf(stack, key).filter((execution) => execution.startDate.getTime() >= since);
+}
+
 /** Processes running with `dir` on their command line (a stack started on that data, its dynalite child). */
 export function processesUsing(dir: string): string[] {
   const table = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
@@ -255,7 +260,7 @@ export function documentedBadFiles(): Array<[string, string[]]> {
   const rows: Array<[string, string[]]> = [];
   for (const line of readme.split('\n')) {
     const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
-    const file = /^`(bad-[^`]+\.csv)`$/.exec(cells[1] ?? '')?.[1];
+    const file = /^`(bad-[^`]+\.(?:csv|jsonl|json))`$/.exec(cells[1] ?? '')?.[1];
     if (!file) continue;
     const message = (cells[3] ?? '').split('<br>').map((part) => part.replace(/^`|`$/g, ''));
     rows.push([file, message]);

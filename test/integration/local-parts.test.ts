@@ -481,13 +481,13 @@ describe('progressFromHistory', () => {
       { type: 'MapStateStarted', mapStateStartedEventDetails: { length: 3 } },
       {
         type: 'TaskStateExited',
-        stateExitedEventDetails: { name: 'LoadChunk', output: '{"written":10}' },
+        stateExitedEventDetails: { name: 'LoadChunk', output: '{"index":1,"written":10}' },
       },
       { type: 'MapIterationSucceeded' },
       { type: 'TaskFailed' },
       {
         type: 'TaskStateExited',
-        stateExitedEventDetails: { name: 'LoadChunk', output: '{"written":5}' },
+        stateExitedEventDetails: { name: 'LoadChunk', output: '{"index":0,"written":5}' },
       },
       { type: 'MapIterationSucceeded' },
     ]);
@@ -495,6 +495,10 @@ describe('progressFromHistory', () => {
       chunks: 3,
       chunksDone: 2,
       rowsWritten: 15,
+      writtenByChunk: new Map([
+        [1, 10],
+        [0, 5],
+      ]),
       taskFailures: 1,
       lastState: 'LoadChunk',
     });

@@ -119,7 +119,7 @@ describe('npm start', () => {
   it('loads the samples, then stops cleanly on Ctrl-C: exit 0, no endpoints.json, no child left', async () => {
     const stack = await start();
     const endpoints = JSON.parse(await readFile(endpointsFile(), 'utf8')) as Endpoints;
-    expect(stack.output()).toMatch(/books\.csv\s+SUCCEEDED\s+100\s/);
+    expect(stack.output()).toMatch(/books\.csv\s+csv\s+SUCCEEDED\s+100\s/);
     // sample-files/README.md: books.csv then books-update.csv leaves 103 items.
     expect(await itemCount(endpoints)).toBe(103);
 

@@ -75,7 +75,7 @@ export function apiDeps(
   );
   return {
     config,
-    table: { client, tableName: config.tableName, schema: config.dataset },
+    client,
     auth: { getKey, now: () => new Date(options.nowSeconds * 1000) },
     logger: testLogger(),
     retry: NO_WAIT_RETRY,

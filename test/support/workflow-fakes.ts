@@ -136,9 +136,14 @@ export function s3Error(name: string, status: number): Error {
 export function serveBucket(
   s3: S3Stub,
   objects: Map<string, StoredObject>,
-  options: { pieceBytes?: number } = {},
+  options: {
+    pieceBytes?: number;
+    /** Errors the first GETs throw, one each, before the bucket answers (an outage). */
+    failFirstGets?: readonly unknown[];
+  } = {},
 ): GetObjectCommandInput[] {
   const gets: GetObjectCommandInput[] = [];
+  const outage = [...(options.failFirstGets ?? [])];
   const find = (bucket?: string, key?: string, versionId?: string) => {
     const object = objects.get(`${bucket}/${key}`);
     if (!object || (versionId !== undefined && versionId !== object.versionId)) {
@@ -158,6 +163,7 @@ export function serveBucket(
     },
   );
   s3.on(GetObjectCommand).callsFake((input: GetObjectCommandInput) => {
+    if (outage.length > 0) throw outage.shift();
     gets.push(input);
     const object = find(input.Bucket, input.Key, input.VersionId);
     if (input.IfMatch !== undefined && input.IfMatch !== object.eTag) {

@@ -14,14 +14,18 @@ describe('readApiConfig', () => {
   it('applies the documented defaults', () => {
     const config = readApiConfig(minimal);
 
-    expect(config.tableName).toBe('books-table');
-    expect(config.dataset.name).toBe('books');
+    expect(config.datasets).toEqual([
+      {
+        schema: expect.objectContaining({ name: 'books' }),
+        tableName: 'books-table',
+        requiredScopes: ['books/read'],
+      },
+    ]);
     expect(config.auth).toEqual({
       issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc',
       audiences: ['client-a', 'client-b'],
       audienceClaim: 'aud',
       jwksUri: undefined,
-      requiredScopes: ['books/read'],
       algorithms: ['RS256'],
       clockToleranceSeconds: 30,
       realm: 'books',
@@ -43,10 +47,10 @@ describe('readApiConfig', () => {
       AUTH_ACCEPTED_TOKEN_TYPES: 'application/at+jwt, JWT',
     });
 
+    expect(config.datasets[0]?.requiredScopes).toEqual(['books/read', 'books/list']);
     expect(config.auth).toMatchObject({
       audienceClaim: 'client_id',
       jwksUri: new URL('http://127.0.0.1:8080/jwks.json'),
-      requiredScopes: ['books/read', 'books/list'],
       algorithms: ['RS256', 'ES256'],
       clockToleranceSeconds: 60,
       realm: 'Book catalogue',

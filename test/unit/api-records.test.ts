@@ -65,13 +65,12 @@ describe('createDocumentClient', () => {
     });
     const { getKey, token } = await localAuth(NOW);
     const deps = apiDeps(apiEnv(LOCAL_ISSUER), { nowSeconds: NOW, getKey });
-    const table = { ...deps.table, client: createDocumentClient(wire.client) };
 
     const result = await handleAlbEvent(
       albEvent('/books/9780306406157.00', {
         headers: { authorization: `Bearer ${await token()}` },
       }),
-      { ...deps, table },
+      { ...deps, client: createDocumentClient(wire.client) },
     );
 
     expect(result.body).toBe(

@@ -227,9 +227,11 @@ describe('statemachines/ingest-file.asl.json', () => {
     });
   });
 
-  it('keeps rows out of state: the Map passes byte ranges and the upload stamp, and discards chunk summaries', () => {
+  it('keeps rows out of state: the Map passes the dataset, byte ranges and the upload stamp, and discards chunk summaries', () => {
     expect(loadChunks.ItemSelector).toEqual({
+      'dataset.$': '$.plan.dataset',
       'object.$': '$.plan.object',
+      'format.$': '$.plan.format',
       'header.$': '$.plan.header',
       'chunk.$': '$$.Map.Item.Value',
       'upload.$': '$.upload',

@@ -30,7 +30,12 @@ const RESULTS: BenchResults = {
   cpu: { stackCpuSecondsPer100kRows: 3.5, emulatorCpuSecondsPer100kRows: 9 },
   planner: { mbPerSec: 20, csvParseMbPerSec: 24, ratio: 0.83, rssMb: 90, csvParseRssMb: 72 },
   overlap: { rows: 100_000, rowsPerSec: 4000, staleKeys: 0 },
-  parse: { rowsPerSec: 300_000, rawRowsPerSec: 400_000, ratio: 0.75 },
+  parse: {
+    rowsPerSec: 300_000,
+    rawRowsPerSec: 400_000,
+    ratio: 0.75,
+    json: { rowsPerSec: 350_000, rawRowsPerSec: 500_000, ratio: 0.7 },
+  },
   memory: { baseMb: 80, largeMb: 88, ratio: 1.1 },
   api: { rps: 900, p50Ms: 9, p99Ms: 30, noAuthP99Ms: 28, authP99Ratio: 1.07, batchSpeedup: 25 },
   bundles: {
@@ -101,7 +106,7 @@ describe('latest.json shape', () => {
       'rssMb',
       'csvParseRssMb',
     ]);
-    expect(Object.keys(latest.parse)).toEqual(['rowsPerSec', 'rawRowsPerSec', 'ratio']);
+    expect(Object.keys(latest.parse)).toEqual(['rowsPerSec', 'rawRowsPerSec', 'ratio', 'json']);
     expect(Object.keys(latest.memory)).toEqual(['baseMb', 'largeMb', 'ratio']);
     expect(Object.keys(latest.api)).toEqual([
       'rps',
@@ -134,7 +139,7 @@ describe('goals', () => {
 
   it('picks each figure from a result set', () => {
     expect(GOALS.map((goal) => goal.pick(RESULTS))).toEqual([
-      0.85, 3.5, 0, 0.75, 0.83, 1.25, 1.1, 1.07, 25, 300, 90,
+      0.85, 3.5, 0, 0.75, 0.7, 0.83, 1.25, 1.1, 1.07, 25, 300, 90,
     ]);
   });
 

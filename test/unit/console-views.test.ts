@@ -20,7 +20,9 @@ const PLAN_OBJECT = { bucket: 'uploads', key: 'books.csv', eTag: '"abc"', size: 
 
 function plan(chunks: number, duplicateRows = 0): Json {
   return {
+    dataset: 'books',
     object: PLAN_OBJECT,
+    format: 'csv',
     header: ['isbn', 'title'],
     chunks: Array.from({ length: chunks }, (_, index) => ({
       index,

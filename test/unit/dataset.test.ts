@@ -75,7 +75,7 @@ describe('parseDataset', () => {
     ).toEqual([
       'unknown field "extra"',
       'name must be lower-case letters, digits and dashes, starting with a letter',
-      'columns[0]: type must be one of string, number, integer, boolean, date',
+      'columns[0]: type must be one of string, number, integer, boolean, date, map, list',
       'columns[0]: required must be true or false',
       'columns[2]: duplicate column "title"',
       'columns[3]: maxLength applies to string columns only',

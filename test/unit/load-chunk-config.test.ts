@@ -11,7 +11,7 @@ describe('readLoadChunkConfig', () => {
       CONTROL_TABLE_NAME: 'control',
     });
     expect(config).toMatchObject({
-      tableName: 'books',
+      tables: { books: 'books' },
       controlTableName: 'control',
       lease: { pollMs: 200, clockSkewMs: 5_000 },
       writeConcurrency: 4,
@@ -24,7 +24,7 @@ describe('readLoadChunkConfig', () => {
       },
       forcePathStyle: false,
     });
-    expect(config.schema.name).toBe('books');
+    expect(config.datasets.map((dataset) => dataset.name)).toEqual(['books']);
   });
 
   it('reads every setting from the environment', () => {
@@ -44,7 +44,7 @@ describe('readLoadChunkConfig', () => {
         S3_FORCE_PATH_STYLE: 'true',
       }),
     ).toMatchObject({
-      tableName: 'books-table',
+      tables: { books: 'books-table' },
       controlTableName: 'books-control',
       lease: { pollMs: 50, clockSkewMs: 1000 },
       writeConcurrency: 8,

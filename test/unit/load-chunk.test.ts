@@ -104,7 +104,7 @@ describe('loadChunk', () => {
       skipped: 0,
       mode: 'batch',
       durationMs: 0,
-      stats: { batches: 1, retries: 0, waitedFor: 0 },
+      stats: { batches: 1, retries: 0, waitedFor: 0, progressReportsFailed: 0 },
     });
     expect(table.plainItems()).toEqual([
       {
@@ -451,15 +451,51 @@ describe('loadChunk', () => {
       });
     });
 
-    it('names a Range GET that S3 never answered (connection refused) as such, still the retried ChunkReadError', async () => {
+    it('repeats a Range GET that S3 does not answer, and loads the chunk once S3 answers', async () => {
+      const [input] = await upload(csv([row(1), row(2)]), 10);
+      const refused = () =>
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+      serveBucket(s3, objects, { failFirstGets: [refused(), refused()] });
+      const summary = await loadChunk(input as LoadChunkInput, config, deps());
+      expect(summary).toMatchObject({ rows: 2, written: 2 });
+      expect(s3.commandCalls(GetObjectCommand)).toHaveLength(3);
+    });
+
+    it('fails with the terminal ServiceUnreachableError naming S3 and the chunk when S3 does not answer the Range GET for the budget', async () => {
       const [input] = await upload(csv([row(1)]), 10);
       s3.on(GetObjectCommand).rejects(
         Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }),
       );
+      const clock = new VirtualClock(600_000);
+      await expect(
+        loadChunk(
+          input as LoadChunkInput,
+          { ...config, retry: { ...config.retry, unreachableBudgetMs: 5_000 } },
+          deps(clock),
+        ),
+      ).rejects.toMatchObject({
+        name: 'ServiceUnreachableError',
+        message: expect.stringMatching(
+          /^chunk 0 \(line 2, bytes \d+–\d+\) of s3:\/\/uploads\/books\.csv: the Range GET: S3 did not answer for \d+\.\d s \(\d+ attempt\(s\), ECONNREFUSED: Error: connect ECONNREFUSED 127\.0\.0\.1:4566\) and the budget for an unreachable service \(UNREACHABLE_BUDGET_MS=5000\) is spent/,
+        ),
+      });
+      expect(table.items.size).toBe(0);
+    });
+
+    it('names a connection that broke while the body streamed as the retried ChunkReadError', async () => {
+      const [input] = await upload(csv([row(1), row(2)]), 10);
+      s3.on(GetObjectCommand).resolves({
+        Body: Readable.from(
+          (async function* () {
+            yield Buffer.from(`${row(1)}\n`);
+            throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+          })(),
+        ) as never,
+      });
       await expect(loadChunk(input as LoadChunkInput, config, deps())).rejects.toMatchObject({
         name: 'ChunkReadError',
         message: expect.stringMatching(
-          /S3 did not answer the Range GET \(ECONNREFUSED: Error: connect ECONNREFUSED 127\.0\.0\.1:4566\); the workflow retries the chunk, and if this persists check the network path to S3/,
+          /the connection to S3 broke while the byte range was read \(ECONNRESET: Error: read ECONNRESET\); the workflow retries the chunk/,
         ),
       });
     });

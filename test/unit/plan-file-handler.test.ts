@@ -18,7 +18,7 @@ describe('readPlanConfig', () => {
       maxReportedErrors: 20,
       maxPlanBytes: 163840,
     });
-    expect(config.schema.name).toBe('books');
+    expect(config.datasets.map((dataset) => dataset.name)).toEqual(['books']);
   });
 
   it('reads every setting from the environment', () => {
@@ -85,7 +85,9 @@ describe('plan-file handler', () => {
   it('returns the plan of the file named by the task input', async () => {
     const { handler } = await import('../../handlers/plan-file/index.js');
     await expect(handler({ file: { bucket: 'b', key: 'k.csv', eTag: 'e1' } })).resolves.toEqual({
+      dataset: 'books',
       object: { bucket: 'b', key: 'k.csv', eTag: '"e1"', size: text.length },
+      format: 'csv',
       header: ['isbn', 'title', 'author'],
       chunks: [{ index: 0, start: 19, end: text.length, firstLine: 2, rows: 2, skip: [] }],
       totalRows: 2,

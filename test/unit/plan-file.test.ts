@@ -14,6 +14,7 @@ import { parsePlanFileEvent } from '../../handlers/plan-file/event.js';
 import { IntegerKeyTable, KeyIndex } from '../../handlers/plan-file/key-index.js';
 import {
   checkObject,
+  DEFAULT_UNANSWERED_POLICY,
   isRejectedFile,
   type PlanConfig,
   planFile,
@@ -29,9 +30,9 @@ import {
   MAX_MESSAGE_CHARS,
   ObjectChangedError,
 } from '../../handlers/shared/errors.js';
-import { rowToItem, validateHeader } from '../../handlers/shared/rows.js';
+import { rowToItem, validateHeader, type WireItem } from '../../handlers/shared/rows.js';
 import { generateCsv } from '../../local/generate-csv.js';
-import { books as schema } from '../support/workflow-fakes.js';
+import { books as schema, VirtualClock } from '../support/workflow-fakes.js';
 
 const SAMPLES = new URL('../../sample-files/', import.meta.url);
 
@@ -151,6 +152,7 @@ describe('planRecords', () => {
       const text = `${HEADER}\r\n${row(1)}\r\n${row(2)}\r\n`;
       expect(await plan(text)).toEqual({
         object: objectOf(Buffer.from(text)),
+        format: 'csv',
         header: HEADER.split(','),
         chunks: [
           { index: 0, start: HEADER.length + 2, end: text.length, firstLine: 2, rows: 2, skip: [] },
@@ -333,7 +335,7 @@ describe('planRecords', () => {
           const converted = rowToItem(layout.layout, record.fields, record.line);
           if (!converted.ok) throw new Error('row');
           expect(written.has(converted.row.key)).toBe(false);
-          written.set(converted.row.key, String(converted.row.item.title?.S));
+          written.set(converted.row.key, String((converted.row.item as WireItem).title?.S));
         }
       }
       expect(Object.fromEntries(written)).toEqual({
@@ -633,8 +635,10 @@ describe('sample-files', () => {
     ],
   ];
 
-  it('has a test for every bad sample file', () => {
-    const files = readdirSync(SAMPLES).filter((name) => name.startsWith('bad-'));
+  it('has a test for every bad CSV sample file', () => {
+    const files = readdirSync(SAMPLES).filter(
+      (name) => name.startsWith('bad-') && name.endsWith('.csv'),
+    );
     expect(files.sort()).toEqual(bad.map(([name]) => name).sort());
   });
 
@@ -741,20 +745,43 @@ describe('planFile', () => {
     expect((await failure(planFile(client, file, CONFIG))).name).toBe('FileReadError');
   });
 
+  it('maps a network failure S3 did not name (no HTTP status, no network code) to the retryable FileReadError', async () => {
+    // What the SDK throws when a response breaks off: $metadata without an httpStatusCode.
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error('socket hang up'), { name: 'Error', $metadata: { attempts: 3 } }),
+    );
+    expect(await failure(planFile(client, file, CONFIG))).toEqual({
+      name: 'FileReadError',
+      message: 'reading s3://uploads/incoming/books.csv failed: Error: socket hang up',
+    });
+  });
+
   it.each([
-    [HeadObjectCommand, 'TimeoutError', 'Connection timed out after 5000 ms'],
-    [GetObjectCommand, 'Error', 'socket hang up'],
+    [HeadObjectCommand, 'HeadObject', 'TimeoutError', 'Connection timed out after 5000 ms'],
+    [GetObjectCommand, 'GetObject', 'Error', 'connect ECONNREFUSED 127.0.0.1:4566'],
   ])(
-    'maps a %p network failure (%s, no HTTP status) to the retryable FileReadError',
-    async (command, name, message) => {
-      // What the SDK throws when no response arrives: $metadata without an httpStatusCode.
+    'repeats a %p that S3 does not answer, then fails with the terminal ServiceUnreachableError naming S3 once the budget is spent',
+    async (command, operation, name, message) => {
       s3.on(command).rejects(
-        Object.assign(new Error(message), { name, $metadata: { attempts: 3 } }),
+        Object.assign(new Error(message), {
+          name,
+          ...(name === 'Error' ? { code: 'ECONNREFUSED' } : {}),
+          $metadata: { attempts: 3 },
+        }),
       );
-      expect(await failure(planFile(client, file, CONFIG))).toEqual({
-        name: 'FileReadError',
-        message: `reading s3://uploads/incoming/books.csv failed: ${name}: ${message}`,
-      });
+      const clock = new VirtualClock(600_000);
+      const config = {
+        ...CONFIG,
+        unanswered: { ...DEFAULT_UNANSWERED_POLICY, unreachableBudgetMs: 5_000 },
+      };
+      const error = await failure(planFile(client, file, config, clock));
+      expect(error.name).toBe('ServiceUnreachableError');
+      expect(error.message).toMatch(
+        new RegExp(
+          `^${operation} of s3://uploads/incoming/books\\.csv: S3 did not answer for \\d+\\.\\d s \\(\\d+ attempt\\(s\\), (TimeoutError|ECONNREFUSED): ${name}: ${message.replaceAll('.', '\\.')}\\) and the budget for an unreachable service \\(UNREACHABLE_BUDGET_MS=5000\\) is spent`,
+        ),
+      );
+      expect(600_000 - clock.remainingTimeMs()).toBeGreaterThanOrEqual(5_000);
     },
   );
 
@@ -839,16 +866,10 @@ describe('checkObject', () => {
       `${label} is 101 bytes, over the 100-byte limit (MAX_FILE_BYTES); split it into smaller files`,
     ],
     [
-      ok,
+      { ...ok, ContentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
       's3://uploads/data/books.xlsx',
       'UnsupportedFileTypeError',
-      's3://uploads/data/books.xlsx is not a CSV file: only names ending in .csv are ingested',
-    ],
-    [
-      { ...ok, ContentType: 'application/json' },
-      label,
-      'UnsupportedFileTypeError',
-      `${label} has content type "application/json"; expected one of text/csv, text/plain, application/csv, text/comma-separated-values, application/vnd.ms-excel, application/octet-stream, binary/octet-stream`,
+      's3://uploads/data/books.xlsx has content type "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", which is none of the formats loaded (CSV, JSON Lines, JSON array); expected one of text/csv, application/csv, text/comma-separated-values, application/vnd.ms-excel, application/jsonl, application/x-jsonlines, application/x-ndjson, application/ndjson, application/json, text/json, text/plain, application/octet-stream, binary/octet-stream, or a name ending in .csv, .jsonl, .ndjson or .json',
     ],
     [
       { ...ok, ContentType: 'text/csv; charset=ISO-8859-1' },
@@ -860,7 +881,7 @@ describe('checkObject', () => {
       { ...ok, ContentEncoding: 'gzip' },
       label,
       'UnsupportedFileTypeError',
-      `${label} is stored with Content-Encoding "gzip"; upload the plain, uncompressed CSV`,
+      `${label} is stored with Content-Encoding "gzip"; upload the plain, uncompressed file`,
     ],
   ])('rejects %j at %s with %s', (head, where, name, message) => {
     expect(() => checkObject(where, head, { maxFileBytes: 100 })).toThrow(

@@ -9,8 +9,9 @@ import {
   keyIdentity,
   MAX_ITEM_BYTES,
   rowToItem,
-  storedValue,
   validateHeader,
+  type WireItem,
+  wireValue,
 } from '../../handlers/shared/rows.js';
 import { books, CDK_DATASET } from '../support/workflow-fakes.js';
 
@@ -101,7 +102,7 @@ describe('validateHeader', () => {
   });
 });
 
-describe('storedValue', () => {
+describe('wireValue', () => {
   it.each([
     ['string', 'Title', { S: 'Title' }],
     ['date', '1999-12-31', { S: '1999-12-31' }],
@@ -110,7 +111,7 @@ describe('storedValue', () => {
     ['boolean', true, { BOOL: true }],
     ['boolean', false, { BOOL: false }],
   ] as const)('stores a converted %s cell %j as %j', (type, value, stored) => {
-    expect(storedValue(type, value)).toEqual(stored);
+    expect(wireValue(type, value)).toEqual(stored);
   });
 });
 
@@ -159,7 +160,9 @@ describe('rowToItem', () => {
     const result = rowToItem(layout, [...good.slice(0, 6), price, '', ''], 2);
     if (!result.ok) throw new Error('expected a valid row');
     expect(result.row.item.price).toEqual({ N: price });
-    expect(String(unmarshall(result.row.item, { wrapNumbers: true }).price)).toBe(price);
+    expect(String(unmarshall(result.row.item as WireItem, { wrapNumbers: true }).price)).toBe(
+      price,
+    );
   });
 
   it('omits empty optional cells instead of storing empty strings', () => {

@@ -178,9 +178,11 @@ describe('ingest-file workflow (real ASL, real handlers, mocked AWS)', () => {
     const [plan] = execution.plans;
     expect(plan?.chunks.length).toBeGreaterThan(3);
     expect(output).toEqual({
+      dataset: 'books',
       bucket: BUCKET,
       key: 'incoming/books.csv',
       eTag: '"etag-incoming/books.csv"',
+      format: 'csv',
       rows: plan?.totalRows,
       duplicateRows: plan?.duplicateRows,
       written: (plan?.totalRows ?? 0) - (plan?.duplicateRows ?? 0),
