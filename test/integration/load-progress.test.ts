@@ -18,7 +18,8 @@ let gate: ((call: DynamoDbCall) => Promise<void>) | undefined;
 
 beforeAll(async () => {
   ({ stack, stop } = await startTestStack({
-    context: { chunkTargetBytes: CHUNK_BYTES },
+    // A Map of one: the planner then cuts no more chunks than the target asks for.
+    context: { chunkTargetBytes: CHUNK_BYTES, mapMaxConcurrency: 1 },
     faults: {
       dynamodb: { throttle: 0, partial: 0, gate: (call) => gate?.(call) ?? Promise.resolve() },
     },
