@@ -24,6 +24,7 @@ import {
 import { deployedLoadConfig, deployedPlanConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
 import { jsonLinesOf } from '../lib/json-data.js';
+import { interleavedRounds } from '../lib/rounds.js';
 
 /** What the parent receives. */
 export interface ParseJsonChildResult {
@@ -134,30 +135,16 @@ await reportToParent(async (): Promise<ParseJsonChildResult> => {
     },
   };
 
-  const result: ParseJsonChildResult = {
+  const seconds = await interleavedRounds(contenders, rounds, rows);
+  const rowsPerSec = (runs: number[]) => runs.map((run) => rows / run);
+  return {
     rows,
     bytes: file.length,
-    chunkRowsPerSec: [],
-    jsonParseRowsPerSec: [],
-    readerRowsPerSec: [],
-    reviverRowsPerSec: [],
-    tokenizerRowsPerSec: [],
-    plannerMbPerSec: [],
+    chunkRowsPerSec: rowsPerSec(seconds.chunk),
+    jsonParseRowsPerSec: rowsPerSec(seconds.jsonParse),
+    readerRowsPerSec: rowsPerSec(seconds.reader),
+    reviverRowsPerSec: rowsPerSec(seconds.reviver),
+    tokenizerRowsPerSec: rowsPerSec(seconds.tokenizer),
+    plannerMbPerSec: seconds.planner.map((run) => file.length / 1e6 / run),
   };
-  // Round 0 warms the JIT up and is not recorded.
-  for (let round = 0; round <= rounds; round += 1) {
-    for (const [name, run] of Object.entries(contenders)) {
-      const start = performance.now();
-      const count = await run();
-      const seconds = (performance.now() - start) / 1000;
-      if (count !== rows) throw new Error(`${name} counted ${count} records, expected ${rows}`);
-      if (round === 0) continue;
-      if (name === 'planner') result.plannerMbPerSec.push(file.length / 1e6 / seconds);
-      else
-        result[
-          `${name as 'chunk' | 'jsonParse' | 'reader' | 'reviver' | 'tokenizer'}RowsPerSec`
-        ].push(rows / seconds);
-    }
-  }
-  return result;
 });

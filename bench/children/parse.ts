@@ -21,6 +21,7 @@ import {
 } from '../lib/doubles.js';
 import { deployedLoadConfig, deployedPlanConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
+import { interleavedRounds } from '../lib/rounds.js';
 
 /** What the parent receives. */
 export interface ParseChildResult {
@@ -108,28 +109,16 @@ await reportToParent(async (): Promise<ParseChildResult> => {
     },
   };
 
-  const result: ParseChildResult = {
+  const seconds = await interleavedRounds(contenders, rounds, rows);
+  const rowsPerSec = (runs: number[]) => runs.map((run) => rows / run);
+  return {
     rows,
     bytes: file.length,
-    chunkRowsPerSec: [],
-    rawStreamRowsPerSec: [],
-    rawCallbackRowsPerSec: [],
-    plannerMbPerSec: [],
+    chunkRowsPerSec: rowsPerSec(seconds.chunk),
+    rawStreamRowsPerSec: rowsPerSec(seconds.rawStream),
+    rawCallbackRowsPerSec: rowsPerSec(seconds.rawCallback),
+    plannerMbPerSec: seconds.planner.map((run) => file.length / 1e6 / run),
   };
-  // Round 0 warms the JIT up and is not recorded.
-  for (let round = 0; round <= rounds; round += 1) {
-    for (const [name, run] of Object.entries(contenders)) {
-      const start = performance.now();
-      const count = await run();
-      const seconds = (performance.now() - start) / 1000;
-      if (count !== rows) throw new Error(`${name} counted ${count} records, expected ${rows}`);
-      if (round === 0) continue;
-      if (name === 'planner') result.plannerMbPerSec.push(file.length / 1e6 / seconds);
-      else
-        result[`${name as 'chunk' | 'rawStream' | 'rawCallback'}RowsPerSec`].push(rows / seconds);
-    }
-  }
-  return result;
 });
 
 async function firstRecord(source: Readable, delimiter: string): Promise<string[]> {

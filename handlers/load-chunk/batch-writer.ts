@@ -1,5 +1,5 @@
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
-import { backoffDelay, type Clock } from '../shared/backoff.js';
+import { backoffDelay, type Clock, DEFAULT_UNREACHABLE_BUDGET_MS } from '../shared/backoff.js';
 import {
   ChunkTimeBudgetExceededError,
   ChunkWriteError,
@@ -37,10 +37,8 @@ export interface RetryPolicy {
   readonly unreachableBudgetMs?: number;
 }
 
-/** Two minutes: long enough to ride out a blip or an emulator restart, short enough to fail fast. */
-export const DEFAULT_UNREACHABLE_BUDGET_MS = 120_000;
-
 export type { Clock } from '../shared/backoff.js';
+export { DEFAULT_UNREACHABLE_BUDGET_MS } from '../shared/backoff.js';
 
 /** What writing one batch took. */
 export interface BatchOutcome {

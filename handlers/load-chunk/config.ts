@@ -2,7 +2,12 @@ import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import { type DatasetSchema, findDataset } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
 import { UnknownDatasetError } from '../shared/errors.js';
-import { readDatasetTables, readForcePathStyle, readMaxRecordBytes } from '../shared/settings.js';
+import {
+  readDatasetTables,
+  readForcePathStyle,
+  readMaxRecordBytes,
+  readUnreachableBudgetMs,
+} from '../shared/settings.js';
 import { DEFAULT_UNREACHABLE_BUDGET_MS } from './batch-writer.js';
 import type { LoadChunkConfig } from './load.js';
 
@@ -107,10 +112,7 @@ export function readLoadChunkConfig(
         default: DEFAULT_LOADER_SETTINGS.safetyMarginMs,
         min: 0,
       }),
-      unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
-        default: DEFAULT_LOADER_SETTINGS.unreachableBudgetMs,
-        min: 1,
-      }),
+      unreachableBudgetMs: readUnreachableBudgetMs(read),
     },
     forcePathStyle: readForcePathStyle(read),
   }));

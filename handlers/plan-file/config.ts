@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_RECORD_BYTES } from '../shared/csv.js';
 import type { DatasetSchema } from '../shared/dataset.js';
 import { readConfig } from '../shared/env.js';
-import { readDatasets, readMaxRecordBytes } from '../shared/settings.js';
+import { readDatasets, readMaxRecordBytes, readUnreachableBudgetMs } from '../shared/settings.js';
 import { DEFAULT_UNANSWERED_POLICY, type PlanConfig } from './plan.js';
 
 /** Defaults of the planner's settings (the same as infra/config.ts). */
@@ -71,10 +71,7 @@ export function readPlanConfig(
       }),
       unanswered: {
         ...DEFAULT_UNANSWERED_POLICY,
-        unreachableBudgetMs: read.integer('UNREACHABLE_BUDGET_MS', {
-          default: DEFAULT_UNANSWERED_POLICY.unreachableBudgetMs,
-          min: 1,
-        }),
+        unreachableBudgetMs: readUnreachableBudgetMs(read),
       },
     };
     if (config.maxRecordBytes > config.chunkTargetBytes) {

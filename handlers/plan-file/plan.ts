@@ -4,7 +4,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type Clock, invocationClock } from '../shared/backoff.js';
+import { type Clock, DEFAULT_UNREACHABLE_BUDGET_MS, invocationClock } from '../shared/backoff.js';
 import type { ChunkPlan, FilePlan, FileRef, PlannedObject } from '../shared/contracts.js';
 import { type CsvRecord, readCsvBatches } from '../shared/csv.js';
 import type { DatasetSchema, FileFormat } from '../shared/dataset.js';
@@ -67,7 +67,7 @@ export interface PlanConfig {
 
 /** Two minutes without an answer from S3 (cdk.json `unreachableBudgetSeconds`), as for the loader. */
 export const DEFAULT_UNANSWERED_POLICY: UnansweredPolicy = {
-  unreachableBudgetMs: 120_000,
+  unreachableBudgetMs: DEFAULT_UNREACHABLE_BUDGET_MS,
   baseDelayMs: 100,
   maxDelayMs: 10_000,
   safetyMarginMs: 10_000,

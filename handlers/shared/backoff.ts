@@ -13,6 +13,13 @@ export interface Clock {
   readonly random: () => number;
 }
 
+/**
+ * How long DynamoDB or S3 may give no answer at all before a call fails with
+ * ServiceUnreachableError (UNREACHABLE_BUDGET_MS): two minutes, long enough to ride out
+ * a blip or an emulator restart, short enough to fail fast.
+ */
+export const DEFAULT_UNREACHABLE_BUDGET_MS = 120_000;
+
 /** The two ceilings of the backoff. */
 export interface BackoffPolicy {
   /** First backoff ceiling, doubled per attempt (exponential backoff with full jitter). */

@@ -1,3 +1,4 @@
+import { DEFAULT_UNREACHABLE_BUDGET_MS } from './backoff.js';
 import { DEFAULT_MAX_RECORD_BYTES, MIN_MAX_RECORD_BYTES } from './csv.js';
 import { type DatasetSchema, parseDataset, parseDatasets } from './dataset.js';
 import type { EnvReader } from './env.js';
@@ -76,6 +77,11 @@ export function readMaxRecordBytes(read: EnvReader): number {
     default: DEFAULT_MAX_RECORD_BYTES,
     min: MIN_MAX_RECORD_BYTES,
   });
+}
+
+/** `UNREACHABLE_BUDGET_MS`: how long S3 or DynamoDB may not answer before a call fails. */
+export function readUnreachableBudgetMs(read: EnvReader): number {
+  return read.integer('UNREACHABLE_BUDGET_MS', { default: DEFAULT_UNREACHABLE_BUDGET_MS, min: 1 });
 }
 
 /** `S3_FORCE_PATH_STYLE=true` makes S3 clients use path-style URLs (the local stack's S3). */
