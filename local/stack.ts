@@ -86,6 +86,12 @@ export interface LocalStackFaults {
 }
 
 /** How to start the local stack. */
+/**
+ * How long stopping the stack waits for running handlers (a Ctrl-C stays quick even
+ * while ten loaders are each minutes into a chunk).
+ */
+export const DRAIN_MS = 5_000;
+
 export interface LocalStackOptions {
   /** Port per server; 0 picks a free port. @default PORTS */
   readonly ports?: Partial<Record<PortName, number>>;
@@ -115,6 +121,11 @@ export interface LocalStackOptions {
    * force an interleaving deterministically); `next` runs the real handler.
    */
   readonly interceptInvoke?: InvokeInterceptor;
+  /**
+   * How long stopping waits for running handlers before it stops the emulators under
+   * them. @default DRAIN_MS
+   */
+  readonly drainMs?: number;
   /**
    * Called when an emulator died and cannot be brought back (dynalite in memory, or a
    * crash loop); the stack has been stopped by then. @default the error is only logged
@@ -375,8 +386,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         options.interceptInvoke,
       ),
     );
-    // Stopped after the executions and before the emulators (stops run in reverse).
-    stops.push(() => runtime.drain());
+    // Stopped after the executions and before the emulators (stops run in reverse): a
+    // handler about to finish gets a moment; a long load is cut off, as a crash would
+    // (its execution resumes on the next start).
+    stops.push(async () => {
+      await runtime.drain(options.drainMs ?? DRAIN_MS);
+    });
     const executions = new ExecutionService(
       {
         name: names.stateMachine,

@@ -65,11 +65,25 @@ export class LambdaRuntime {
 
   /**
    * Waits until every handler run has finished, the ones whose execution was stopped or
-   * whose invocation timed out included: the stack calls it before it stops the
-   * emulators, so no handler is left writing to (or retrying against) a stopped one.
+   * whose invocation timed out included, for at most `timeoutMs`: the stack calls it
+   * before it stops the emulators, so a handler about to finish is not cut off. Resolves
+   * to the runs still going when the time is up (a loader can take minutes over its
+   * chunk; cutting it off is safe, as a crash is: its execution resumes on the next
+   * start and the chunk is written again).
    */
-  async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  async drain(timeoutMs = Number.POSITIVE_INFINITY): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = new Promise<void>((resolve) => {
+        if (Number.isFinite(left)) timer = setTimeout(resolve, left);
+      });
+      await Promise.race([Promise.allSettled([...this.running]), timeUp]);
+      clearTimeout(timer);
+    }
+    return this.running.size;
   }
 
   /** Invokes a function synchronously (RequestResponse). */
