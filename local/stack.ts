@@ -528,7 +528,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         sqs,
         sfn,
         endpoints: base,
-        columns: config.dataset.columns.map((column) => column.name),
+        columns: Object.fromEntries(
+          config.datasets.map(({ name, columns }) => [name, columns.map((column) => column.name)]),
+        ),
       },
       spec('console'),
       { bundle: consolePage },

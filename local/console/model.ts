@@ -118,15 +118,25 @@ export interface ExecutionDetail extends ExecutionSummary {
   readonly events: readonly HistoryEventView[];
 }
 
+/** A dataset as the records view shows it: its name, key, table and columns. */
+export interface ConsoleDataset {
+  /** The resource name: the API path `/<name>` and the key prefix of its files. */
+  readonly name: string;
+  readonly key: string;
+  readonly keyType: 'S' | 'N';
+  readonly table: string;
+  /** Column names in schema order (the records table's columns). */
+  readonly columns: readonly string[];
+}
+
 /** What the page needs to know once: names, the definition, what it may do. */
 export interface ConsoleConfig {
-  readonly dataset: {
-    readonly name: string;
-    readonly key: string;
-    readonly keyType: 'S' | 'N';
-    readonly columns: readonly string[];
-  };
+  /** The first dataset (the one `/api/records` reads when no `dataset` is given). */
+  readonly dataset: ConsoleDataset;
+  /** Every dataset of the stack, in configured order (the first is `dataset`). */
+  readonly datasets: readonly ConsoleDataset[];
   readonly bucket: string;
+  /** The first dataset's table. */
   readonly table: string;
   readonly queueUrl: string;
   readonly dlqUrl: string;

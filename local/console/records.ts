@@ -3,11 +3,14 @@ import { apiCurl, tokenCurl } from '../cli/report.js';
 import type { Endpoints } from '../endpoints.js';
 import type { HttpStep, RecordsResult } from './model.js';
 
-/** What the records view needs of the stack: the issuer, the API and the dataset. */
+/** What the records view needs of the stack: the issuer and the API. */
 export type RecordsEndpoints = Pick<
   Endpoints,
-  'api' | 'caCertFile' | 'tokenUrl' | 'clientId' | 'clientSecret' | 'scope' | 'dataset'
+  'api' | 'caCertFile' | 'tokenUrl' | 'clientId' | 'clientSecret'
 >;
+
+/** The dataset to read: its name (the API path) and the scope its reads need. */
+export type RecordsDataset = Pick<Endpoints['datasets'][number], 'name' | 'scope'>;
 
 /** What to read: one record by key, or a page of the table. */
 export type RecordsQuery =
@@ -25,15 +28,18 @@ export function recordsPath(dataset: string, query: RecordsQuery): string {
 }
 
 /**
- * Reads records the way a machine client does: a client-credentials token from
- * the issuer, then the HTTPS API with it. Returns both exchanges with the curl
- * commands that repeat them, so the page teaches the flow.
+ * Reads records of one dataset the way a machine client does: a client-credentials
+ * token from the issuer with that dataset's scope (exactly what a client allowed to
+ * read it asks for), then the HTTPS API with it. Returns both exchanges with the
+ * curl commands that repeat them, so the page teaches the flow.
  */
 export async function readRecords(
-  endpoints: RecordsEndpoints,
+  stack: RecordsEndpoints,
   api: ApiClient,
+  dataset: RecordsDataset,
   query: RecordsQuery,
 ): Promise<RecordsResult> {
+  const endpoints = { ...stack, scope: dataset.scope };
   const tokenStarted = Date.now();
   let token: string;
   let tokenStep: HttpStep;
@@ -64,7 +70,7 @@ export async function readRecords(
       body: message,
     };
   }
-  const path = recordsPath(endpoints.dataset.name, query);
+  const path = recordsPath(dataset.name, query);
   const started = Date.now();
   const response = await api.send('GET', path, { token });
   const headers: Record<string, string> = {};

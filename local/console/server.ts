@@ -11,6 +11,7 @@ import { bundleUi, type UiBundle } from './bundle.js';
 import { listDlq, redriveDlq } from './dlq.js';
 import {
   type ConsoleConfig,
+  type ConsoleDataset,
   type ConsoleEvent,
   type ExecutionSummary,
   TOKEN_HEADER,
@@ -35,8 +36,8 @@ export interface ConsoleContext {
   readonly sqs: SQSClient;
   readonly sfn: SFNClient;
   readonly endpoints: Omit<Endpoints, 'console'>;
-  /** The dataset's column names, in schema order (the records table's columns). */
-  readonly columns: readonly string[];
+  /** Each dataset's column names in schema order (the records table's columns), by dataset name. */
+  readonly columns: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A running console. */
@@ -149,6 +150,13 @@ export async function startConsole(
   };
 
   const e = context.endpoints;
+  const datasets: ConsoleDataset[] = e.datasets.map(({ name, key, keyType, table }) => ({
+    name,
+    key,
+    keyType,
+    table,
+    columns: context.columns[name] ?? [],
+  }));
   const hasToken = (req: IncomingMessage) => {
     const given = req.headers[TOKEN_HEADER];
     if (typeof given !== 'string') return false;
@@ -167,7 +175,8 @@ export async function startConsole(
     ),
     route('GET', /^\/api\/config$/, (req, res) => {
       const config: ConsoleConfig = {
-        dataset: { ...e.dataset, columns: context.columns },
+        dataset: datasetOf(datasets, e.dataset.name),
+        datasets,
         bucket: e.bucket,
         table: e.table,
         queueUrl: e.queueUrl,
@@ -266,6 +275,7 @@ export async function startConsole(
     ),
     route('GET', /^\/api\/records$/, async (_req, res, _match, url) => {
       const params = url.searchParams;
+      const dataset = datasetOf(e.datasets, params.get('dataset'));
       const key = params.get('key');
       const limit = count(params, 'limit', 1);
       const cursor = params.get('cursor');
@@ -273,7 +283,7 @@ export async function startConsole(
         key !== null
           ? { key }
           : { ...optional('limit', limit), ...optional('cursor', cursor ?? undefined) };
-      sendJson(res, 200, await readRecords(e, api, query));
+      sendJson(res, 200, await readRecords(e, api, dataset, query));
     }),
   ];
 
@@ -470,4 +480,21 @@ function count(params: URLSearchParams, name: string, min = 0): number | undefin
 
 function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
+
+/**
+ * The dataset a records request names (`dataset=<name>`), the first when it names none;
+ * a name the stack does not serve is refused with the names it does.
+ */
+export function datasetOf<D extends { readonly name: string }>(
+  datasets: readonly D[],
+  name: string | null,
+): D {
+  const found = name === null || name === '' ? datasets[0] : datasets.find((d) => d.name === name);
+  if (found) return found;
+  throw new ConsoleRequestError(
+    400,
+    'unknown-dataset',
+    `dataset "${name}" is not one of this stack's datasets: ${datasets.map((d) => d.name).join(', ')}`,
+  );
 }

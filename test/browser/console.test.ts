@@ -361,6 +361,8 @@ describe('console: records', () => {
     await uploadAndWait(stack, 'records/books.csv', await sample('books.csv'));
     const page = await open('#/records');
     await page.fill('[data-testid="record-key"]', '9781403167606');
+    // One dataset: nothing to pick.
+    expect(await page.$('[data-testid="records-dataset"]')).toBeNull();
     await page.click('[data-action="get-record"]');
     const body = await page.waitForSelector('[data-testid="record-body"]', WAIT);
     const text = (await body.textContent()) ?? '';

@@ -70,9 +70,10 @@ export const api = {
   dlq: () => call<DlqView>('GET', '/api/dlq'),
   redrive: (messageIds?: readonly string[]) =>
     call<RedriveResult>('POST', '/api/dlq/redrive', messageIds ? { messageIds } : {}),
-  record: (key: string) => call<RecordsResult>('GET', `/api/records${query({ key })}`),
-  records: (limit: number, cursor?: string) =>
-    call<RecordsResult>('GET', `/api/records${query({ limit, cursor })}`),
+  record: (dataset: string, key: string) =>
+    call<RecordsResult>('GET', `/api/records${query({ dataset, key })}`),
+  records: (dataset: string, limit: number, cursor?: string) =>
+    call<RecordsResult>('GET', `/api/records${query({ dataset, limit, cursor })}`),
 };
 
 /**

@@ -13,6 +13,8 @@ import { useStore } from './store.js';
  */
 export function RecordsPage() {
   const { config } = useStore();
+  const [name, setName] = useState(config.dataset.name);
+  const dataset = config.datasets.find((d) => d.name === name) ?? config.dataset;
   const [key, setKey] = useState('');
   const [limit, setLimit] = useState(25);
   const [result, setResult] = useState<RecordsResult>();
@@ -42,19 +44,48 @@ export function RecordsPage() {
   const get = () => {
     if (key.trim() === '') return;
     setMode('get');
-    void run(() => api.record(key.trim()));
+    void run(() => api.record(dataset.name, key.trim()));
   };
   const list = (cursor?: string, history: readonly (string | undefined)[] = []) => {
     setMode('list');
     setCursors(history);
-    void run(() => api.records(limit, cursor));
+    void run(() => api.records(dataset.name, limit, cursor));
   };
   const nextCursor = mode === 'list' && result ? cursorOf(result.body) : undefined;
+  const choose = (next: string) => {
+    // Another dataset: another key and other columns, so the last answer goes.
+    setName(next);
+    setKey('');
+    setResult(undefined);
+    setMode(undefined);
+    setCursors([]);
+    setProblem(undefined);
+  };
 
   return (
     <div class="page records">
-      <Card title={`Records · ${config.dataset.name} (table ${config.table})`}>
+      <Card title={`Records · ${dataset.name} (table ${dataset.table})`}>
         <div class="toolbar">
+          {config.datasets.length > 1 ? (
+            <>
+              <label class="inline">
+                dataset
+                <select
+                  value={dataset.name}
+                  data-testid="records-dataset"
+                  disabled={busy}
+                  onChange={(event) => choose((event.target as HTMLSelectElement).value)}
+                >
+                  {config.datasets.map((d) => (
+                    <option key={d.name} value={d.name}>
+                      {d.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <span class="muted">·</span>
+            </>
+          ) : null}
           <form
             class="inline-form"
             onSubmit={(event) => {
@@ -63,14 +94,12 @@ export function RecordsPage() {
             }}
           >
             <label class="inline">
-              {config.dataset.key}
+              {dataset.key}
               <input
                 ref={keyBox}
                 type="text"
                 class="key-input mono"
-                placeholder={
-                  config.dataset.keyType === 'N' ? 'a number, e.g. 9781400395958' : 'a key'
-                }
+                placeholder={`${dataset.keyType === 'N' ? 'a number' : 'a string'}: the ${dataset.key} of a record`}
                 value={key}
                 data-testid="record-key"
                 onInput={(event) => setKey((event.target as HTMLInputElement).value)}
@@ -148,7 +177,7 @@ export function RecordsPage() {
             {mode === 'list' && result.status === 200 ? (
               <RecordsTable
                 body={result.body}
-                columns={config.dataset.columns}
+                columns={dataset.columns}
                 page={cursors.length + 1}
               />
             ) : (
