@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import pLimit from 'p-limit';
 import { KeyIndex } from '../plan-file/key-index.js';
 import type { ChunkSummary, LoadChunkInput } from '../shared/contracts.js';
@@ -26,13 +25,7 @@ import {
 import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
 import { jsonLayout, jsonRecordToItem } from '../shared/json-rows.js';
 import { provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
-import {
-  type Item,
-  type RowResult,
-  rowToItem,
-  validateHeader,
-  type WireItem,
-} from '../shared/rows.js';
+import { type RowResult, rowToItem, validateHeader } from '../shared/rows.js';
 import { sendUntilS3Answers } from '../shared/s3-calls.js';
 import {
   BATCH_WRITE_LIMIT,
@@ -167,8 +160,6 @@ interface ChunkReader<R extends { readonly line: number }> {
   read(body: Readable, input: LoadChunkInput): AsyncIterable<readonly R[]>;
   /** One record as an item stamped with `extraBytes` of provenance, or its problems. */
   toItem(record: R, extraBytes: number): RowResult;
-  /** A converted item in DynamoDB's wire form, as the loader writes it. */
-  wire(item: Item): WireItem;
 }
 
 /** The chunk's format's reader; for CSV, after checking the planned header against the schema. */
@@ -182,8 +173,6 @@ function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkReco
       format,
       read: (body) => readJsonBatches(body, format, { maxRecordBytes, ...range }),
       toItem: (record, extraBytes) => jsonRecordToItem(layout, record, extraBytes),
-      // JSON values are lib-dynamodb values (nested lists and maps): marshalled once here.
-      wire: (item) => marshall(item, WIRE_OPTIONS) as WireItem,
     };
   }
   const header = validateHeader(input.header, config.schema);
@@ -198,13 +187,8 @@ function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkReco
     read: (body) =>
       readCsvBatches(body, { delimiter: config.schema.delimiter, maxRecordBytes, ...range }),
     toItem: (record, extraBytes) => rowToItem(layout, record.fields, record.line, extraBytes),
-    // rowToItem builds CSV items in wire form already (wireValue).
-    wire: (item) => item as WireItem,
   };
 }
-
-/** How a JSON record's item is marshalled: as the document client would send it. */
-const WIRE_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
 
 /** Reads, converts and writes the chunk's rows under a write permit. */
 async function writeChunk<R extends { readonly line: number }>(
@@ -307,7 +291,8 @@ async function writeChunk<R extends { readonly line: number }>(
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
-        const item = stampItem(reader.wire(row.row.item), stamp, record.line);
+        // Both formats' items are in wire form already (rows.ts wireValue, json-rows.ts wireOf).
+        const item = stampItem(row.row.item, stamp, record.line);
         batch.push({ item, key: row.row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);

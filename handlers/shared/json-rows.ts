@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import {
   CellRefusal,
@@ -137,6 +138,29 @@ export function toStoredValue(value: JsonValue, path = '', depth = 1): StoredVal
   return stored;
 }
 
+/**
+ * A stored value in DynamoDB's wire form, as the loader writes it: strings S,
+ * booleans BOOL, null NULL, numbers N with their exact text, arrays L, objects M
+ * (member names kept as they are, `__proto__` included).
+ */
+export function wireOf(value: StoredValue): AttributeValue {
+  if (typeof value === 'string') return { S: value };
+  if (typeof value === 'boolean') return { BOOL: value };
+  if (value === null) return { NULL: true };
+  if (value instanceof NumberValue) return { N: value.value };
+  if (Array.isArray(value)) return { L: value.map(wireOf) };
+  const map: Record<string, AttributeValue> = {};
+  for (const name of Object.keys(value)) {
+    Object.defineProperty(map, name, {
+      value: wireOf(value[name] as StoredValue),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { M: map };
+}
+
 /** A value DynamoDB cannot store, at `path` relative to the member. */
 export class ValueProblem extends Error {
   constructor(
@@ -212,7 +236,7 @@ function convertRecord(
       }
       key = text ? keyIdentity({ number: value }) : String(value);
     }
-    if (item !== undefined) item[name] = text ? NumberValue.from(value) : value;
+    if (item !== undefined) item[name] = text ? { N: value } : wireOf(value);
     size += nameBytes + (text ? numberSize(value) : storedSize(value));
   }
   if (schema.unknownColumns === 'reject' && memberCount(object) > known) {

@@ -1,5 +1,4 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { NumberValue } from '@aws-sdk/lib-dynamodb';
 import {
   CellRefusal,
   type CellValue,
@@ -11,7 +10,6 @@ import {
   MAX_KEY_BYTES,
 } from './dataset.js';
 import { excerpt, type FileProblem } from './errors.js';
-import type { StoredValue } from './json-rows.js';
 
 /**
  * Header validation and row → DynamoDB item conversion: pure functions shared by
@@ -77,14 +75,11 @@ export function wireValue(type: ColumnType, value: string | boolean): WireValue 
 }
 
 /**
- * A converted row's item: a CSV row's in wire form (rowToItem), a JSON record's as
- * lib-dynamodb values (json-rows.ts: numbers as NumberValue), which the loader turns
- * into wire form before writing (handlers/load-chunk/load.ts).
+ * A converted row's item, in DynamoDB's wire form whatever the file's format: a CSV
+ * row's cells through wireValue, a JSON record's members through json-rows.ts
+ * (wireValue for scalars, M and L for nested values). The loader writes it as it is.
  */
-export type Item = Record<
-  string,
-  string | boolean | number | NumberValue | StoredValue | WireValue
->;
+export type Item = WireItem;
 
 /** A converted row. */
 export interface ConvertedRow {
@@ -181,7 +176,7 @@ export function validateHeader(
 }
 
 /**
- * Converts one record to a DynamoDB item with exact numbers (NumberValue keeps the
+ * Converts one record to a DynamoDB item in wire form with exact numbers (`N` keeps the
  * decimal text, so 19-digit integers and 0.1 round-trip), omitting empty optional
  * cells; or lists every problem in the row (field count, cells, key, item size).
  */

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
@@ -387,20 +386,30 @@ describe('jsonRecordToItem', () => {
     expect(result).toEqual({
       ok: true,
       row: {
+        // DynamoDB's wire form, as the loader writes it: numbers keep their exact text.
         item: {
-          id: NumberValue.from('12345678901234567890'),
-          name: 'ab',
-          count: NumberValue.from('42'),
-          price: NumberValue.from('0.1'),
-          ok: false,
-          meta: { n: [NumberValue.from('1.50'), { x: null }], s: '' },
-          tags: ['a'],
-          any: [true, NumberValue.from('-0')],
+          id: { N: '12345678901234567890' },
+          name: { S: 'ab' },
+          count: { N: '42' },
+          price: { N: '0.1' },
+          ok: { BOOL: false },
+          meta: {
+            M: { n: { L: [{ N: '1.50' }, { M: { x: { NULL: true } } }] }, s: { S: '' } },
+          },
+          tags: { L: [{ S: 'a' }] },
+          any: { L: [{ BOOL: true }, { N: '-0' }] },
         },
         key: '1234567890123456789E19',
         size: expect.any(Number),
       },
     });
+  });
+
+  it('keeps a member named __proto__ inside a map as a member, in the body the loader sends', async () => {
+    const result = await convert('{"id":1,"name":"a","meta":{"__proto__":{"x":1}}}');
+    expect(result.ok && JSON.stringify(result.row.item.meta)).toBe(
+      '{"M":{"__proto__":{"M":{"x":{"N":"1"}}}}}',
+    );
   });
 
   it('gives equal keys for every spelling of one number, as DynamoDB does', async () => {
@@ -505,11 +514,9 @@ describe('jsonRecordToItem', () => {
       'jsonl',
     );
     const [first, second] = records.map((record) => jsonRecordToItem(numbers, record));
-    expect(first?.ok && first.row.item.sizes).toEqual([
-      NumberValue.from('1.50'),
-      NumberValue.from('2'),
-      NumberValue.from('3'),
-    ]);
+    expect(first?.ok && first.row.item.sizes).toEqual({
+      L: [{ N: '1.50' }, { N: '2' }, { N: '3' }],
+    });
     expect(second?.ok === false && second.problems.map(formatProblem)).toEqual([
       'line 2, column 18 ($.sizes[0]), value "": required value is empty',
     ]);
@@ -519,7 +526,7 @@ describe('jsonRecordToItem', () => {
     const lenient = jsonLayout({ ...schema, unknownColumns: 'ignore' });
     const { records } = await read('{"id":1,"name":"a","extra":[1]}\n', 'jsonl');
     const result = jsonRecordToItem(lenient, records[0] as JsonRecord);
-    expect(result.ok && result.row.item).toEqual({ id: NumberValue.from('1'), name: 'a' });
+    expect(result.ok && result.row.item).toEqual({ id: { N: '1' }, name: { S: 'a' } });
   });
 
   it('counts nested values as DynamoDB does (3 bytes per M or L, 1 per element)', () => {
@@ -637,9 +644,9 @@ describe('sample-files (JSON)', () => {
       const result = jsonRecordToItem(jsonLayout(books), record);
       return result.ok ? result.row.item : result.problems;
     });
-    expect(items[1]).toMatchObject({ price: NumberValue.from('1234567890123456789') });
-    expect(items[2]).toMatchObject({ price: NumberValue.from('0.1') });
-    expect(items[3]).toMatchObject({ year: NumberValue.from('1906') });
+    expect(items[1]).toMatchObject({ price: { N: '1234567890123456789' } });
+    expect(items[2]).toMatchObject({ price: { N: '0.1' } });
+    expect(items[3]).toMatchObject({ year: { N: '1906' } });
     expect(items[4]).not.toHaveProperty('language');
   });
 
