@@ -8,20 +8,13 @@
  * Rounds alternate between the contenders so noise on the shared machine hits all.
  */
 import { Tokenizer, TokenType } from '@streamparser/json';
-import { loadChunk } from '../../handlers/load-chunk/load.js';
 import { planFile } from '../../handlers/plan-file/plan.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import { readJsonBatches } from '../../handlers/shared/json-records.js';
 import { reportToParent } from '../lib/child.js';
 import { generateBytes, STREAM_CHUNK_BYTES, streamOf } from '../lib/data.js';
-import {
-  acceptingDynamo,
-  DOUBLE_ETAG,
-  DOUBLE_UPLOAD,
-  objectS3,
-  type WriteCounter,
-} from '../lib/doubles.js';
-import { deployedLoadConfig, deployedPlanConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
+import { DOUBLE_ETAG, DOUBLE_UPLOAD, loadChunkOffline, objectS3 } from '../lib/doubles.js';
+import { deployedLoadConfig, deployedPlanConfig } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
 import { jsonLinesOf } from '../lib/json-data.js';
 import { interleavedRounds } from '../lib/rounds.js';
@@ -81,18 +74,7 @@ await reportToParent(async (): Promise<ParseJsonChildResult> => {
 
   const contenders = {
     /** The loader's work on one chunk, minus the network. */
-    chunk: async () => {
-      const counter: WriteCounter = { calls: 0, items: 0 };
-      const summary = await loadChunk(input, loadConfig, {
-        s3,
-        dynamo: acceptingDynamo(counter),
-        clock: UNHURRIED_CLOCK,
-      });
-      if (summary.written !== rows || counter.items !== rows) {
-        throw new Error(`chunk logic wrote ${counter.items} of ${rows} rows`);
-      }
-      return summary.rows;
-    },
+    chunk: () => loadChunkOffline(input, loadConfig, s3, rows),
     /** JSON.parse of every line of the same bytes (floats: not exact). */
     jsonParse: async () => eachLine((text) => JSON.parse(text)),
     /** Our JSON Lines reader alone: records with byte offsets and lines, numbers as their text. */

@@ -6,20 +6,13 @@
  */
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { loadChunk } from '../../handlers/load-chunk/load.js';
 import { planFile } from '../../handlers/plan-file/plan.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import { csvParseOptions, readCsvRecords } from '../../handlers/shared/csv.js';
 import { reportToParent } from '../lib/child.js';
 import { generateBytes, streamOf } from '../lib/data.js';
-import {
-  acceptingDynamo,
-  DOUBLE_ETAG,
-  DOUBLE_UPLOAD,
-  objectS3,
-  type WriteCounter,
-} from '../lib/doubles.js';
-import { deployedLoadConfig, deployedPlanConfig, UNHURRIED_CLOCK } from '../lib/handler-configs.js';
+import { DOUBLE_ETAG, DOUBLE_UPLOAD, loadChunkOffline, objectS3 } from '../lib/doubles.js';
+import { deployedLoadConfig, deployedPlanConfig } from '../lib/handler-configs.js';
 import { appConfig } from '../lib/handler-env.js';
 import { interleavedRounds } from '../lib/rounds.js';
 
@@ -59,18 +52,7 @@ await reportToParent(async (): Promise<ParseChildResult> => {
 
   const contenders = {
     /** The loader's work on one chunk, minus the network. */
-    chunk: async () => {
-      const counter: WriteCounter = { calls: 0, items: 0 };
-      const summary = await loadChunk(input, loadConfig, {
-        s3,
-        dynamo: acceptingDynamo(counter),
-        clock: UNHURRIED_CLOCK,
-      });
-      if (summary.written !== rows || counter.items !== rows) {
-        throw new Error(`chunk logic wrote ${counter.items} of ${rows} rows`);
-      }
-      return summary.rows;
-    },
+    chunk: () => loadChunkOffline(input, loadConfig, s3, rows),
     /** csv-parse alone, as a stream, with the same options on the same bytes. */
     rawStream: async () => {
       let count = 0;

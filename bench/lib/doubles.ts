@@ -10,8 +10,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type LoadChunkConfig, loadChunk } from '../../handlers/load-chunk/load.js';
+import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import type { UploadStamp } from '../../handlers/shared/upload-order.js';
 import { streamOf } from './data.js';
+import { UNHURRIED_CLOCK } from './handler-configs.js';
 
 /**
  * Stand-ins for the SDK clients when a suite measures the handlers' own work with no
@@ -103,4 +106,27 @@ function range(header: string | undefined, size: number): { start: number; end: 
 
 function describe(command: unknown): string {
   return (command as { constructor?: { name?: string } })?.constructor?.name ?? String(command);
+}
+
+/**
+ * The loader's work on one chunk minus the network: the real loadChunk against the
+ * in-memory object and the accepting DynamoDB double. Resolves to the rows it read,
+ * after checking it wrote every one of `rows`.
+ */
+export async function loadChunkOffline(
+  input: LoadChunkInput,
+  config: LoadChunkConfig,
+  s3: S3Client,
+  rows: number,
+): Promise<number> {
+  const counter: WriteCounter = { calls: 0, items: 0 };
+  const summary = await loadChunk(input, config, {
+    s3,
+    dynamo: acceptingDynamo(counter),
+    clock: UNHURRIED_CLOCK,
+  });
+  if (summary.written !== rows || counter.items !== rows) {
+    throw new Error(`chunk logic wrote ${counter.items} of ${rows} rows`);
+  }
+  return summary.rows;
 }
