@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type GenerateResult, generateCsv } from '../../local/generate-csv.js';
@@ -52,6 +53,7 @@ export async function generateFile(
   const existing = await stat(file).catch(() => undefined);
   if (existing) return existing.size;
   const path = fileURLToPath(file);
+  await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.partial`;
   const output = createWriteStream(partial);
   const result: GenerateResult = await generateCsv(
