@@ -8,7 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient, createWriterClient } from '../../handlers/load-chunk/client.js';
+import { createDocumentClient } from '../../handlers/load-chunk/client.js';
+import { httpItemWriterFor } from '../../handlers/load-chunk/http-item-writer.js';
 import { loadChunk } from '../../handlers/load-chunk/load.js';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import { startDynamoDbProcess } from '../../local/emulators/dynamodb.js';
@@ -64,7 +65,7 @@ await reportToParent(async (): Promise<LoadCpuResult> => {
   };
   const client = new DynamoDBClient(clientConfig);
   // The clients the handler makes (handlers/load-chunk/index.ts), pointed at the emulator.
-  const writer = createWriterClient(clientConfig);
+  const writer = httpItemWriterFor(client);
   try {
     for (const name of [tableName, loadConfig.controlTableName]) {
       await client.send(
@@ -114,7 +115,6 @@ await reportToParent(async (): Promise<LoadCpuResult> => {
     };
   } finally {
     client.destroy();
-    writer.destroy();
     await emulator.stop();
   }
 });

@@ -2,7 +2,7 @@
  * Bench child: one raw writer. Converts its chunks of a generated file to the items the
  * loader stores (not timed), says `ready`, and on `go` writes them into the given
  * emulator with BatchWriteItem, `concurrency` calls in flight, exactly as the loader
- * sends them (wire-form bodies, the loader's writer client); then reports its time and
+ * sends them (wire-form bodies, the loader's HTTP item writer); then reports its time and
  * CPU. The parent starts as many of these as the pipeline runs loaders.
  */
 import { createReadStream } from 'node:fs';

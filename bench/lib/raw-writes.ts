@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  BatchWriteItemCommand,
   CreateTableCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
-import { createWriterClient, inWireForm } from '../../handlers/load-chunk/wire-form.js';
+import { createHttpItemWriter } from '../../handlers/load-chunk/http-item-writer.js';
+import type { ItemWriter } from '../../handlers/load-chunk/item-writer.js';
 import type { ChunkPlan } from '../../handlers/shared/contracts.js';
 import type { WireItem as Item } from '../../handlers/shared/rows.js';
 import { SEQUENCER_WIDTH, type UploadStamp } from '../../handlers/shared/upload-order.js';
@@ -176,7 +176,7 @@ export async function rawPass(
 /**
  * Writes `items` with BatchWriteItem, 25 per call, `concurrency` calls in flight, the
  * way the loader does but with nothing else around it (no S3, no parsing, no workflow):
- * wire-form items through the loader's own writer client. Returns the elapsed ms.
+ * wire-form items through the loader's own writer (http-item-writer.ts). Returns the elapsed ms.
  */
 export async function writeAll(
   port: number,
@@ -184,24 +184,33 @@ export async function writeAll(
   items: readonly Item[],
   concurrency: number,
 ): Promise<number> {
-  const client = createWriterClient(clientConfig(port));
-  try {
-    const limit = pLimit(concurrency);
-    const start = performance.now();
-    const batches: Promise<void>[] = [];
-    for (let offset = 0; offset < items.length; offset += BATCH_SIZE) {
-      const batch = items.slice(offset, offset + BATCH_SIZE);
-      batches.push(limit(() => writeBatch(client, table, batch)));
-    }
-    await Promise.all(batches);
-    return performance.now() - start;
-  } finally {
-    client.destroy();
+  const client = rawItemWriter(port);
+  const limit = pLimit(concurrency);
+  const start = performance.now();
+  const batches: Promise<void>[] = [];
+  for (let offset = 0; offset < items.length; offset += BATCH_SIZE) {
+    const batch = items.slice(offset, offset + BATCH_SIZE);
+    batches.push(limit(() => writeBatch(client, table, batch)));
   }
+  await Promise.all(batches);
+  return performance.now() - start;
+}
+
+/** The loader's own item writer, pointed at the emulator on `port`. */
+function rawItemWriter(port: number): ItemWriter {
+  const { credentials, region } = clientConfig(port) as {
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    region: string;
+  };
+  return createHttpItemWriter({
+    endpoint: new URL(`http://127.0.0.1:${port}/`),
+    region,
+    credentials: async () => credentials,
+  });
 }
 
 async function writeBatch(
-  client: DynamoDBClient,
+  client: ItemWriter,
   table: string,
   items: readonly Item[],
 ): Promise<void> {
@@ -209,9 +218,7 @@ async function writeBatch(
   for (let attempt = 0; requests.length > 0; attempt += 1) {
     if (attempt > 8) throw new Error(`${requests.length} items still unprocessed after 8 retries`);
     if (attempt > 0) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
-    const output = await client.send(
-      new BatchWriteItemCommand(inWireForm({ RequestItems: { [table]: requests } })),
-    );
+    const output = await client.batchWriteItem({ RequestItems: { [table]: requests } });
     requests = (output.UnprocessedItems?.[table] ?? []).flatMap((request) =>
       request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item as Item } }] : [],
     );

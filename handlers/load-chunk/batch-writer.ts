@@ -1,4 +1,3 @@
-import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { backoffDelay, type Clock, DEFAULT_UNREACHABLE_BUDGET_MS } from '../shared/backoff.js';
 import {
   ChunkTimeBudgetExceededError,
@@ -11,7 +10,7 @@ import {
   unreachableCode,
 } from '../shared/errors.js';
 import { type KeyIdentity, keyIdentity, type WireItem } from '../shared/rows.js';
-import { type ItemWriter, inWireForm } from './wire-form.js';
+import type { ItemWriter } from './item-writer.js';
 
 /** DynamoDB's limit on the number of requests in one BatchWriteItem call. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -125,17 +124,12 @@ export async function writeBatch(
       throw attempts.giveUp(pending.length, retries);
     let unprocessed: readonly PendingPut[];
     try {
-      // The items are in DynamoDB's wire form already: the low-level command, its body
-      // one JSON.stringify (client.ts), with no marshalling or serializing per value.
-      const output = await dynamo.send(
-        new BatchWriteItemCommand(
-          inWireForm({
-            RequestItems: {
-              [target.tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })),
-            },
-          }),
-        ),
-      );
+      // The items are in DynamoDB's wire form already: no marshalling per value.
+      const output = await dynamo.batchWriteItem({
+        RequestItems: {
+          [target.tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })),
+        },
+      });
       attempts.answered();
       unprocessed = matchUnprocessed(
         pending,

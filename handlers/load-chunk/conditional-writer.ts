@@ -1,4 +1,3 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   notNewerThanWriter,
   orderAttributeNames,
@@ -8,7 +7,7 @@ import {
 import type { UploadStamp } from '../shared/upload-order.js';
 import type { BatchWriterTarget, Clock, PendingPut, RetryPolicy } from './batch-writer.js';
 import { isConditionFailure, sendWithRetries } from './call-retry.js';
-import { type ItemWriter, inWireForm } from './wire-form.js';
+import type { ItemWriter } from './item-writer.js';
 
 /** What writing one batch conditionally took. */
 export interface ConditionalOutcome {
@@ -49,17 +48,13 @@ export async function writeBatchConditionally(
         target,
         'PutItem',
         async () => {
-          await dynamo.send(
-            new PutItemCommand(
-              inWireForm({
-                TableName: target.tableName,
-                Item: item,
-                ConditionExpression: condition,
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
-              }),
-            ),
-          );
+          await dynamo.putItem({
+            TableName: target.tableName,
+            Item: item,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          });
           return 'written' as const;
         },
         policy,

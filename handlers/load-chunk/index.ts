@@ -7,14 +7,16 @@ import { logger } from '../shared/logger.js';
 import { createDocumentClient } from './client.js';
 import { loadConfigFor, readLoadChunkConfig } from './config.js';
 import { parseLoadChunkEvent } from './event.js';
+import { httpItemWriterFor } from './http-item-writer.js';
 import { loadChunk } from './load.js';
-import { createWriterClient } from './wire-form.js';
 
 const config = readLoadChunkConfig(process.env);
 
 const s3 = new S3Client({ forcePathStyle: config.forcePathStyle });
-const dynamo = createDocumentClient(new DynamoDBClient({}));
-const writer = createWriterClient();
+const dynamoClient = new DynamoDBClient({});
+const dynamo = createDocumentClient(dynamoClient);
+// The items go out as signed HTTP POSTs of their JSON, to where the SDK client would send them.
+const writer = httpItemWriterFor(dynamoClient);
 
 /** Step Functions LoadChunk task: LoadChunkInput → ChunkSummary. */
 export async function handler(event: unknown, context: Context): Promise<ChunkSummary> {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
@@ -36,8 +35,8 @@ import {
   writeBatch,
 } from './batch-writer.js';
 import { type ConditionalOutcome, writeBatchConditionally } from './conditional-writer.js';
+import { type ItemWriter, sdkItemWriter } from './item-writer.js';
 import { ChunkProgress } from './progress.js';
-import { asItemWriter } from './wire-form.js';
 import { acquireWritePermit, type LeasePolicy, type WritePermit } from './write-lease.js';
 
 /** Configuration of the loader (read once at cold start by the handler). */
@@ -65,10 +64,10 @@ export interface LoadChunkDeps {
   /** The control-table calls (write leases), and the item writes unless `writer` is given. */
   readonly dynamo: DynamoDBDocumentClient;
   /**
-   * The client the items are written with (low-level commands in wire form, see
-   * createWriterClient). @default dynamo
+   * What the items are written with (the deployed loader: http-item-writer.ts).
+   * @default sdkItemWriter(dynamo)
    */
-  readonly writer?: DynamoDBClient | DynamoDBDocumentClient;
+  readonly writer?: ItemWriter;
   readonly clock: Clock;
   /** Milliseconds since an arbitrary origin, for the duration. @default performance.now */
   readonly now?: () => number;
@@ -203,7 +202,7 @@ async function writeChunk<R extends { readonly line: number }>(
   const skip = new Set(chunk.skip);
   const stampBytes = provenanceBytes(upload);
   const stamp = uploadAttributes(upload);
-  const writer = asItemWriter(deps.writer ?? deps.dynamo);
+  const writer = deps.writer ?? sdkItemWriter(deps.dynamo);
   const body = await readRange(deps.s3, input, where, config.retry, deps.clock);
   const limit = pLimit(config.writeConcurrency);
   const inFlight = new Set<Promise<void>>();

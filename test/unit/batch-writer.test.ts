@@ -10,6 +10,7 @@ import {
   writeBatch,
 } from '../../handlers/load-chunk/batch-writer.js';
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
+import { sdkItemWriter } from '../../handlers/load-chunk/item-writer.js';
 import { keyIdentity } from '../../handlers/shared/rows.js';
 import { FakeTable, VirtualClock } from '../support/workflow-fakes.js';
 
@@ -17,7 +18,7 @@ import { FakeTable, VirtualClock } from '../support/workflow-fakes.js';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 // A real client: mockClient replaced `send` on its prototype, so nothing leaves the process.
-const client = createDocumentClient(new DynamoDBClient({ region: 'eu-west-1' }));
+const client = sdkItemWriter(createDocumentClient(new DynamoDBClient({ region: 'eu-west-1' })));
 let table: FakeTable;
 
 beforeEach(() => {

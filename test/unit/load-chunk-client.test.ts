@@ -1,13 +1,7 @@
 import { Readable } from 'node:stream';
-import {
-  BatchWriteItemCommand,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, NumberValue } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../handlers/load-chunk/client.js';
-import { createWriterClient, inWireForm } from '../../handlers/load-chunk/wire-form.js';
 
 /**
  * The document client over the real SDK middleware (serialization included), with
@@ -97,67 +91,5 @@ describe('createDocumentClient', () => {
     expect(item.isbn).toBeInstanceOf(NumberValue);
     expect(String(item.isbn)).toBe('1234567890123456789');
     expect(String(item.price)).toBe('0.1');
-  });
-});
-
-describe('wire-form inputs (inWireForm)', () => {
-  const input = () => ({
-    RequestItems: {
-      books: [
-        {
-          PutRequest: {
-            Item: {
-              isbn: { N: '1234567890123456789' },
-              title: { S: 'Quotes " and \\ and \n and é' },
-              in_print: { BOOL: true },
-            },
-          },
-        },
-      ],
-    },
-  });
-
-  it.each([
-    ['the writer client', (config: DynamoDBClientConfig) => createWriterClient(config)],
-    [
-      'the document client',
-      (config: DynamoDBClientConfig) => createDocumentClient(new DynamoDBClient(config)),
-    ],
-  ])(
-    'sends through %s the very body the SDK serializer sends, signed over it',
-    async (_name, make) => {
-      const plain = answering({ UnprocessedItems: {} });
-      await new DynamoDBClient(plain.config).send(new BatchWriteItemCommand(input()));
-      const wire = answering({ UnprocessedItems: {} });
-      const client = make(wire.config) as DynamoDBClient;
-      const protocol = client.config.protocol as {
-        serializeRequest: (...args: unknown[]) => unknown;
-      };
-      const serialized: unknown[] = [];
-      const serializeRequest = protocol.serializeRequest.bind(protocol);
-      protocol.serializeRequest = (schema, serializedInput, context) => {
-        serialized.push(serializedInput);
-        return serializeRequest(schema, serializedInput, context);
-      };
-      await client.send(new BatchWriteItemCommand(inWireForm(input())));
-
-      // The SDK's serializer walked an empty stand-in, not the items.
-      expect(serialized).toEqual([{}]);
-      expect(wire.requests).toEqual(plain.requests);
-      const [sent] = wire.raw;
-      expect(sent?.body).toBe(JSON.stringify(input()));
-      expect(Number(sent?.headers['content-length'])).toBe(Buffer.byteLength(sent?.body ?? ''));
-      expect(sent?.headers['x-amz-target']).toBe('DynamoDB_20120810.BatchWriteItem');
-      expect(sent?.headers['x-amz-content-sha256'] ?? sent?.headers.authorization).toBeDefined();
-    },
-  );
-
-  it('leaves an unmarked input to the SDK serializer', async () => {
-    const wire = answering({});
-    const item = { isbn: { N: '1' } };
-    await createWriterClient(wire.config).send(
-      new PutItemCommand({ TableName: 'books', Item: item }),
-    );
-    expect(wire.requests).toEqual([{ TableName: 'books', Item: item }]);
   });
 });

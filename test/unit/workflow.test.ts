@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { jest } from '@jest/globals';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -44,13 +45,20 @@ Object.assign(process.env, {
   MAX_RECORD_BYTES: '1024',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
+// The deployed loader writes items as signed HTTP POSTs (http-item-writer.ts, tested
+// against dynalite in test/integration); here they go through the SDK's low-level
+// client, so the mocked DynamoDBClient below answers them as the fake table.
+const { sdkItemWriter } = await import('../../handlers/load-chunk/item-writer.js');
+jest.unstable_mockModule('../../handlers/load-chunk/http-item-writer.js', () => ({
+  httpItemWriterFor: sdkItemWriter,
+}));
 const planFile = await import('../../handlers/plan-file/index.js');
 const loadChunkHandler = await import('../../handlers/load-chunk/index.js');
 const failureRecord = await import('../../handlers/failure-record/index.js');
 
 const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
-// The loader writes items with its own low-level client (handlers/load-chunk/wire-form.ts).
+// The loader's item writes (see above), through the SDK's low-level client.
 const writer = mockClient(DynamoDBClient);
 
 const BUCKET = 'uploads';
