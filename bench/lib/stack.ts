@@ -1,15 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
-  ListExecutionsCommand,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
-import { allEvents } from '../../local/cli/sfn-views.js';
 import { PORTS, type PortName } from '../../local/config.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import type { Execution, HistoryEvent } from '../../local/stepfunctions/executions.js';
 import type { BenchContext } from './options.js';
 
 /**
@@ -74,8 +68,10 @@ export interface Phases {
 /**
  * Uploads `file` as `key` and waits until the execution that ingests it succeeds:
  * the whole path a user's upload takes (S3 → notification → SQS → start-ingestion →
- * Step Functions → PlanFile → LoadChunks → Summarize), observed through the public
- * Step Functions API. A failed execution or the timeout throws.
+ * Step Functions → PlanFile → LoadChunks → Summarize). The bench watches the local
+ * execution service's events in process (what the Step Functions API would report),
+ * so watching costs the stack no API calls: the stack's CPU is the pipeline's alone.
+ * A failed execution or the timeout throws.
  */
 export async function ingestThroughPipeline(
   stack: LocalStack,
@@ -83,94 +79,84 @@ export async function ingestThroughPipeline(
   key: string,
   timeoutMs: number,
 ): Promise<Ingestion> {
-  const { s3, sfn } = stack.clients;
-  const { bucket, stateMachineArn } = stack.endpoints;
-  const seen = new Set<string>();
-  const before = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
-  for (const execution of before.executions ?? []) {
-    if (execution.executionArn) seen.add(execution.executionArn);
-  }
-
   const uploadStart = Date.now();
-  // As `aws s3 cp` does: a multipart upload in 8 MiB parts above 8 MiB (fauxqs, like
-  // an S3 proxy, caps a single request body, so a large PutObject would be refused).
-  await new Upload({
-    client: s3,
-    params: {
-      Bucket: bucket,
-      Key: key,
-      Body: createReadStream(fileURLToPath(file)),
-      ContentType: 'text/csv',
-    },
-    partSize: 8 * 1024 * 1024,
-    queueSize: 4,
-  }).done();
-  const deadline = uploadStart + timeoutMs;
-  let executionArn: string | undefined;
-  while (Date.now() < deadline) {
-    if (!executionArn) executionArn = await findExecution(stack, key, seen);
-    if (executionArn) {
-      const described: DescribeExecutionCommandOutput = await sfn.send(
-        new DescribeExecutionCommand({ executionArn }),
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe = () => {};
+  const started = new Promise<Execution>((resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`ingesting ${key} did not start within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+    unsubscribe = stack.executions.onEvent((execution, event) => {
+      if (event.type === 'ExecutionStarted' && fileKeyOf(execution) === key) resolve(execution);
+    });
+  });
+  try {
+    // As `aws s3 cp` does: a multipart upload in 8 MiB parts above 8 MiB (fauxqs, like
+    // an S3 proxy, caps a single request body, so a large PutObject would be refused).
+    await new Upload({
+      client: stack.clients.s3,
+      params: {
+        Bucket: stack.endpoints.bucket,
+        Key: key,
+        Body: createReadStream(fileURLToPath(file)),
+        ContentType: 'text/csv',
+      },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 4,
+    }).done();
+    const execution = await started;
+    const left = uploadStart + timeoutMs - Date.now();
+    const closed = await Promise.race([
+      execution.done.then(() => true),
+      new Promise<false>((resolve) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => resolve(false), Math.max(0, left));
+      }),
+    ]);
+    if (!closed) {
+      throw new Error(
+        `ingesting ${key} did not succeed within ${Math.round(timeoutMs / 1000)} s (${execution.executionArn})`,
       );
-      if (described.status === 'SUCCEEDED') {
-        const stop = described.stopDate?.getTime() ?? Date.now();
-        const output = JSON.parse(described.output ?? '{}') as Ingestion['output'];
-        const phases = await phasesOf(sfn, executionArn, uploadStart);
-        return { key, executionArn, elapsedMs: stop - uploadStart, output, phases };
-      }
-      if (described.status !== 'RUNNING') {
-        throw new Error(
-          `ingesting ${key} ended ${described.status}: ${described.error ?? ''} ${described.cause ?? ''}`,
-        );
-      }
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (execution.status !== 'SUCCEEDED') {
+      throw new Error(
+        `ingesting ${key} ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+      );
+    }
+    const stop = execution.stopDate?.getTime() ?? Date.now();
+    const output = JSON.parse(execution.output ?? '{}') as Ingestion['output'];
+    return {
+      key,
+      executionArn: execution.executionArn,
+      elapsedMs: stop - uploadStart,
+      output,
+      phases: phasesOf(execution, uploadStart),
+    };
+  } finally {
+    clearTimeout(timer);
+    unsubscribe();
   }
-  throw new Error(
-    `ingesting ${key} did not succeed within ${Math.round(timeoutMs / 1000)} s${executionArn ? ` (${executionArn})` : ' (no execution started)'}`,
-  );
 }
 
-async function findExecution(
-  stack: LocalStack,
-  key: string,
-  seen: Set<string>,
-): Promise<string | undefined> {
-  const { sfn } = stack.clients;
-  const listed = await sfn.send(
-    new ListExecutionsCommand({
-      stateMachineArn: stack.endpoints.stateMachineArn,
-      maxResults: 1000,
-    }),
-  );
-  for (const execution of listed.executions ?? []) {
-    const arn = execution.executionArn;
-    if (!arn || seen.has(arn)) continue;
-    seen.add(arn);
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-    const input = JSON.parse(described.input ?? '{}') as { file?: { key?: string } };
-    if (input.file?.key === key) return arn;
-  }
-  return undefined;
+/** The object key an execution ingests (its input's `file.key`). */
+function fileKeyOf(execution: Execution): string | undefined {
+  const input = JSON.parse(execution.input) as { file?: { key?: string } };
+  return input.file?.key;
 }
 
 /** Splits an execution's time into its phases from the first entry and last exit of each state. */
-async function phasesOf(
-  sfn: SFNClient,
-  executionArn: string,
-  uploadStart: number,
-): Promise<Phases> {
-  const events = await allEvents(sfn, executionArn);
+function phasesOf(execution: Execution, uploadStart: number): Phases {
+  const { events, executionArn } = execution;
   const time = (type: string, name?: string, last = false): number => {
+    const stateOf = (event: HistoryEvent) =>
+      ((event.stateEnteredEventDetails ?? event.stateExitedEventDetails) as { name?: string })
+        ?.name;
     const matching = events.filter(
-      (event) =>
-        event.type === type &&
-        (name === undefined ||
-          (event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name) === name),
+      (event) => event.type === type && (name === undefined || stateOf(event) === name),
     );
     const event = last ? matching.at(-1) : matching[0];
-    const at = event?.timestamp?.getTime();
+    const at = event?.timestamp.getTime();
     if (at === undefined)
       throw new Error(`${executionArn}: no ${type} ${name ?? ''} in its history`);
     return at;
