@@ -12,6 +12,7 @@ import { NamedError } from '../shared/errors.js';
 import { isRecord } from '../shared/guards.js';
 import { type AuthConfig, isTrustedKeyUrl, normalizeTokenType } from './config.js';
 import { HttpProblemError, unavailable } from './problems.js';
+import type { VerifiedTokens } from './verified-tokens.js';
 
 /** Who called: the verified token's subject, client and scopes. */
 export interface Principal {
@@ -26,6 +27,8 @@ export interface AuthDeps {
   readonly getKey: JWTVerifyGetKey;
   /** The current time, for `exp`/`nbf`/`iat`. */
   readonly now: () => Date;
+  /** Tokens verified before, skipped until they expire (see verified-tokens.ts). @default none */
+  readonly verified?: VerifiedTokens;
 }
 
 /** The issuer's keys could not be fetched; whether the token is valid is unknown. */
@@ -51,6 +54,11 @@ export async function authenticate(
   deps: AuthDeps,
 ): Promise<Principal> {
   const token = bearerToken(authorization, config.realm);
+  const now = deps.now();
+  // As jose compares: a token is expired once `exp` <= now - tolerance (whole seconds).
+  const earliestExp = Math.floor(now.getTime() / 1000) - config.clockToleranceSeconds;
+  const known = deps.verified?.principalOf(token, earliestExp);
+  if (known !== undefined) return known;
   let payload: JWTPayload;
   // Whatever JSON the header held: jose types `typ` as a string but does not check it.
   let typ: unknown;
@@ -61,7 +69,7 @@ export async function authenticate(
       algorithms: [...config.algorithms],
       clockTolerance: config.clockToleranceSeconds,
       requiredClaims: ['exp'],
-      currentDate: deps.now(),
+      currentDate: now,
     });
     payload = result.payload;
     typ = result.protectedHeader.typ;
@@ -83,7 +91,7 @@ export async function authenticate(
   // comes from an issuer whose clock is wrong, and would stay valid until its far `exp`.
   if (
     typeof payload.iat === 'number' &&
-    payload.iat > deps.now().getTime() / 1000 + config.clockToleranceSeconds
+    payload.iat > now.getTime() / 1000 + config.clockToleranceSeconds
   ) {
     throw invalidToken(config.realm, 'The token was issued in the future (iat)');
   }
@@ -104,11 +112,14 @@ export async function authenticate(
     throw invalidToken(config.realm, `The token ${config.audienceClaim} claim is not accepted`);
   }
 
-  return {
+  const principal: Principal = {
     subject: typeof payload.sub === 'string' ? payload.sub : undefined,
     clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
     scopes: scopesOf(payload),
   };
+  // `exp` is a required claim: jose refused the token above unless it is a number.
+  if (typeof payload.exp === 'number') deps.verified?.remember(token, principal, payload.exp);
+  return principal;
 }
 
 /**

@@ -5,6 +5,7 @@ import { createKeySource, discoverJwksUri } from './auth.js';
 import { readApiConfig } from './config.js';
 import { createDocumentClient } from './records.js';
 import { handleAlbEvent } from './routes.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 // Cold start: configuration, the DynamoDB client and the JWKS cache are created once
 // per container and shared by every invocation it serves.
@@ -26,7 +27,7 @@ const getKey = createKeySource({
 const deps = {
   config,
   client,
-  auth: { getKey, now: () => new Date() },
+  auth: { getKey, now: () => new Date(), verified: new VerifiedTokens() },
   logger,
 };
 
