@@ -83,16 +83,16 @@ export function createHttpItemWriter(options: HttpItemWriterOptions): ItemWriter
           incoming.on('data', (part: Buffer) => parts.push(part));
           incoming.on('error', (error) => reject(noAnswer(endpoint, operation, error)));
           incoming.on('end', () => {
-            if (!incoming.complete) {
-              reject(noAnswer(endpoint, operation, { code: 'ECONNRESET' }));
-              return;
+            if (incoming.complete) {
+              resolve({
+                status: incoming.statusCode ?? 0,
+                headers: incoming.headers,
+                body: Buffer.concat(parts),
+              });
             }
-            resolve({
-              status: incoming.statusCode ?? 0,
-              headers: incoming.headers,
-              body: Buffer.concat(parts),
-            });
           });
+          // Closed before the whole answer arrived (no-op once the promise is settled).
+          incoming.on('close', () => reject(noAnswer(endpoint, operation, { code: 'ECONNRESET' })));
         },
       );
       outgoing.setTimeout(timeoutMs, () =>
