@@ -26,9 +26,8 @@ export function benchStack(context: BenchContext): Promise<LocalStack> {
       dataDir: fileURLToPath(new URL('stack/', context.workDir)),
       inMemory: true,
       writeEndpointsFile: false,
-      // A long poll returns as soon as a message arrives either way; a short one lets
-      // stop() finish without waiting out a 20 s poll.
-      pollWaitSeconds: 1,
+      // The deployed 20 s long poll (stop() aborts a poll in flight): a short one would
+      // add a ReceiveMessage call per poller per second to the stack's CPU.
       // One log line per request or chunk would flood the table's terminal; both
       // sides of every comparison run at the same level.
       logLevel: 'WARN',
