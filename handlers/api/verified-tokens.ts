@@ -26,7 +26,9 @@ export class VerifiedTokens {
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {
     if (!(Number.isInteger(capacity) && capacity > 0)) {
-      throw new RangeError(`the verified-token capacity must be a positive integer, got ${capacity}`);
+      throw new RangeError(
+        `the verified-token capacity must be a positive integer, got ${capacity}`,
+      );
     }
   }
 
