@@ -90,6 +90,22 @@ export function pathStep(name: string): string {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/**
+ * The member names a record is expected to have, in order: those of the last record
+ * in which a name was not guessed (names spelled without escapes only). A cache, so
+ * the names of the common record are neither sliced from the text nor interned again.
+ * Guessed names come from one object, so they are distinct: an object whose names
+ * were all guessed, each later in this list than the one before, has no duplicate.
+ */
+const RECORD_GUESSES: string[] = [];
+/** The plain member names of the record being parsed (records do not nest). */
+const recordNames: string[] = [];
+
+function rememberRecordNames(): void {
+  RECORD_GUESSES.length = 0;
+  for (const name of recordNames) RECORD_GUESSES.push(name);
+}
+
 class Parser {
   private at = 0;
 
@@ -155,6 +171,11 @@ class Parser {
       this.at++;
       return object;
     }
+    const record = depth === 1;
+    if (record) recordNames.length = 0;
+    // Records (top-level objects) mostly repeat the last one's member names in order.
+    let guess = record ? 0 : RECORD_GUESSES.length;
+    let checked = !record;
     for (;;) {
       if (code !== QUOTE) {
         throw new JsonSyntaxError(
@@ -165,13 +186,23 @@ class Parser {
         );
       }
       const nameAt = this.at;
-      const name = this.string();
-      if (object[name] !== undefined && Object.hasOwn(object, name)) {
+      const guessed = this.guessedName(guess);
+      let name: string;
+      if (guessed !== -1) {
+        name = RECORD_GUESSES[guessed] as string;
+        guess = guessed + 1;
+      } else {
+        name = this.string();
+        // Once a name was not guessed, a later guess may repeat it: check every name.
+        checked = true;
+      }
+      if (checked && object[name] !== undefined && Object.hasOwn(object, name)) {
         throw new JsonSyntaxError(
           nameAt,
           `duplicate member name ${JSON.stringify(name)} in this object`,
         );
       }
+      if (record && this.at - nameAt === name.length + 2) recordNames.push(name);
       if (this.skip() !== 0x3a)
         throw new JsonSyntaxError(this.at, this.unexpected(': after the member name'));
       this.at++;
@@ -194,6 +225,7 @@ class Parser {
       }
       if (code === 0x7d) {
         this.at++;
+        if (record && checked) rememberRecordNames();
         return object;
       }
       if (Number.isNaN(code)) {
@@ -201,6 +233,24 @@ class Parser {
       }
       throw new JsonSyntaxError(this.at, this.unexpected(', or } after the member'));
     }
+  }
+
+  /**
+   * Where in RECORD_GUESSES (from `from` on) the member name at the cursor is, when it
+   * is there: the text between its quotes is the name (guesses hold no quote or
+   * backslash), and the cursor moves past it. -1 (cursor unmoved) otherwise.
+   */
+  private guessedName(from: number): number {
+    const { text } = this;
+    const start = this.at + 1;
+    for (let index = from; index < RECORD_GUESSES.length; index++) {
+      const name = RECORD_GUESSES[index] as string;
+      if (text.charCodeAt(start + name.length) === QUOTE && text.startsWith(name, start)) {
+        this.at = start + name.length + 1;
+        return index;
+      }
+    }
+    return -1;
   }
 
   private array(depth: number, path: string): JsonValue[] {
