@@ -91,19 +91,21 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /**
- * The member names a record is expected to have, in order: those of the last record
- * in which a name was not guessed (names spelled without escapes only). A cache, so
- * the names of the common record are neither sliced from the text nor interned again.
- * Guessed names come from one object, so they are distinct: an object whose names
- * were all guessed, each later in this list than the one before, has no duplicate.
+ * The member names records are expected to have, in the order they come in (names
+ * spelled without escapes only, each once): a cache, so the names of the common record
+ * are neither sliced from the text nor interned again. A record's name that is not
+ * here yet is added where it came. Guesses are distinct, so an object whose names were
+ * all guessed, each later in this list than the one before, has no duplicate.
  */
 const RECORD_GUESSES: string[] = [];
-/** The plain member names of the record being parsed (records do not nest). */
-const recordNames: string[] = [];
+/** Guesses kept at most: records with ever new names stop adding them. */
+const MAX_RECORD_GUESSES = 64;
 
-function rememberRecordNames(): void {
-  RECORD_GUESSES.length = 0;
-  for (const name of recordNames) RECORD_GUESSES.push(name);
+/** Adds a record's plain member name at `at` unless it is a guess already; the next place to guess from. */
+function addGuess(name: string, at: number): number {
+  if (RECORD_GUESSES.length >= MAX_RECORD_GUESSES || RECORD_GUESSES.includes(name)) return at;
+  RECORD_GUESSES.splice(at, 0, name);
+  return at + 1;
 }
 
 class Parser {
@@ -172,8 +174,7 @@ class Parser {
       return object;
     }
     const record = depth === 1;
-    if (record) recordNames.length = 0;
-    // Records (top-level objects) mostly repeat the last one's member names in order.
+    // Records (top-level objects) mostly repeat the member names of the records before.
     let guess = record ? 0 : RECORD_GUESSES.length;
     let checked = !record;
     for (;;) {
@@ -195,6 +196,7 @@ class Parser {
         name = this.string();
         // Once a name was not guessed, a later guess may repeat it: check every name.
         checked = true;
+        if (record && this.at - nameAt === name.length + 2) guess = addGuess(name, guess);
       }
       if (checked && object[name] !== undefined && Object.hasOwn(object, name)) {
         throw new JsonSyntaxError(
@@ -202,7 +204,6 @@ class Parser {
           `duplicate member name ${JSON.stringify(name)} in this object`,
         );
       }
-      if (record && this.at - nameAt === name.length + 2) recordNames.push(name);
       if (this.skip() !== 0x3a)
         throw new JsonSyntaxError(this.at, this.unexpected(': after the member name'));
       this.at++;
@@ -225,7 +226,6 @@ class Parser {
       }
       if (code === 0x7d) {
         this.at++;
-        if (record && checked) rememberRecordNames();
         return object;
       }
       if (Number.isNaN(code)) {
