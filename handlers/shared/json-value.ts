@@ -90,6 +90,24 @@ export function pathStep(name: string): string {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/**
+ * The member names records are expected to have, in the order they come in (names
+ * spelled without escapes only, each once): a cache, so the names of the common record
+ * are neither sliced from the text nor interned again. A record's name that is not
+ * here yet is added where it came. Guesses are distinct, so an object whose names were
+ * all guessed, each later in this list than the one before, has no duplicate.
+ */
+const RECORD_GUESSES: string[] = [];
+/** Guesses kept at most: records with ever new names stop adding them. */
+const MAX_RECORD_GUESSES = 64;
+
+/** Adds a record's plain member name at `at` unless it is a guess already; the next place to guess from. */
+function addGuess(name: string, at: number): number {
+  if (RECORD_GUESSES.length >= MAX_RECORD_GUESSES || RECORD_GUESSES.includes(name)) return at;
+  RECORD_GUESSES.splice(at, 0, name);
+  return at + 1;
+}
+
 class Parser {
   private at = 0;
 
@@ -155,6 +173,10 @@ class Parser {
       this.at++;
       return object;
     }
+    const record = depth === 1;
+    // Records (top-level objects) mostly repeat the member names of the records before.
+    let guess = record ? 0 : RECORD_GUESSES.length;
+    let checked = !record;
     for (;;) {
       if (code !== QUOTE) {
         throw new JsonSyntaxError(
@@ -165,8 +187,18 @@ class Parser {
         );
       }
       const nameAt = this.at;
-      const name = this.string();
-      if (object[name] !== undefined && Object.hasOwn(object, name)) {
+      const guessed = this.guessedName(guess);
+      let name: string;
+      if (guessed !== -1) {
+        name = RECORD_GUESSES[guessed] as string;
+        guess = guessed + 1;
+      } else {
+        name = this.string();
+        // Once a name was not guessed, a later guess may repeat it: check every name.
+        checked = true;
+        if (record && this.at - nameAt === name.length + 2) guess = addGuess(name, guess);
+      }
+      if (checked && object[name] !== undefined && Object.hasOwn(object, name)) {
         throw new JsonSyntaxError(
           nameAt,
           `duplicate member name ${JSON.stringify(name)} in this object`,
@@ -201,6 +233,24 @@ class Parser {
       }
       throw new JsonSyntaxError(this.at, this.unexpected(', or } after the member'));
     }
+  }
+
+  /**
+   * Where in RECORD_GUESSES (from `from` on) the member name at the cursor is, when it
+   * is there: the text between its quotes is the name (guesses hold no quote or
+   * backslash), and the cursor moves past it. -1 (cursor unmoved) otherwise.
+   */
+  private guessedName(from: number): number {
+    const { text } = this;
+    const start = this.at + 1;
+    for (let index = from; index < RECORD_GUESSES.length; index++) {
+      const name = RECORD_GUESSES[index] as string;
+      if (text.charCodeAt(start + name.length) === QUOTE && text.startsWith(name, start)) {
+        this.at = start + name.length + 1;
+        return index;
+      }
+    }
+    return -1;
   }
 
   private array(depth: number, path: string): JsonValue[] {

@@ -297,3 +297,86 @@ describe('parseJson against JSON.parse (differential)', () => {
     expect(refused).toBeGreaterThan(1000);
   });
 });
+
+describe('parseJson over a run of records (names guessed from the records before)', () => {
+  /** Member names that make guesses hit, miss, overlap as prefixes and repeat. */
+  const NAMES = ['a', 'ab', 'b', 'price', '__proto__', '', 'é', 'q"uote', 'back\\slash'];
+
+  /** A record's text from its members, and the offset of its first repeated name, if any. */
+  function record(
+    members: readonly (readonly [string, string])[],
+    escaped: (at: number) => boolean,
+  ) {
+    let text = '{';
+    let duplicateAt: number | undefined;
+    const seen = new Set<string>();
+    members.forEach(([name, value], index) => {
+      if (index > 0) text += ',';
+      if (seen.has(name)) duplicateAt ??= text.length;
+      seen.add(name);
+      // The same name spelled with \u escapes: a guess must not take it as another name.
+      const spelled = escaped(index)
+        ? `"${Array.from(name, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`
+        : JSON.stringify(name);
+      text += `${spelled}:${value}`;
+    });
+    return { text: `${text}}`, duplicateAt };
+  }
+
+  it('parses 20000 records of varying member lists as a lone parse would, refusing each duplicate at its place', () => {
+    const next = random(16);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+    const shapes = Array.from({ length: 6 }, () =>
+      Array.from({ length: 1 + Math.floor(next() * 6) }, () => pick(NAMES)),
+    );
+    let duplicates = 0;
+    for (let run = 0; run < 20000; run++) {
+      // Mostly a known shape (the guesses hit), sometimes with a member left out or repeated.
+      const names = [...pick(shapes)];
+      const change = next();
+      if (change < 0.15) names.splice(Math.floor(next() * names.length), 1);
+      else if (change < 0.3) names.push(pick(names.length > 0 ? names : NAMES));
+      const members = names.map(
+        (name) => [name, pick(['1', '"x"', 'null', '[2]', '{"a":3}'])] as const,
+      );
+      const { text, duplicateAt } = record(members, () => next() < 0.05);
+      if (duplicateAt === undefined) {
+        expect({ text, value: asParsed(parseJson(text)) }).toEqual({
+          text,
+          value: JSON.parse(text),
+        });
+      } else {
+        duplicates++;
+        expect({ text, error: syntaxError(text) }).toEqual({
+          text,
+          error: { offset: duplicateAt, reason: expect.stringMatching(/^duplicate member name /) },
+        });
+      }
+    }
+    expect(duplicates).toBeGreaterThan(1000);
+  });
+
+  it('refuses a repeated name that a guess would take when an earlier name was not guessed', () => {
+    parseJson('{"a":1,"b":2,"c":3,"s":4}');
+    expect(syntaxError('{"s":1,"a":2,"b":3,"c":4,"s":5}')).toEqual({
+      offset: 25,
+      reason: 'duplicate member name "s" in this object',
+    });
+  });
+
+  it.each([
+    ['{"q\\"uote":1}', '{"q"uote":1}', 4, 'expected : after the member name, found "uote"'],
+    [
+      '{"back\\\\slash":1}',
+      '{"back\\slash":1}',
+      6,
+      'an invalid escape \\s in a string (valid: \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)',
+    ],
+  ])(
+    'after %s, refuses %s (a name with escapes is never guessed)',
+    (before, text, offset, reason) => {
+      parseJson(before);
+      expect(syntaxError(text)).toEqual({ offset, reason });
+    },
+  );
+});
