@@ -91,8 +91,13 @@ export class CsvScanner {
   /** Physical line of the byte at `position`. */
   private line: number;
   private bomPending: boolean;
-  /** The record being scanned: its fields so far, where it started. */
-  private fields: string[] = [];
+  /**
+   * The record being scanned: its fields so far (the first `fieldCount` of a scratch
+   * array reused for every record, so each record's own array is allocated once, at
+   * its exact length), where it started.
+   */
+  private readonly fields: string[] = [];
+  private fieldCount = 0;
   private recordStart: number;
   private recordLine: number;
   /** csv-parse's running record size: the string length of each finished field (not its bytes). */
@@ -172,13 +177,13 @@ export class CsvScanner {
       if (ended === End.Problem) return { records, problem: this.problem, drained: true };
       if (ended === End.Input) {
         // As csv-parse: a last record without a line break, unless it is empty.
-        if (this.fields.length > 0 || this.contentBytes > 0 || this.quoted) {
-          this.fields.push(this.value);
+        if (this.fieldCount > 0 || this.contentBytes > 0 || this.quoted) {
+          this.addField();
           records.push(this.finishRecord());
         }
         return { records, drained: true };
       }
-      this.fields.push(this.value);
+      this.addField();
       if (ended === End.Delimiter) {
         this.recordLength += this.value.length;
         continue;
@@ -189,15 +194,21 @@ export class CsvScanner {
     }
   }
 
+  private addField(): void {
+    if (this.fieldCount < this.fields.length) this.fields[this.fieldCount] = this.value;
+    else this.fields.push(this.value);
+    this.fieldCount++;
+  }
+
   private finishRecord(): CsvRecord {
     const end = this.base + this.position;
     const record: CsvRecord = {
-      fields: this.fields,
+      fields: this.fields.slice(0, this.fieldCount),
       line: this.recordLine,
       start: this.recordStart,
       end,
     };
-    this.fields = [];
+    this.fieldCount = 0;
     this.recordLength = 0;
     this.recordStart = end;
     this.recordLine = this.line;
@@ -259,7 +270,7 @@ export class CsvScanner {
       if (!verdict) {
         this.problem = {
           line: this.recordLine,
-          column: this.fields.length + 1,
+          column: this.fieldCount + 1,
           reason:
             'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
         };
@@ -324,7 +335,7 @@ export class CsvScanner {
       // A field that starts with a quote is quoted (scanField): this one has text before it.
       this.problem = {
         line: this.recordLine,
-        column: this.fields.length + 1,
+        column: this.fieldCount + 1,
         reason:
           'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
       };

@@ -53,7 +53,7 @@ export interface CsvReadOptions {
 
 const LF = 0x0a;
 /** Bytes scanned into one batch at most, past a record's end (S3 and file streams deliver 16 to 64 KiB). */
-const PARSE_SLICE_BYTES = 8 * 1024;
+const PARSE_SLICE_BYTES = 4 * 1024;
 
 /**
  * The csv-parse options that parse a dataset's files exactly as readCsvRecords does
@@ -130,16 +130,16 @@ export async function* readCsvBatches(
     // The records that end before an invalid byte are still yielded (and a problem
     // in them comes first); no byte order mark can be completed past it.
     if (checked.problem) scanner.noMoreBytes();
-    yield* scan(scanner, false);
+    for (const batch of scan(scanner, false)) yield batch;
     if (checked.problem) throw new MalformedCsvError(checked.problem);
   }
   const endProblem = guard.end();
   if (endProblem) {
     scanner.noMoreBytes();
-    yield* scan(scanner, false);
+    for (const batch of scan(scanner, false)) yield batch;
     throw new MalformedCsvError(endProblem);
   }
-  yield* scan(scanner, true);
+  for (const batch of scan(scanner, true)) yield batch;
 }
 
 /**

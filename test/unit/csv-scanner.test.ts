@@ -202,6 +202,20 @@ describe('CsvScanner', () => {
     }
   });
 
+  it('gives each record its own fields array, at its exact length', () => {
+    const scanner = new CsvScanner({
+      delimiter: ',',
+      maxRecordBytes: 1000,
+      offset: 0,
+      firstLine: 1,
+      bom: false,
+    });
+    scanner.append(Buffer.from('a,b,c\nd\ne,f\n'));
+    const { records } = scanner.scan(1000, true);
+    expect(records.map((record) => record.fields)).toEqual([['a', 'b', 'c'], ['d'], ['e', 'f']]);
+    expect(new Set(records.map((record) => record.fields)).size).toBe(3);
+  });
+
   it('places a record split across appends by its absolute offset and first line', () => {
     const scanner = new CsvScanner({
       delimiter: ',',
