@@ -254,11 +254,9 @@ export class CsvScanner {
       if (this.addContent(quote - segment + (escaped ? 1 : 0))) return End.Problem;
       if (quote === length) {
         if (!end) return End.NeedMore;
-        this.problem = {
-          line: this.recordLine,
-          reason: 'a quoted field starting in this record is never closed (missing closing quote)',
-        };
-        return End.Problem;
+        return this.fail(
+          'a quoted field starting in this record is never closed (missing closing quote)',
+        );
       }
       if (escaped) {
         this.value += bytes.toString('utf8', segment, quote + 1);
@@ -268,13 +266,10 @@ export class CsvScanner {
       const verdict = this.mayFollowClosingQuote(quote + 1, end);
       if (verdict === undefined) return End.NeedMore;
       if (!verdict) {
-        this.problem = {
-          line: this.recordLine,
-          column: this.fieldCount + 1,
-          reason:
-            'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
-        };
-        return End.Problem;
+        return this.fail(
+          'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
+          this.fieldCount + 1,
+        );
       }
       this.value += bytes.toString('utf8', segment, quote);
       this.quoted = true;
@@ -333,13 +328,10 @@ export class CsvScanner {
     if (this.addContent(at - from)) return End.Problem;
     if (at < length && bytes[at] === QUOTE) {
       // A field that starts with a quote is quoted (scanField): this one has text before it.
-      this.problem = {
-        line: this.recordLine,
-        column: this.fieldCount + 1,
-        reason:
-          'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
-      };
-      return End.Problem;
+      return this.fail(
+        'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
+        this.fieldCount + 1,
+      );
     }
     const ended = this.endFieldAt(at, end);
     if (ended !== End.NeedMore) this.value += bytes.toString('utf8', from, at);
@@ -391,11 +383,16 @@ export class CsvScanner {
     const before = this.recordLength + this.contentBytes;
     this.contentBytes += count;
     if (before + count - 1 <= this.maxRecordBytes) return false;
-    this.problem = {
-      line: this.recordLine,
-      reason: `record is larger than ${this.maxRecordBytes} bytes (MAX_RECORD_BYTES); check the delimiter and quotes`,
-    };
+    this.fail(
+      `record is larger than ${this.maxRecordBytes} bytes (MAX_RECORD_BYTES); check the delimiter and quotes`,
+    );
     return true;
+  }
+
+  /** Records the problem that ends the input, at the record's first line (and the field's column). */
+  private fail(reason: string, column?: number): End.Problem {
+    this.problem = { line: this.recordLine, ...(column === undefined ? {} : { column }), reason };
+    return End.Problem;
   }
 
   private countLineFeeds(from: number, to: number): void {

@@ -131,6 +131,11 @@ function generatedInput(random: () => number, delimiter: string): Buffer {
   return Buffer.from((random() < 0.15 ? '\uFEFF' : '') + text, 'utf8');
 }
 
+/** A scanner of comma-separated text without a BOM whose first byte is at `offset`, on `firstLine`. */
+function commaScanner(offset: number, firstLine: number): CsvScanner {
+  return new CsvScanner({ delimiter: ',', maxRecordBytes: 1000, offset, firstLine, bom: false });
+}
+
 describe('CsvScanner', () => {
   it('reads generated inputs exactly as csv-parse does with csvParseOptions: records, fields, byte ranges, lines, and the first problem', () => {
     const random = seededRandom(16);
@@ -203,13 +208,7 @@ describe('CsvScanner', () => {
   });
 
   it('gives each record its own fields array, at its exact length', () => {
-    const scanner = new CsvScanner({
-      delimiter: ',',
-      maxRecordBytes: 1000,
-      offset: 0,
-      firstLine: 1,
-      bom: false,
-    });
+    const scanner = commaScanner(0, 1);
     scanner.append(Buffer.from('a,b,c\nd\ne,f\n'));
     const { records } = scanner.scan(1000, true);
     expect(records.map((record) => record.fields)).toEqual([['a', 'b', 'c'], ['d'], ['e', 'f']]);
@@ -217,13 +216,7 @@ describe('CsvScanner', () => {
   });
 
   it('places a record split across appends by its absolute offset and first line', () => {
-    const scanner = new CsvScanner({
-      delimiter: ',',
-      maxRecordBytes: 1000,
-      offset: 100,
-      firstLine: 7,
-      bom: false,
-    });
+    const scanner = commaScanner(100, 7);
     scanner.append(Buffer.from('a,"b\nc'));
     expect(scanner.scan(1000, false)).toEqual({ records: [], drained: true });
     scanner.append(Buffer.from('",d\ne'));
