@@ -214,6 +214,20 @@ describe('readCsvRecords', () => {
       },
     );
 
+    it.each([1, 3, 1000])(
+      'reports the first problem in the file, even a quote error just before an invalid byte (chunks of %i bytes)',
+      async (size) => {
+        const { records, error } = await readUntilError(
+          Buffer.concat([Buffer.from('x\n"a"b\n'), Buffer.from([0xff])]),
+          size,
+        );
+        expect(records.map((record) => record.fields)).toEqual([['x']]);
+        expect(error.message).toBe(
+          'line 2, column 1: a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
+        );
+      },
+    );
+
     it('accepts multi-byte characters split across stream chunks', async () => {
       const text = 'a,b\n€,𝄞\n日本,é\n';
       expect((await read(text, 1)).map((record) => record.fields)).toEqual([
