@@ -22,9 +22,9 @@ import {
   unreachableCode,
 } from '../shared/errors.js';
 import { type JsonRecord, readJsonBatches } from '../shared/json-records.js';
-import { jsonLayout, jsonRecordToItem } from '../shared/json-rows.js';
-import { provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
-import { type RowResult, rowToItem, validateHeader } from '../shared/rows.js';
+import { fillJsonItem, jsonLayout } from '../shared/json-rows.js';
+import { lineText, provenanceBytes, stampItem, uploadAttributes } from '../shared/provenance.js';
+import { fillItem, type Item, type RowCheck, validateHeader } from '../shared/rows.js';
 import { sendUntilS3Answers } from '../shared/s3-calls.js';
 import {
   BATCH_WRITE_LIMIT,
@@ -157,8 +157,11 @@ type ChunkRecords =
 interface ChunkReader<R extends { readonly line: number }> {
   /** The chunk's records, in batches, from its byte range. */
   read(body: Readable, input: LoadChunkInput): AsyncIterable<readonly R[]>;
-  /** One record as an item stamped with `extraBytes` of provenance, or its problems. */
-  toItem(record: R, extraBytes: number): RowResult;
+  /**
+   * Converts one record into `item` (fresh and empty), counting `extraBytes` of
+   * provenance in its size: its key and size, or its problems.
+   */
+  fill(item: Item, record: R, extraBytes: number): RowCheck;
 }
 
 /** The chunk's format's reader; for CSV, after checking the planned header against the schema. */
@@ -171,7 +174,7 @@ function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkReco
     return {
       format,
       read: (body) => readJsonBatches(body, format, { maxRecordBytes, ...range }),
-      toItem: (record, extraBytes) => jsonRecordToItem(layout, record, extraBytes),
+      fill: (item, record, extraBytes) => fillJsonItem(item, layout, record, extraBytes),
     };
   }
   const header = validateHeader(input.header, config.schema);
@@ -185,7 +188,8 @@ function chunkRecords(input: LoadChunkInput, config: LoadChunkConfig): ChunkReco
     format,
     read: (body) =>
       readCsvBatches(body, { delimiter: config.schema.delimiter, maxRecordBytes, ...range }),
-    toItem: (record, extraBytes) => rowToItem(layout, record.fields, record.line, extraBytes),
+    fill: (item, record, extraBytes) =>
+      fillItem(item, layout, record.fields, record.line, extraBytes),
   };
 }
 
@@ -235,7 +239,8 @@ async function writeChunk<R extends { readonly line: number }>(
     // Errors about one batch name its lines, so a failure record points at the rows.
     const batchTarget = {
       ...target,
-      where: `${where}, rows on lines ${batchFirstLine}–${batchLastLine}`,
+      // lineText, not a template of the numbers: see lineText (provenance.ts).
+      where: `${where}, rows on lines ${lineText(batchFirstLine)}–${lineText(batchLastLine)}`,
     };
     const write = async (): Promise<ConditionalOutcome> =>
       permit.mode === 'batch'
@@ -275,7 +280,8 @@ async function writeChunk<R extends { readonly line: number }>(
           skipped++;
           continue;
         }
-        const row = reader.toItem(record, stampBytes);
+        const item: Item = {};
+        const row = reader.fill(item, record, stampBytes);
         if (!row.ok) {
           throw new ChunkPlanMismatchError(
             `${where}: a row the planner accepted is invalid: ${row.problems.map(formatProblem).join('; ')}`,
@@ -283,16 +289,15 @@ async function writeChunk<R extends { readonly line: number }>(
         }
         // The plan skips every earlier occurrence of a key, so a repeat here would
         // make the winner depend on write order: refuse rather than guess.
-        if (keys.set(row.row.key, index) !== undefined) {
+        if (keys.set(row.key, index) !== undefined) {
           throw new ChunkPlanMismatchError(
-            `${where}: key ${String(row.row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
+            `${where}: key ${String(row.key)} repeats at line ${record.line} but the plan does not skip its earlier occurrence`,
           );
         }
         if (batch.length === 0) batchFirstLine = record.line;
         batchLastLine = record.line;
         // Both formats' items are in wire form already (rows.ts wireValue, json-rows.ts wireOf).
-        const item = stampItem(row.row.item, stamp, record.line);
-        batch.push({ item, key: row.row.key });
+        batch.push({ item: stampItem(item, stamp, record.line), key: row.key });
         if (batch.length === BATCH_WRITE_LIMIT) {
           submit(batch);
           batch = [];

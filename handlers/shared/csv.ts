@@ -1,12 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
-import { CsvError, type Options as CsvParseOptions, parse } from 'csv-parse';
+import type { Options as CsvParseOptions } from 'csv-parse';
+import { type CsvRecord, CsvScanner } from './csv-scanner.js';
 import { type FileProblem, MalformedCsvError } from './errors.js';
+
+export type { CsvRecord } from './csv-scanner.js';
 
 /**
  * The one CSV reader of the system, used by the planner (the whole file, header
  * included) and by the loader (one planned byte range, header known from the plan).
- * Both parse with the same options, so a chunk parses exactly as the planner saw it.
+ * Both scan with the same dialect (csv-scanner.ts), so a chunk parses exactly as the
+ * planner saw it. The dialect is csv-parse's with `csvParseOptions`, record for record
+ * and problem for problem; the scanner is that dialect alone, and several times faster.
  *
  * API (stable, imported by handlers/plan-file and handlers/load-chunk):
  *
@@ -38,7 +43,7 @@ export const MIN_MAX_RECORD_BYTES = 64;
 export interface CsvReadOptions {
   /** Single-character field delimiter (the dataset's `delimiter`). */
   readonly delimiter: string;
-  /** Largest record accepted, in bytes of field content (csv-parse `max_record_size`). */
+  /** Largest record accepted, in bytes of field content (as csv-parse's `max_record_size` counts it). */
   readonly maxRecordBytes: number;
   /** Absolute byte offset of the source's first byte in the file. @default 0 */
   readonly offset?: number;
@@ -46,28 +51,17 @@ export interface CsvReadOptions {
   readonly firstLine?: number;
 }
 
-/** One parsed record with its exact place in the file. */
-export interface CsvRecord {
-  readonly fields: string[];
-  /** 1-based physical line where the record starts (line breaks inside quotes count). */
-  readonly line: number;
-  /** Absolute byte offset of the record's first byte (for the file's first record: 0, before any BOM). */
-  readonly start: number;
-  /** Absolute byte offset just past the record's line break, or the end of the file. */
-  readonly end: number;
-}
-
 const LF = 0x0a;
-/** Bytes handed to the parser at once (S3 and file streams deliver 16 to 64 KiB). */
-const PARSE_SLICE_BYTES = 8 * 1024;
-/** More than the parser's lookahead (a multi-byte trim character, CRLF). */
-const LOOKAHEAD_PADDING = Buffer.from('    ');
+/** Bytes scanned into one batch at most, past a record's end (S3 and file streams deliver 16 to 64 KiB). */
+const PARSE_SLICE_BYTES = 4 * 1024;
 
 /**
- * The csv-parse options for a dataset's files: RFC 4180 quoting with `""` escapes
- * and no relaxed quotes, CRLF or LF per line (a bare CR is data), no trimming, no
- * comments, blank lines kept (they are reported, not silently skipped), a BOM
- * stripped only at the start of the file, and an explicit record size cap.
+ * The csv-parse options that parse a dataset's files exactly as readCsvRecords does
+ * (test/unit/csv-scanner.test.ts checks the scanner against csv-parse with them, and
+ * the bench measures csv-parse with them): RFC 4180 quoting with `""` escapes and no
+ * relaxed quotes, CRLF or LF per line (a bare CR is data), no trimming, no comments,
+ * blank lines kept (they are reported, not silently skipped), a BOM stripped only at
+ * the start of the file, and an explicit record size cap.
  *
  * Column counts are checked by `rowToItem` (handlers/shared/rows.ts) against the
  * header, so every short or long row is reported with its line, not only the first.
@@ -120,148 +114,54 @@ export async function* readCsvBatches(
   options: CsvReadOptions,
 ): AsyncGenerator<CsvRecord[], void, undefined> {
   const offset = options.offset ?? 0;
-  let line = options.firstLine ?? 1;
-  let start = offset;
-  let ready: CsvRecord[] = [];
-  // Hands the records parsed so far over, and starts a new batch.
-  const take = (): CsvRecord[] => {
-    const batch = ready;
-    ready = [];
-    return batch;
-  };
-  const core = parserCore(csvParseOptions({ ...options, bom: offset === 0 }));
-  // Records are taken synchronously, in order, as the parser finds them: a parse
-  // error then cannot discard records that were parsed before it.
-  const push = (fields: string[]) => {
-    // `bytes` is the absolute byte count just past this record: the parser works
-    // on bytes, so this stays exact with multi-byte UTF-8 and a BOM.
-    const end = offset + core.info.bytes;
-    ready.push({ fields, line, start, end });
-    // csv-parse's own line counter counts a quoted CRLF twice, so count here:
-    // the record's line feeds are those inside its fields plus its terminator.
-    line += countLineFeeds(fields) + 1;
-    start = end;
-  };
-  const write = (bytes: Buffer | undefined, end: boolean) =>
-    core.parse(bytes, end, push, ignoreClose);
-  const guard = new Utf8Guard(offset, line);
-  const failed = (error: unknown) =>
-    error instanceof CsvError ? fromCsvError(error, line, options.maxRecordBytes) : error;
+  const firstLine = options.firstLine ?? 1;
+  const scanner = new CsvScanner({
+    delimiter: options.delimiter,
+    maxRecordBytes: options.maxRecordBytes,
+    offset,
+    firstLine,
+    bom: offset === 0,
+  });
+  const guard = new Utf8Guard(offset, firstLine);
 
   for await (const piece of source) {
-    const chunk = asBuffer(piece);
-    const checked = guard.check(chunk);
-    const valid = asBuffer(checked.valid);
-    // Parsed a slice at a time, so the caller holds a slice's records at once, not a
-    // whole chunk's: fewer live objects each time the GC runs means less is copied
-    // and promoted, and V8 has less reason to grow the young generation.
-    for (let from = 0; from < valid.length; from += PARSE_SLICE_BYTES) {
-      const error = write(valid.subarray(from, from + PARSE_SLICE_BYTES), false);
-      yield take();
-      if (error) throw failed(error);
-    }
-    if (checked.problem) {
-      // The parser holds back a few bytes of lookahead, so records that end just
-      // before the invalid byte are still pending. Padding flushes them out; the
-      // padded, incomplete record is never emitted (the parser is not ended), and
-      // an error the padding itself causes is moot since the file is rejected.
-      write(LOOKAHEAD_PADDING, false);
-      yield take();
-      throw new MalformedCsvError(checked.problem);
-    }
+    const checked = guard.check(asBuffer(piece));
+    scanner.append(checked.valid);
+    // The records that end before an invalid byte are still yielded (and a problem
+    // in them comes first); no byte order mark can be completed past it.
+    if (checked.problem) scanner.noMoreBytes();
+    for (const batch of scan(scanner, false)) yield batch;
+    if (checked.problem) throw new MalformedCsvError(checked.problem);
   }
   const endProblem = guard.end();
   if (endProblem) {
-    write(LOOKAHEAD_PADDING, false);
-    yield take();
+    scanner.noMoreBytes();
+    for (const batch of scan(scanner, false)) yield batch;
     throw new MalformedCsvError(endProblem);
   }
-  const error = write(undefined, true);
-  yield take();
-  if (error) throw failed(error);
+  for (const batch of scan(scanner, true)) yield batch;
 }
 
 /**
- * csv-parse's parser core: the object its Node stream, sync and web-stream entry
- * points all drive. Driving it directly saves, per record, the info object that
- * `on_record` is handed (two object spreads of the parser's counters), and per
- * chunk, the stream machinery; `info.bytes` is read at each record instead.
+ * The scanner's records a slice at a time, so the caller holds a slice's records at
+ * once, not a whole piece's: fewer live objects each time the GC runs means less is
+ * copied and promoted, and V8 has less reason to grow the young generation. Throws
+ * the first problem after the records before it.
  */
-interface CsvParserCore {
-  /** Parses `buffer` (undefined with `end` to flush), calling `push` per record; returns the error, if any. */
-  parse(
-    buffer: Buffer | undefined,
-    end: boolean,
-    push: (record: string[]) => void,
-    close: () => void,
-  ): Error | undefined;
-  /** The parser's counters; `bytes` is the byte count just past the last record pushed. */
-  readonly info: { readonly bytes: number };
-}
-
-/** The core of a csv-parse parser with these options (csv-parse is pinned to an exact version). */
-function parserCore(options: CsvParseOptions): CsvParserCore {
-  const core = (parse(options) as unknown as { api?: Partial<CsvParserCore> }).api;
-  if (typeof core?.parse !== 'function' || typeof core.info?.bytes !== 'number') {
-    throw new Error(
-      'csv-parse does not expose its parser core (Parser#api) any more: the installed version is not the pinned one',
-    );
+function* scan(scanner: CsvScanner, end: boolean): Generator<CsvRecord[], void, undefined> {
+  for (;;) {
+    const scanned = scanner.scan(PARSE_SLICE_BYTES, end);
+    yield scanned.records;
+    if (scanned.problem) throw new MalformedCsvError(scanned.problem);
+    if (scanned.drained) return;
   }
-  return core as CsvParserCore;
 }
 
-function ignoreClose(): void {}
-
-/** The bytes as a Buffer, without copying (the parser uses Buffer's methods). */
+/** The bytes as a Buffer, without copying. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function countLineFeeds(fields: readonly string[]): number {
-  let count = 0;
-  for (const field of fields) {
-    let at = field.indexOf('\n');
-    while (at !== -1) {
-      count++;
-      at = field.indexOf('\n', at + 1);
-    }
-  }
-  return count;
-}
-
-/** Translates csv-parse's errors into a user-facing problem at the record's first line. */
-function fromCsvError(error: CsvError, line: number, maxRecordBytes: number): MalformedCsvError {
-  const column = typeof error.column === 'number' ? { column: error.column + 1 } : {};
-  switch (error.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return new MalformedCsvError({
-        line,
-        reason: 'a quoted field starting in this record is never closed (missing closing quote)',
-      });
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      return new MalformedCsvError({
-        line,
-        ...column,
-        reason:
-          'a quoted field is followed by text instead of a delimiter or line break: double a quote inside a quoted field (""), or add the missing closing quote',
-      });
-    case 'INVALID_OPENING_QUOTE':
-      return new MalformedCsvError({
-        line,
-        ...column,
-        reason:
-          'a quote appears inside an unquoted field (quote the whole field and write the quote as "")',
-      });
-    case 'CSV_MAX_RECORD_SIZE':
-      return new MalformedCsvError({
-        line,
-        reason: `record is larger than ${maxRecordBytes} bytes (MAX_RECORD_BYTES); check the delimiter and quotes`,
-      });
-    default:
-      return new MalformedCsvError({ line, reason: error.message });
-  }
 }
 
 /**

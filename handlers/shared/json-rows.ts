@@ -29,6 +29,7 @@ import {
   numberSize,
   type RowCheck,
   type RowResult,
+  wireBoolean,
 } from './rows.js';
 
 /**
@@ -102,6 +103,20 @@ export function jsonRecordToItem(
   return { ok: true, row: { item, key: checked.key, size: checked.size } };
 }
 
+/**
+ * jsonRecordToItem for hot loops: converts the record into `item` (a fresh, empty
+ * object) and returns its key and size, or its problems, with one result object per
+ * record instead of two (the loader converts every record of a chunk this way).
+ */
+export function fillJsonItem(
+  item: Item,
+  layout: JsonLayout,
+  record: JsonRecord,
+  extraBytes = 0,
+): RowCheck {
+  return convertRecord(layout, record, extraBytes, item);
+}
+
 /** Validates a record exactly as jsonRecordToItem does, without building the item. */
 export function checkJsonRecord(layout: JsonLayout, record: JsonRecord, extraBytes = 0): RowCheck {
   return convertRecord(layout, record, extraBytes, undefined);
@@ -145,7 +160,7 @@ export function toStoredValue(value: JsonValue, path = '', depth = 1): StoredVal
  */
 export function wireOf(value: StoredValue): AttributeValue {
   if (typeof value === 'string') return { S: value };
-  if (typeof value === 'boolean') return { BOOL: value };
+  if (typeof value === 'boolean') return wireBoolean(value);
   if (value === null) return { NULL: true };
   if (value instanceof NumberValue) return { N: value.value };
   if (Array.isArray(value)) return { L: value.map(wireOf) };

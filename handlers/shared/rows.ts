@@ -70,8 +70,19 @@ export type WireItem = Record<string, WireValue | AttributeValue>;
  * DynamoDB stores.
  */
 export function wireValue(type: ColumnType, value: string | boolean): WireValue {
-  if (typeof value === 'boolean') return { BOOL: value };
+  if (typeof value === 'boolean') return wireBoolean(value);
   return type === 'number' || type === 'integer' ? { N: value } : { S: value };
+}
+
+const WIRE_TRUE: WireValue = Object.freeze({ BOOL: true });
+const WIRE_FALSE: WireValue = Object.freeze({ BOOL: false });
+
+/**
+ * A boolean in wire form: one shared, frozen value for each, as a boolean carries
+ * nothing of its row (an item in flight then holds one object fewer per boolean).
+ */
+export function wireBoolean(value: boolean): WireValue {
+  return value ? WIRE_TRUE : WIRE_FALSE;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   readJsonBatches,
 } from '../../handlers/shared/json-records.js';
 import {
+  fillJsonItem,
   jsonLayout,
   jsonRecordToItem,
   storedSize,
@@ -372,6 +373,25 @@ describe('jsonRecordToItem', () => {
     if (record === undefined) throw new Error('no record');
     return jsonRecordToItem(layout, record);
   }
+
+  it.each([
+    '{"id":7,"name":"ab","count":"42","ok":true,"tags":["a"]}',
+    '{"id":"x","name":"far too long"}',
+  ])(
+    'fills the item jsonRecordToItem returns and agrees on key, size and problems for %s',
+    async (line) => {
+      const { records } = await read(`${line}\n`, 'jsonl');
+      const [record] = records;
+      if (record === undefined) throw new Error('no record');
+      const full = jsonRecordToItem(layout, record, 100);
+      const item = {};
+      const filled = fillJsonItem(item, layout, record, 100);
+      if (full.ok) {
+        expect(filled).toEqual({ ok: true, key: full.row.key, size: full.row.size });
+        expect(item).toEqual(full.row.item);
+      } else expect(filled).toEqual(full);
+    },
+  );
 
   async function problems(line: string): Promise<string[]> {
     const result = await convert(line);

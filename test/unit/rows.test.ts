@@ -113,6 +113,13 @@ describe('wireValue', () => {
   ] as const)('stores a converted %s cell %j as %j', (type, value, stored) => {
     expect(wireValue(type, value)).toEqual(stored);
   });
+
+  it('stores every boolean as one of two shared, frozen values (an item holds no object of its own for it)', () => {
+    expect(wireValue('boolean', true)).toBe(wireValue('boolean', true));
+    expect(wireValue('boolean', false)).toBe(wireValue('boolean', false));
+    expect(Object.isFrozen(wireValue('boolean', true))).toBe(true);
+    expect(Object.isFrozen(wireValue('boolean', false))).toBe(true);
+  });
 });
 
 describe('rowToItem', () => {

@@ -1,6 +1,13 @@
 import { parseDataset } from '../../handlers/shared/dataset.js';
 import { MalformedFileEventError } from '../../handlers/shared/errors.js';
-import { RESERVED_ATTRIBUTES, splitProvenance } from '../../handlers/shared/provenance.js';
+import {
+  lineText,
+  RESERVED_ATTRIBUTES,
+  splitProvenance,
+  stampedLine,
+  stampItem,
+  uploadAttributes,
+} from '../../handlers/shared/provenance.js';
 import {
   compareUploads,
   normalizeEventTime,
@@ -200,4 +207,31 @@ describe('reserved provenance attributes', () => {
   it('reports no source for an item loaded before provenance existed', () => {
     expect(splitProvenance({ isbn: 1 }).source).toBeUndefined();
   });
+
+  it("stamps an item with its upload's attributes and the record's line as an exact number", () => {
+    const upload = uploadAttributes({
+      uploadedAt: '2026-11-28T10:00:00.000Z',
+      key: 'books.csv',
+      sequencer: '01',
+      version: 'v1',
+    });
+    const line = Number.MAX_SAFE_INTEGER;
+    const item = stampItem({ isbn: { N: '1' } }, upload, line);
+    expect(item).toEqual({
+      isbn: { N: '1' },
+      _uploaded_at: { S: '2026-11-28T10:00:00.000Z' },
+      _source_key: { S: 'books.csv' },
+      _source_sequencer: { S: '01' },
+      _source_version: { S: 'v1' },
+      _source_line: { N: '9007199254740991' },
+    });
+    expect(stampedLine(item)).toBe(line);
+  });
+
+  it.each([1, 9, 10, 99_999, 1_000_000, 2 ** 31, 10 ** 15, Number.MAX_SAFE_INTEGER])(
+    'writes line %d as its decimal digits',
+    (line) => {
+      expect(lineText(line)).toBe(String(line));
+    },
+  );
 });
