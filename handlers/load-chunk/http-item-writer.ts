@@ -91,8 +91,13 @@ export function createHttpItemWriter(options: HttpItemWriterOptions): ItemWriter
               });
             }
           });
-          // Closed before the whole answer arrived (no-op once the promise is settled).
-          incoming.on('close', () => reject(noAnswer(endpoint, operation, { code: 'ECONNRESET' })));
+          // Closed before the whole answer arrived. Every answer closes, so the error (and
+          // its stack) is built only for one that did not end complete.
+          incoming.on('close', () => {
+            if (!(incoming.complete && incoming.readableEnded)) {
+              reject(noAnswer(endpoint, operation, { code: 'ECONNRESET' }));
+            }
+          });
         },
       );
       outgoing.setTimeout(timeoutMs, () =>
