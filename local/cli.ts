@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -29,7 +28,7 @@ import {
 } from './cli/watch.js';
 import { LOCAL_CREDENTIALS } from './config.js';
 import { type Endpoints, readEndpointsFromEnv } from './endpoints.js';
-import { generateCsv, parseGenerateArgs } from './generate-csv.js';
+import { parseGenerateArgs, requestedSchema, writeGeneratedFile } from './generate-csv.js';
 import { peekMessages, redrive } from './wiring/redrive.js';
 
 const USAGE = `Usage: npm run cli -- <command> [arguments]
@@ -58,8 +57,11 @@ Commands:
   batch-get <keys...> [--dataset d]
                                    read up to 100 items through the HTTPS API
                                    (--dataset: which dataset; needed with several)
-  generate <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]
-                                   write a synthetic CSV file of the dataset
+  generate <rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom]
+           [--duplicate-every N]   write a synthetic CSV file of a dataset
+                                   (--dataset: which one, needed with several;
+                                   --datasets: the schemas of that file, as npm start
+                                   takes them, instead of cdk.json's)
   help                             show this help
 `;
 
@@ -265,12 +267,12 @@ const commands: Record<string, Command> = {
   },
 
   generate: async (argv) => {
-    const { file, ...options } = parseGenerateArgs(argv);
-    const output = createWriteStream(file);
-    const result = await generateCsv(options, output);
-    output.end();
-    await once(output, 'finish');
-    out(`${file}: ${count(result.rows)} rows, ${count(result.bytes)} bytes`);
+    const { file, dataset, datasetsFile, ...options } = parseGenerateArgs(argv);
+    const schema = await requestedSchema({ dataset, datasetsFile });
+    const result = await writeGeneratedFile(file, { ...options, schema });
+    out(
+      `${file}: ${count(result.rows)} rows of dataset "${schema.name}", ${count(result.bytes)} bytes`,
+    );
   },
 };
 

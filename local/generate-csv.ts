@@ -1,9 +1,12 @@
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type ColumnSpec, type DatasetSchema, parseDataset } from '../handlers/shared/dataset.js';
+import type { ColumnSpec, DatasetSchema } from '../handlers/shared/dataset.js';
+import { CDK_JSON_PATH, loadAppConfig } from '../infra/config.js';
+import { datasetNamed, datasetsContext } from './cli/datasets.js';
 
 /**
  * Deterministic synthetic CSV files for tests, benchmarks and the local CLI: the
@@ -12,8 +15,12 @@ import { type ColumnSpec, type DatasetSchema, parseDataset } from '../handlers/s
  * and text cells regularly need RFC 4180 quoting (commas, quotes, line breaks) and
  * hold non-ASCII characters, so generated files exercise the whole parser.
  *
- * Run it: `npm run generate -- <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]`
+ * Run it: `npm run generate -- <rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom] [--duplicate-every N]`
  */
+
+/** The command line, for both `npm run generate` and `npm run cli -- generate`. */
+export const GENERATE_USAGE =
+  'generate <rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom] [--duplicate-every N]';
 
 /** What to generate. */
 export interface GenerateOptions {
@@ -21,7 +28,7 @@ export interface GenerateOptions {
   readonly rows: number;
   /** PRNG seed. @default 1 */
   readonly seed?: number;
-  /** Dataset schema whose columns are generated. @default the `dataset` of cdk.json */
+  /** Dataset schema whose columns are generated. @default cdk.json's dataset, when it has one only */
   readonly schema?: DatasetSchema;
   /** Line break after every record. @default '\r\n' (RFC 4180) */
   readonly lineEnding?: '\r\n' | '\n';
@@ -87,7 +94,7 @@ export async function generateCsv(
   options: GenerateOptions,
   output: Writable,
 ): Promise<GenerateResult> {
-  const schema = options.schema ?? defaultSchema();
+  const schema = options.schema ?? datasetSchema();
   const random = mulberry32(options.seed ?? 1);
   const eol = options.lineEnding ?? '\r\n';
   const delimiter = schema.delimiter;
@@ -127,11 +134,53 @@ export async function generateCsv(
   return { rows: options.rows, bytes, duplicates };
 }
 
-/** The dataset schema of cdk.json (the books catalogue by default). */
-export function defaultSchema(): DatasetSchema {
-  const cdkJson = resolve(fileURLToPath(import.meta.url), '../../cdk.json');
-  const context = JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: { dataset?: unknown } };
-  return parseDataset(context.context?.dataset, 'cdk.json context "dataset"');
+/**
+ * The schema of the dataset `name` among `datasets` (cdk.json's `datasets`, or its
+ * `dataset` alone), or of the only one when `name` is not given; a UsageError naming
+ * the datasets otherwise.
+ */
+export function datasetSchema(
+  name?: string,
+  datasets: readonly DatasetSchema[] = loadAppConfig().datasets,
+): DatasetSchema {
+  return datasetNamed({ datasets }, name);
+}
+
+/**
+ * The schema a generate command line asks for: `--dataset` among cdk.json's datasets,
+ * or among those of the `--datasets` file (as `npm start -- --datasets` runs with).
+ */
+export async function requestedSchema(args: {
+  readonly dataset?: string;
+  readonly datasetsFile?: string;
+}): Promise<DatasetSchema> {
+  const context = args.datasetsFile === undefined ? {} : await datasetsContext(args.datasetsFile);
+  return datasetSchema(args.dataset, loadAppConfig(CDK_JSON_PATH, context).datasets);
+}
+
+/**
+ * Generates `options` into `file`, all or nothing: the rows go to a temporary file
+ * beside it, renamed to `file` once complete, so a failure (a full disk, Ctrl-C)
+ * never leaves a half-written file under the name asked for.
+ */
+export async function writeGeneratedFile(
+  file: string,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const partial = `${file}.${process.pid}.partial`;
+  const output = createWriteStream(partial);
+  const failed = new Promise<never>((_, reject) => output.once('error', reject));
+  try {
+    const result = await Promise.race([generateCsv(options, output), failed]);
+    output.end();
+    await Promise.race([once(output, 'finish'), failed]);
+    await rename(partial, file);
+    return result;
+  } catch (error) {
+    output.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 function keyValue(column: ColumnSpec, row: number): string {
@@ -201,9 +250,15 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** Parses `<rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]`. */
-export function parseGenerateArgs(args: readonly string[]): GenerateOptions & { file: string } {
+/** Parses GENERATE_USAGE's arguments; `dataset` is the name given with --dataset, if any. */
+export function parseGenerateArgs(args: readonly string[]): GenerateOptions & {
+  readonly file: string;
+  readonly dataset?: string;
+  readonly datasetsFile?: string;
+} {
   const positional: string[] = [];
+  let dataset: string | undefined;
+  let datasetsFile: string | undefined;
   let seed = 1;
   let duplicateEvery = 0;
   let lineEnding: '\r\n' | '\n' = '\r\n';
@@ -215,6 +270,17 @@ export function parseGenerateArgs(args: readonly string[]): GenerateOptions & { 
       if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} needs a whole number`);
       if (arg === '--seed') seed = value;
       else duplicateEvery = value;
+    } else if (arg === '--dataset' || arg === '--datasets') {
+      const value = args[++at];
+      if (value === undefined || value.startsWith('--')) {
+        throw new Error(
+          arg === '--dataset'
+            ? '--dataset needs the name of a dataset'
+            : '--datasets needs a file of dataset schemas',
+        );
+      }
+      if (arg === '--dataset') dataset = value;
+      else datasetsFile = value;
     } else if (arg === '--lf') lineEnding = '\n';
     else if (arg === '--bom') bom = true;
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
@@ -223,21 +289,26 @@ export function parseGenerateArgs(args: readonly string[]): GenerateOptions & { 
   const [rowsText, file] = positional;
   const rows = Number(rowsText);
   if (positional.length !== 2 || !Number.isInteger(rows) || rows < 0 || file === undefined) {
-    throw new Error(
-      'usage: npm run generate -- <rows> <file> [--seed N] [--lf] [--bom] [--duplicate-every N]',
-    );
+    throw new Error(`usage: npm run ${GENERATE_USAGE}`);
   }
-  return { rows, file, seed, duplicateEvery, lineEnding, bom };
+  return {
+    rows,
+    file,
+    seed,
+    duplicateEvery,
+    lineEnding,
+    bom,
+    ...(dataset === undefined ? {} : { dataset }),
+    ...(datasetsFile === undefined ? {} : { datasetsFile }),
+  };
 }
 
 async function main(args: readonly string[]): Promise<void> {
-  const { file, ...options } = parseGenerateArgs(args);
-  const output = createWriteStream(file);
-  const result = await generateCsv(options, output);
-  output.end();
-  await once(output, 'finish');
+  const { file, dataset, datasetsFile, ...options } = parseGenerateArgs(args);
+  const schema = await requestedSchema({ dataset, datasetsFile });
+  const result = await writeGeneratedFile(file, { ...options, schema });
   process.stdout.write(
-    `${file}: ${result.rows} rows, ${result.bytes} bytes, ${result.duplicates} repeated keys (seed ${options.seed})\n`,
+    `${file}: ${result.rows} rows of dataset "${schema.name}", ${result.bytes} bytes, ${result.duplicates} repeated keys (seed ${options.seed})\n`,
   );
 }
 

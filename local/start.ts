@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseArgs, portOption, UsageError } from './cli/args.js';
+import { datasetsContext } from './cli/datasets.js';
 import { cliLine, curlPair, dlqTable, fileOf, progressLine, summaryTable } from './cli/report.js';
 import { DEFAULT_DATA_DIR, PORTS, type PortName, PROJECT_ROOT } from './config.js';
 import { PortInUseError } from './ports.js';
@@ -177,19 +178,6 @@ function printEndpoints(stack: LocalStack, ms: number, inMemory: boolean, dataDi
 }
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'sample-files');
-
-/** `--datasets <file>`: the context override that replaces cdk.json's datasets. */
-async function datasetsContext(file: string): Promise<Record<string, unknown>> {
-  let datasets: unknown;
-  try {
-    datasets = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(
-      `--datasets ${file}: cannot read it as JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
-  return { dataset: undefined, datasets };
-}
 
 /** Object keys of the sample files of every dataset (see sampleUploads), by key. */
 const sampleFileOfKey = new Map<string, string>();

@@ -1,14 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import type { Endpoints } from '../endpoints.js';
 import { UsageError } from './args.js';
 
 /**
  * The dataset `--dataset` names, or the only one when it is not given; a UsageError
  * listing the datasets when it names none, or is missing while there are several.
+ * Serves the stack's endpoints and cdk.json's schemas alike.
  */
-export function datasetNamed(
-  e: Pick<Endpoints, 'datasets'>,
+export function datasetNamed<D extends { readonly name: string } = Endpoints['datasets'][number]>(
+  e: { readonly datasets: readonly D[] },
   name: string | boolean | undefined,
-): Endpoints['datasets'][number] {
+): D {
   const names = e.datasets.map((dataset) => dataset.name).join(', ');
   if (name === undefined && e.datasets.length === 1 && e.datasets[0] !== undefined) {
     return e.datasets[0];
@@ -39,4 +41,20 @@ export function uploadPrefix(
     );
   }
   return prefix;
+}
+
+/**
+ * `--datasets <file>` (of `npm start` and `generate`): the cdk.json context override
+ * that replaces its datasets with the list in `file`.
+ */
+export async function datasetsContext(file: string): Promise<Record<string, unknown>> {
+  let datasets: unknown;
+  try {
+    datasets = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(
+      `--datasets ${file}: cannot read it as JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return { dataset: undefined, datasets };
 }

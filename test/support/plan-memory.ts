@@ -5,7 +5,7 @@ import { PLAN_DEFAULTS } from '../../handlers/plan-file/config.js';
 import { KeyIndex } from '../../handlers/plan-file/key-index.js';
 import { type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
-import { defaultSchema } from '../../local/generate-csv.js';
+import { datasetSchema } from '../../local/generate-csv.js';
 
 /**
  * Measures the planner over a local file: wall time and peak memory (RSS and V8
@@ -88,6 +88,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const file = process.argv[2];
   if (!file) throw new Error('usage: npx tsx --expose-gc test/support/plan-memory.ts <file.csv>');
-  const result = await measurePlanner(file, { schema: defaultSchema(), ...PLAN_DEFAULTS });
+  const result = await measurePlanner(file, { schema: datasetSchema(), ...PLAN_DEFAULTS });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

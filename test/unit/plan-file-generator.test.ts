@@ -1,15 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { type PlanConfig, planRecords } from '../../handlers/plan-file/plan.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
 import {
-  defaultSchema,
+  type ColumnType,
+  type DatasetSchema,
+  parseDatasets,
+} from '../../handlers/shared/dataset.js';
+import {
+  datasetSchema,
   type GenerateOptions,
   type GenerateResult,
   generateCsv,
   parseGenerateArgs,
+  requestedSchema,
+  writeGeneratedFile,
 } from '../../local/generate-csv.js';
 
-const schema = defaultSchema();
+const schema = datasetSchema();
 const CONFIG: PlanConfig = {
   schema,
   maxFileBytes: 5 * 1024 ** 3,
@@ -127,13 +138,131 @@ describe('parseGenerateArgs', () => {
     });
   });
 
+  it('reads the dataset named with --dataset', () => {
+    expect(parseGenerateArgs(['5', 'a.csv', '--dataset', 'authors'])).toMatchObject({
+      rows: 5,
+      file: 'a.csv',
+      dataset: 'authors',
+    });
+    expect(parseGenerateArgs(['5', 'a.csv'])).not.toHaveProperty('dataset');
+  });
+
+  it('reads the schemas file named with --datasets', () => {
+    expect(parseGenerateArgs(['5', 'a.csv', '--datasets', 'd.json'])).toMatchObject({
+      datasetsFile: 'd.json',
+    });
+  });
+
   it.each([
     [[]],
     [['ten', 'out.csv']],
     [['10']],
     [['10', 'a.csv', '--seed', 'x']],
     [['10', 'a.csv', '--fast']],
+    [['10', 'a.csv', '--dataset']],
+    [['10', 'a.csv', '--dataset', '--lf']],
+    [['10', 'a.csv', '--datasets']],
   ])('rejects %j with a usage message', (args) => {
-    expect(() => parseGenerateArgs(args)).toThrow(/usage|needs a whole number|unknown option/);
+    expect(() => parseGenerateArgs(args)).toThrow(
+      /usage|needs a whole number|unknown option|needs the name of a dataset|needs a file/,
+    );
+  });
+});
+
+describe('datasetSchema', () => {
+  const several = parseDatasets(
+    JSON.parse(readFileSync(new URL('../../sample-files/datasets.json', import.meta.url), 'utf8')),
+  );
+
+  it("is cdk.json's only dataset when no name is given", () => {
+    expect(datasetSchema().name).toBe('books');
+  });
+
+  it('takes the dataset named, among several', () => {
+    expect(datasetSchema('authors', several).key).toBe('author_id');
+  });
+
+  it('asks which dataset when there are several and none is named', () => {
+    expect(() => datasetSchema(undefined, several)).toThrow(
+      'several datasets: say which with --dataset (books, authors)',
+    );
+  });
+
+  it('names the datasets there are when the one asked for is not among them', () => {
+    expect(() => datasetSchema('orders', several)).toThrow(
+      '--dataset orders: no such dataset (books, authors)',
+    );
+  });
+
+  it('takes the schemas of a --datasets file instead of cdk.json', async () => {
+    const file = new URL('../../sample-files/datasets.json', import.meta.url).pathname;
+    expect((await requestedSchema({ dataset: 'authors', datasetsFile: file })).name).toBe(
+      'authors',
+    );
+    expect((await requestedSchema({})).name).toBe('books');
+    await expect(requestedSchema({ datasetsFile: file })).rejects.toThrow(
+      'say which with --dataset',
+    );
+    await expect(requestedSchema({ datasetsFile: '/nonexistent/d.json' })).rejects.toThrow(
+      '--datasets /nonexistent/d.json: cannot read it as JSON',
+    );
+  });
+
+  it("generates a valid file for another dataset's schema", async () => {
+    const authors = datasetSchema('authors', several);
+    const { bytes } = await generate({ rows: 300, schema: authors });
+    const plan = await planRecords(
+      readCsvRecords(Readable.from([bytes]), { delimiter: ',', maxRecordBytes: 400 * 1024 }),
+      { bucket: 'b', key: 'authors.csv', eTag: '"e"', size: bytes.length },
+      { ...CONFIG, schema: authors },
+    );
+    expect(plan.totalRows).toBe(300);
+  });
+});
+
+describe('writeGeneratedFile', () => {
+  let folder: string;
+  beforeEach(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'generate-'));
+  });
+  afterEach(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('writes the whole file under its name and nothing beside it', async () => {
+    const file = join(folder, 'books.csv');
+    const result = await writeGeneratedFile(file, { rows: 1000, seed: 3 });
+    const written = await readFile(file);
+    expect(written.length).toBe(result.bytes);
+    expect(written).toEqual((await generate({ rows: 1000, seed: 3 })).bytes);
+    expect(await readdir(folder)).toEqual(['books.csv']);
+  });
+
+  it('leaves no file, and an earlier file as it was, when generating fails half-way', async () => {
+    const file = join(folder, 'books.csv');
+    await writeFile(file, 'the earlier file');
+    // A column whose type turns into one the generator does not know after 3,000 rows,
+    // when several batches of lines have been written to disk.
+    let seen = 0;
+    const turning = {
+      name: 'odd',
+      required: true,
+      get type(): ColumnType {
+        seen += 1;
+        return (seen > 3000 ? 'odd' : 'boolean') as ColumnType;
+      },
+    };
+    const broken: DatasetSchema = { ...schema, columns: [...schema.columns, turning] };
+    await expect(writeGeneratedFile(file, { rows: 10_000, schema: broken })).rejects.toThrow();
+    expect(seen).toBeGreaterThan(3000);
+    expect(await readFile(file, 'utf8')).toBe('the earlier file');
+    expect(await readdir(folder)).toEqual(['books.csv']);
+  });
+
+  it('rejects, leaving nothing, when the folder does not exist', async () => {
+    await expect(
+      writeGeneratedFile(join(folder, 'missing', 'books.csv'), { rows: 10 }),
+    ).rejects.toThrow(/ENOENT/);
+    expect(await readdir(folder)).toEqual([]);
   });
 });
