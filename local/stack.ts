@@ -28,6 +28,7 @@ import {
 import { type AlbFront, startAlbFront } from './api/alb-front.js';
 import { loadOrCreateCertificate } from './api/certificate.js';
 import { type LocalIssuer, startIssuer } from './auth/issuer.js';
+import { liveRowsReader } from './cli/live-rows.js';
 import {
   DEFAULT_DATA_DIR,
   dataPaths,
@@ -521,6 +522,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
 
     // --- console ---------------------------------------------------------
+    const liveRows = liveRowsReader(base);
+    stops.push(async () => liveRows.close());
     const consoleServer: ConsoleServer = await startConsole(
       {
         executions,
@@ -531,6 +534,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         columns: Object.fromEntries(
           config.datasets.map(({ name, columns }) => [name, columns.map((column) => column.name)]),
         ),
+        liveRows: liveRows.read,
       },
       spec('console'),
       { bundle: consolePage },

@@ -40,7 +40,7 @@ export function fileOf(execution: Pick<ExecutionView, 'input' | 'name'>): string
  * Rows an execution wrote: the Summarize output, else what the history shows so far
  * plus what its loading chunks have reported.
  */
-export function rowsOf(execution: ExecutionView): number {
+export function rowsOf(execution: Pick<ExecutionView, 'output' | 'events' | 'liveRows'>): number {
   if (execution.output) {
     try {
       const output = JSON.parse(execution.output) as { written?: unknown };

@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApiClient } from '../cli/api-client.js';
+import type { LiveRowsReader } from '../cli/live-rows.js';
 import type { Endpoints } from '../endpoints.js';
 import { close, listen, type PortSpec } from '../ports.js';
 import type { Execution, ExecutionService } from '../stepfunctions/executions.js';
@@ -38,6 +39,11 @@ export interface ConsoleContext {
   readonly endpoints: Omit<Endpoints, 'console'>;
   /** Each dataset's column names in schema order (the records table's columns), by dataset name. */
   readonly columns: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Reads the rows a running execution's loading chunks have reported (the control
+   * table's progress item). Without it, rows move only when a chunk ends.
+   */
+  readonly liveRows?: LiveRowsReader;
 }
 
 /** A running console. */
@@ -54,6 +60,11 @@ export interface ConsoleServer {
 const HEARTBEAT_MS = 15_000;
 /** Execution updates are sent at most this often (a Map of 1,000 chunks makes many events). */
 const UPDATE_EVERY_MS = 150;
+/**
+ * How often the rows reported by running executions' loading chunks are read (one
+ * GetItem per running execution); the loaders report at most once a second.
+ */
+const LIVE_ROWS_EVERY_MS = 1_000;
 const MAX_JSON_BODY = 64 * 1024;
 
 const SECURITY_HEADERS = {
@@ -112,7 +123,7 @@ export async function startConsole(
     flushTimer = undefined;
     for (const arn of dirty) {
       try {
-        broadcast({ type: 'execution', data: summaries.of(context.executions.get(arn)) });
+        broadcast({ type: 'execution', data: summaryOf(context.executions.get(arn)) });
       } catch {
         // gone (it cannot be, executions are kept): nothing to send
       }
@@ -126,7 +137,7 @@ export async function startConsole(
   const unsubscribe = context.executions.onEvent((execution, event) => {
     touch(execution);
     if (event.type === 'ExecutionStarted') {
-      broadcast({ type: 'objects', data: { key: summaries.of(execution).file } });
+      broadcast({ type: 'objects', data: { key: summaryOf(execution).file } });
     }
     if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') {
       // The status is set once the execution has closed, after its last event.
@@ -140,6 +151,39 @@ export async function startConsole(
     for (const stream of streams) stream.write(': keep-alive\n\n');
   }, HEARTBEAT_MS);
   heartbeat.unref();
+
+  // Rows reported by the loading chunks of running executions, by execution ARN: read
+  // every LIVE_ROWS_EVERY_MS, one read after the other ends (never two at once); a
+  // change is sent as an execution update. A closed execution's own count replaces them.
+  const liveRows = new Map<string, ReadonlyMap<number, number>>();
+  let liveTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const readLiveRows = async (read: LiveRowsReader) => {
+    const running = context.executions.list().filter(({ status }) => status === 'RUNNING');
+    const runningArns = new Set(running.map(({ executionArn }) => executionArn));
+    for (const arn of liveRows.keys()) if (!runningArns.has(arn)) liveRows.delete(arn);
+    await Promise.all(
+      running.map(async (execution) => {
+        const rows = await read(execution.input);
+        if (stopping || sameRows(liveRows.get(execution.executionArn), rows)) return;
+        liveRows.set(execution.executionArn, rows);
+        touch(execution);
+      }),
+    );
+  };
+  const scheduleLiveRows = () => {
+    const read = context.liveRows;
+    if (read === undefined || stopping) return;
+    liveTimer = setTimeout(() => {
+      void readLiveRows(read)
+        .catch(() => undefined) // a failed read shows the rows of the chunks that ended
+        .finally(scheduleLiveRows);
+    }, LIVE_ROWS_EVERY_MS);
+    liveTimer.unref();
+  };
+  scheduleLiveRows();
+  const summaryOf = (execution: Execution) =>
+    summaries.of(execution, liveRows.get(execution.executionArn));
 
   // DLQ listing and redrive both move messages' visibility: one at a time.
   let dlqQueue: Promise<unknown> = Promise.resolve();
@@ -202,7 +246,7 @@ export async function startConsole(
       sendJson(
         res,
         200,
-        context.executions.list().map((execution) => summaries.of(execution)),
+        context.executions.list().map((execution) => summaryOf(execution)),
       ),
     ),
     route('GET', /^\/api\/executions\/([^/]+)$/, (_req, res, match) => {
@@ -214,7 +258,11 @@ export async function startConsole(
       } catch {
         throw new ConsoleRequestError(404, 'not-found', `No execution is named "${name}"`);
       }
-      sendJson(res, 200, detail(execution, parsedDefinition));
+      sendJson(
+        res,
+        200,
+        detail(execution, parsedDefinition, Date.now(), liveRows.get(execution.executionArn)),
+      );
     }),
     route('GET', /^\/api\/objects$/, async (_req, res, _match, url) =>
       sendJson(
@@ -353,6 +401,8 @@ export async function startConsole(
     port,
     server,
     stop: async () => {
+      stopping = true;
+      if (liveTimer) clearTimeout(liveTimer);
       unsubscribe();
       clearInterval(heartbeat);
       if (flushTimer) clearTimeout(flushTimer);
@@ -388,7 +438,7 @@ class SummaryCache {
     { events: number; status: string; summary: ExecutionSummary }
   >();
 
-  of(execution: Execution): ExecutionSummary {
+  of(execution: Execution, liveRows?: ReadonlyMap<number, number>): ExecutionSummary {
     const cached = this.cache.get(execution.executionArn);
     if (
       cached &&
@@ -398,7 +448,7 @@ class SummaryCache {
     ) {
       return cached.summary;
     }
-    const summary = summarize(execution);
+    const summary = summarize(execution, Date.now(), liveRows);
     this.cache.set(execution.executionArn, {
       events: execution.events.length,
       status: execution.status,
@@ -406,6 +456,17 @@ class SummaryCache {
     });
     return summary;
   }
+}
+
+/** Whether two reports of rows by chunk hold the same counts. */
+function sameRows(
+  a: ReadonlyMap<number, number> | undefined,
+  b: ReadonlyMap<number, number>,
+): boolean {
+  if (a === undefined) return b.size === 0;
+  if (a.size !== b.size) return false;
+  for (const [chunk, rows] of b) if (a.get(chunk) !== rows) return false;
+  return true;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

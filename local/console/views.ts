@@ -87,8 +87,16 @@ export function statesOf(definition: Json): Map<string, StateInfo> {
   return found;
 }
 
-/** The line of the executions list. */
-export function summarize(execution: ExecutionLike, now = Date.now()): ExecutionSummary {
+/**
+ * The line of the executions list. `liveRows`: while it runs, the rows each loading
+ * chunk has reported (by chunk index), so the count moves within a chunk, not only
+ * when one ends.
+ */
+export function summarize(
+  execution: ExecutionLike,
+  now = Date.now(),
+  liveRows?: ReadonlyMap<number, number>,
+): ExecutionSummary {
   const progress = progressFromHistory(execution.events);
   const plan = planOf(execution.events);
   const rowsInFile = numberOr(plan?.totalRows);
@@ -103,7 +111,11 @@ export function summarize(execution: ExecutionLike, now = Date.now()): Execution
     startDate: execution.startDate.toISOString(),
     ...(execution.stopDate ? { stopDate: execution.stopDate.toISOString() } : {}),
     durationMs: (stop ?? now) - execution.startDate.getTime(),
-    rowsWritten: rowsOf(execution),
+    rowsWritten: rowsOf({
+      events: execution.events,
+      ...(execution.output === undefined ? {} : { output: execution.output }),
+      ...(liveRows === undefined ? {} : { liveRows }),
+    }),
     ...(rowsInFile === undefined
       ? {}
       : { rowsInFile, rowsTotal: Math.max(0, rowsInFile - duplicates) }),
@@ -116,16 +128,17 @@ export function summarize(execution: ExecutionLike, now = Date.now()): Execution
   };
 }
 
-/** Everything the execution page shows. */
+/** Everything the execution page shows (`liveRows` as for summarize). */
 export function detail(
   execution: ExecutionLike,
   definition: Json,
   now = Date.now(),
+  liveRows?: ReadonlyMap<number, number>,
 ): ExecutionDetail {
   const states = statesOf(definition);
   const walk = walkHistory(execution, states);
   return {
-    ...summarize(execution, now),
+    ...summarize(execution, now, liveRows),
     input: execution.input,
     ...(execution.output === undefined ? {} : { output: execution.output }),
     ...(execution.cause === undefined ? {} : { cause: execution.cause }),

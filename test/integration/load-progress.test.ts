@@ -3,10 +3,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { liveRowsReader } from '../../local/cli/live-rows.js';
 import { progressLine } from '../../local/cli/report.js';
 import { describeExecution } from '../../local/cli/sfn-views.js';
+import type { ExecutionSummary } from '../../local/console/model.js';
 import type { DynamoDbCall } from '../../local/emulators/dynamodb-faults.js';
 import { generateCsv } from '../../local/generate-csv.js';
 import type { LocalStack } from '../../local/stack.js';
-import { closed, nextExecutionOf, startTestStack } from './helpers.js';
+import { closed, nextExecutionOf, startTestStack, waitFor } from './helpers.js';
 
 // One chunk that takes several seconds to write, so it reports before it ends.
 const ROWS = 60_000;
@@ -46,7 +47,7 @@ function isProgressReport(call: DynamoDbCall): boolean {
 }
 
 describe('rows as they are written', () => {
-  it('shows the rows a loading chunk has written before the chunk ends, then the whole count', async () => {
+  it('shows the rows a loading chunk has written before the chunk ends, in the CLI and the console, then the whole count', async () => {
     const key = 'progress/books.csv';
     const { promise: reported, resolve: reportSeen } = Promise.withResolvers<void>();
     const { promise: released, resolve: release } = Promise.withResolvers<void>();
@@ -88,6 +89,14 @@ describe('rows as they are written', () => {
       expect(progressLine(view, 20)).toMatch(
         new RegExp(`0/1 chunks +${rows.toLocaleString('en-US')} rows +RUNNING`),
       );
+      // So does the console's executions list (it reads the reports every second).
+      const listed = await waitFor('the console to list the rows written so far', async () => {
+        const answer = await fetch(new URL('/api/executions', stack.endpoints.console));
+        const summaries = (await answer.json()) as ExecutionSummary[];
+        const summary = summaries.find((one) => one.executionArn === execution.executionArn);
+        return summary !== undefined && summary.rowsWritten > 0 ? summary : undefined;
+      });
+      expect(listed).toMatchObject({ status: 'RUNNING', chunksDone: 0, rowsWritten: rows });
 
       release();
       await closed(execution, 120_000);

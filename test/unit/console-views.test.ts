@@ -305,6 +305,15 @@ describe('console views: the Map', () => {
       chunksDone: 1,
       chunksTotal: 3,
     });
+    // With what the loading chunks have reported (chunk 1's report is replaced by its
+    // summary): the rows move within a chunk, not only when one ends.
+    const reported = new Map([
+      [0, 4],
+      [1, 10],
+      [2, 7],
+    ]);
+    expect(summarize(execution, Date.now(), reported).rowsWritten).toBe(21);
+    expect(detail(execution, definition, Date.now(), reported).rowsWritten).toBe(21);
 
     releases[0]?.resolve();
     releases[2]?.resolve();
@@ -319,6 +328,8 @@ describe('console views: the Map', () => {
       retried: 0,
     });
     expect(done.rowsWritten).toBe(30);
+    // A closed execution's own count wins over any report still around.
+    expect(summarize(execution, Date.now(), new Map([[0, 3]])).rowsWritten).toBe(30);
   });
 
   it('marks the Map CAUGHT and its inner state FAILED when a chunk fails for good', async () => {
