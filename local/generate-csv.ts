@@ -18,9 +18,9 @@ import { datasetNamed, datasetsContext } from './cli/datasets.js';
  * Run it: `npm run generate -- <rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom] [--duplicate-every N]`
  */
 
-/** The command line, for both `npm run generate` and `npm run cli -- generate`. */
-export const GENERATE_USAGE =
-  'generate <rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom] [--duplicate-every N]';
+/** The arguments of `npm run generate --` and `npm run cli -- generate`. */
+const GENERATE_ARGS =
+  '<rows> <file> [--dataset d] [--datasets file] [--seed N] [--lf] [--bom] [--duplicate-every N]';
 
 /** What to generate. */
 export interface GenerateOptions {
@@ -250,7 +250,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** Parses GENERATE_USAGE's arguments; `dataset` is the name given with --dataset, if any. */
+/** Parses GENERATE_ARGS; `dataset` and `datasetsFile` are what --dataset and --datasets gave. */
 export function parseGenerateArgs(args: readonly string[]): GenerateOptions & {
   readonly file: string;
   readonly dataset?: string;
@@ -289,7 +289,7 @@ export function parseGenerateArgs(args: readonly string[]): GenerateOptions & {
   const [rowsText, file] = positional;
   const rows = Number(rowsText);
   if (positional.length !== 2 || !Number.isInteger(rows) || rows < 0 || file === undefined) {
-    throw new Error(`usage: npm run ${GENERATE_USAGE}`);
+    throw new Error(`usage: npm run generate -- ${GENERATE_ARGS}`);
   }
   return {
     rows,

@@ -152,9 +152,10 @@ export async function startConsole(
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  // Rows reported by the loading chunks of running executions, by execution ARN: read
-  // every LIVE_ROWS_EVERY_MS, one read after the other ends (never two at once); a
-  // change is sent as an execution update. A closed execution's own count replaces them.
+  // Rows reported by the loading chunks of running executions, by execution ARN: a round
+  // of reads (one per running execution, side by side) every LIVE_ROWS_EVERY_MS after the
+  // previous round ended, so rounds never overlap; a change is sent as an execution
+  // update. A closed execution's own count replaces them.
   const liveRows = new Map<string, ReadonlyMap<number, number>>();
   let liveTimer: NodeJS.Timeout | undefined;
   let stopping = false;
