@@ -22,11 +22,13 @@ const writer = httpItemWriterFor(dynamoClient);
 export async function handler(event: unknown, context: Context): Promise<ChunkSummary> {
   logger.addContext(context);
   const input: LoadChunkInput = parseLoadChunkEvent(event);
-  logger.appendKeys({
+  // On each line, not appendKeys: the local stack runs invocations of one module side
+  // by side, and appended keys would be another invocation's by the time a line is written.
+  const keys = {
     file: `s3://${input.object.bucket}/${input.object.key}`,
     chunk: input.chunk.index,
     dataset: input.dataset,
-  });
+  };
   try {
     const { stats, ...summary } = await loadChunk(input, loadConfigFor(config, input.dataset), {
       s3,
@@ -35,19 +37,18 @@ export async function handler(event: unknown, context: Context): Promise<ChunkSu
       clock: invocationClock(context),
     });
     const { progressError, ...counts } = stats;
-    logger.info('Loaded chunk', { ...summary, ...counts });
+    logger.info('Loaded chunk', { ...keys, ...summary, ...counts });
     if (progressError !== undefined) {
       // Advisory only (the rows are written): worth a warning, not a failure.
       logger.warn('Progress reports failed', {
+        ...keys,
         failedReports: counts.progressReportsFailed,
         error: progressError,
       });
     }
     return summary;
   } catch (error) {
-    logger.error('Chunk failed', { error });
+    logger.error('Chunk failed', { ...keys, error });
     throw error;
-  } finally {
-    logger.removeKeys(['file', 'chunk', 'dataset']);
   }
 }

@@ -23,10 +23,12 @@ const s3 = new S3Client({ forcePathStyle: readConfig(process.env, readForcePathS
 export async function handler(event: unknown, context?: Context): Promise<PlanFileOutput> {
   if (context) logger.addContext(context);
   const file = parsePlanFileEvent(event);
-  logger.appendKeys({ file: fileLabel(file), versionId: file.versionId });
+  // On each line, not appendKeys: the local stack runs invocations of one module side
+  // by side, and appended keys would be another invocation's by the time a line is written.
+  let keys: Record<string, unknown> = { file: fileLabel(file), versionId: file.versionId };
   try {
     const schema = routeKey(file.key, config.datasets);
-    logger.appendKeys({ dataset: schema.name });
+    keys = { ...keys, dataset: schema.name };
     const plan = {
       dataset: schema.name,
       ...(await planFile(s3, file, planConfigFor(config, schema), invocationClock(context))),
@@ -35,11 +37,13 @@ export async function handler(event: unknown, context?: Context): Promise<PlanFi
       // Unversioned bucket, overwritten since the notification: the newest content is
       // planned (its own notification plans it again; loads are idempotent).
       logger.info('Object changed since its notification; planning the current version', {
+        ...keys,
         notifiedETag: file.eTag,
         plannedETag: plan.object.eTag,
       });
     }
     logger.info('Planned file', {
+      ...keys,
       size: plan.object.size,
       totalRows: plan.totalRows,
       duplicateRows: plan.duplicateRows,
@@ -50,12 +54,10 @@ export async function handler(event: unknown, context?: Context): Promise<PlanFi
   } catch (error) {
     // A bad file is the uploader's problem, not the system's: warn, don't page.
     if (isRejectedFile(error) || error instanceof UnknownDatasetError) {
-      logger.warn('File rejected', { error: error.name, reason: error.message });
+      logger.warn('File rejected', { ...keys, error: error.name, reason: error.message });
     } else {
-      logger.error('Could not plan file', { error });
+      logger.error('Could not plan file', { ...keys, error });
     }
     throw error;
-  } finally {
-    logger.removeKeys(['file', 'versionId', 'dataset']);
   }
 }
