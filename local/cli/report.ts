@@ -38,9 +38,13 @@ export function fileOf(execution: Pick<ExecutionView, 'input' | 'name'>): string
 
 /**
  * Rows an execution wrote: the Summarize output, else what the history shows so far
- * plus what its loading chunks have reported.
+ * plus what its loading chunks have reported (`progress`: the history's, when the
+ * caller has it already).
  */
-export function rowsOf(execution: Pick<ExecutionView, 'output' | 'events' | 'liveRows'>): number {
+export function rowsOf(
+  execution: Pick<ExecutionView, 'output' | 'events' | 'liveRows'>,
+  progress: IngestProgress = progressFromHistory(execution.events),
+): number {
   if (execution.output) {
     try {
       const output = JSON.parse(execution.output) as { written?: unknown };
@@ -49,7 +53,7 @@ export function rowsOf(execution: Pick<ExecutionView, 'output' | 'events' | 'liv
       // fall through to the history
     }
   }
-  return rowsSoFar(progressFromHistory(execution.events), execution.liveRows);
+  return rowsSoFar(progress, execution.liveRows);
 }
 
 /**

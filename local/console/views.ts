@@ -111,11 +111,14 @@ export function summarize(
     startDate: execution.startDate.toISOString(),
     ...(execution.stopDate ? { stopDate: execution.stopDate.toISOString() } : {}),
     durationMs: (stop ?? now) - execution.startDate.getTime(),
-    rowsWritten: rowsOf({
-      events: execution.events,
-      ...(execution.output === undefined ? {} : { output: execution.output }),
-      ...(liveRows === undefined ? {} : { liveRows }),
-    }),
+    rowsWritten: rowsOf(
+      {
+        events: execution.events,
+        ...(execution.output === undefined ? {} : { output: execution.output }),
+        ...(liveRows === undefined ? {} : { liveRows }),
+      },
+      progress,
+    ),
     ...(rowsInFile === undefined
       ? {}
       : { rowsInFile, rowsTotal: Math.max(0, rowsInFile - duplicates) }),

@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LoadChunkInput } from '../../handlers/shared/contracts.js';
 import { readCsvRecords } from '../../handlers/shared/csv.js';
+import { writeItemsThroughSdk } from '../support/sdk-item-writes.js';
 import { DATASET_JSON, FakeTable, s3Error, uploadStamp } from '../support/workflow-fakes.js';
 
 /**
@@ -30,11 +31,8 @@ Object.assign(process.env, {
   WRITE_CONCURRENCY: '2',
   POWERTOOLS_LOG_LEVEL: 'INFO',
 });
-// Items go through the SDK's low-level client here (mocked below), as in workflow.test.ts.
-const { sdkItemWriter } = await import('../../handlers/load-chunk/item-writer.js');
-jest.unstable_mockModule('../../handlers/load-chunk/http-item-writer.js', () => ({
-  httpItemWriterFor: sdkItemWriter,
-}));
+// Items go through the SDK's low-level client (mocked below).
+await writeItemsThroughSdk();
 const loadChunk = await import('../../handlers/load-chunk/index.js');
 const planFile = await import('../../handlers/plan-file/index.js');
 

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jest } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,6 +13,7 @@ import type {
   LoadChunkInput,
 } from '../../handlers/shared/contracts.js';
 import { executionInputFor } from '../../handlers/start-ingestion/start.js';
+import { writeItemsThroughSdk } from '../support/sdk-item-writes.js';
 import { loadDefinition, SAMPLE_SUBSTITUTIONS } from '../support/workflow-definition.js';
 import {
   DATASET_JSON,
@@ -45,13 +45,9 @@ Object.assign(process.env, {
   MAX_RECORD_BYTES: '1024',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
-// The deployed loader writes items as signed HTTP POSTs (http-item-writer.ts, tested
-// against dynalite in test/integration); here they go through the SDK's low-level
-// client, so the mocked DynamoDBClient below answers them as the fake table.
-const { sdkItemWriter } = await import('../../handlers/load-chunk/item-writer.js');
-jest.unstable_mockModule('../../handlers/load-chunk/http-item-writer.js', () => ({
-  httpItemWriterFor: sdkItemWriter,
-}));
+// Items go through the SDK's low-level client: the mocked DynamoDBClient below answers
+// them as the fake table.
+await writeItemsThroughSdk();
 const planFile = await import('../../handlers/plan-file/index.js');
 const loadChunkHandler = await import('../../handlers/load-chunk/index.js');
 const failureRecord = await import('../../handlers/failure-record/index.js');
